@@ -1,0 +1,37 @@
+/// A failure to reach or use a mail server, stated in protocol terms but free of any client library's types.
+///
+/// The Engine translates IMAP (later SMTP and OAuth) errors into this shape; ``Diagnosis`` turns it into a
+/// health state. Keeping the two apart lets Diagnosis be tested without a network.
+public struct ConnectionFailure: Error, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// DNS, refused or reset connections, the server hanging up.
+        case network
+        case timeout
+        /// The TLS handshake or certificate check failed.
+        case tls
+        /// The server refused the credentials. `code` is the RFC 5530 response code, if any (e.g. AUTHENTICATIONFAILED).
+        case authenticationRejected(code: String?)
+        /// The server does not allow this login method (LOGINDISABLED, PRIVACYREQUIRED).
+        case loginNotAllowed(code: String?)
+        /// A subsystem is down (`[UNAVAILABLE]`).
+        case serverUnavailable
+        /// The folder could not be opened.
+        case folderUnavailable(code: String?)
+        /// A command failed for another reason.
+        case commandFailed(code: String?)
+        /// The server said something the client could not understand.
+        case protocolError
+    }
+
+    public var kind: Kind
+    /// The server's own text (never contains our secrets: commands are named, never quoted).
+    public var serverText: String?
+    /// Which step failed, e.g. "connect", "LOGIN", "SELECT".
+    public var step: String?
+
+    public init(kind: Kind, serverText: String? = nil, step: String? = nil) {
+        self.kind = kind
+        self.serverText = serverText
+        self.step = step
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import MIME
+
+/// An email as Mailroom files it: what a ticket needs, read from the parsed message, plus the raw bytes.
+public struct IncomingEmail: Sendable {
+    public var from: Person
+    public var to: [Person]
+    public var cc: [Person]
+    public var subject: String
+    public var messageID: String?
+    /// Message-IDs this email answers (In-Reply-To first, then References newest first).
+    public var threadReferences: [String]
+    public var textBody: String
+    /// HTML already passed through the sanitizer: safe to place in a page.
+    public var sanitizedHTML: String?
+    public var attachments: [AttachmentInfo]
+    public var sentAt: Date?
+    public var receivedAt: Date
+    public var defects: [String]
+    /// Identifies the email across refetches and UIDVALIDITY changes: the Message-ID, or a content hash.
+    public var dedupeKey: String
+    public var raw: [UInt8]
+
+    /// Reads what a ticket needs from a parsed message. Never fails: missing parts get readable stand-ins.
+    public init(parsed: ParsedMessage, raw: [UInt8], receivedAt: Date, contentHash: String) {
+        let sender = parsed.from.first ?? parsed.sender ?? parsed.replyTo.first
+        self.from = sender.map { Person(name: $0.name.flatMap { $0.isEmpty ? nil : $0 }, email: $0.email) }
+            ?? Person(name: nil, email: "unknown-sender@invalid")
+        self.to = parsed.to.map { Person(name: $0.name, email: $0.email) }
+        self.cc = parsed.cc.map { Person(name: $0.name, email: $0.email) }
+        let subject = (parsed.subject ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        self.subject = subject.isEmpty ? "(no subject)" : subject
+        self.messageID = parsed.messageID.flatMap { $0.isEmpty ? nil : $0 }
+        var refs: [String] = []
+        for id in parsed.inReplyTo + parsed.references.reversed() where !refs.contains(id) { refs.append(id) }
+        self.threadReferences = refs
+        self.textBody = parsed.textBody ?? ""
+        self.sanitizedHTML = parsed.htmlBody.map { HTMLSanitizer.sanitize($0) }
+        self.attachments = parsed.attachments.enumerated().map { index, attachment in
+            AttachmentInfo(
+                index: index,
+                filename: attachment.filename.flatMap { $0.isEmpty ? nil : $0 } ?? Self.fallbackName(index: index, type: attachment.contentType),
+                contentType: attachment.contentType, size: attachment.size, isInline: attachment.isInline,
+                contentID: attachment.contentID)
+        }
+        self.sentAt = parsed.date
+        self.receivedAt = receivedAt
+        self.defects = parsed.defects
+        self.dedupeKey = parsed.messageID.flatMap { $0.isEmpty ? nil : "mid:" + $0 } ?? "sha256:" + contentHash
+        self.raw = raw
+    }
+
+    static func fallbackName(index: Int, type: String) -> String {
+        let ext: String = switch type {
+        case "message/rfc822": "eml"
+        case "text/plain": "txt"
+        case "text/html": "html"
+        case "image/png": "png"
+        case "image/jpeg": "jpg"
+        case "application/pdf": "pdf"
+        default: "bin"
+        }
+        return "attachment-\(index + 1).\(ext)"
+    }
+}

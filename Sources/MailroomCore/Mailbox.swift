@@ -1,0 +1,104 @@
+import Foundation
+
+/// Identifies a support mailbox; the database row id, stable for the mailbox's life.
+public struct MailboxID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public var rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+    public init(_ value: Int64) { self.rawValue = value }
+    public var description: String { String(rawValue) }
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(Int64.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// Which mail service hosts the mailbox; decides pre-filled settings and, later, the sign-in flow.
+public enum MailProvider: String, Sendable, Codable, CaseIterable {
+    case microsoft, google, other
+
+    /// The name the admin sees, as in PRODUCT.md.
+    public var displayName: String {
+        switch self {
+        case .microsoft: "Microsoft Office 365"
+        case .google: "Gmail"
+        case .other: "Other"
+        }
+    }
+}
+
+/// Which directions go through the customer's own server («Use your own mail server for …»).
+public enum MailboxUsage: String, Sendable, Codable, CaseIterable {
+    case incoming, outgoing, both
+
+    public var displayName: String {
+        switch self {
+        case .incoming: "Incoming only"
+        case .outgoing: "Outgoing only"
+        case .both: "Both"
+        }
+    }
+
+    /// Whether Mailroom fetches this mailbox over IMAP.
+    public var fetchesMail: Bool { self != .outgoing }
+}
+
+/// Transport security of a server connection. `none` exists only because some operators ask for it explicitly.
+public enum TransportSecurity: String, Sendable, Codable, CaseIterable {
+    case tls, starttls, none
+
+    public var displayName: String {
+        switch self {
+        case .tls: "SSL/TLS"
+        case .starttls: "STARTTLS"
+        case .none: "None (unencrypted)"
+        }
+    }
+}
+
+/// Where and as whom Mailroom fetches mail.
+public struct IncomingServer: Sendable, Codable, Equatable {
+    public var host: String
+    public var port: Int
+    public var security: TransportSecurity
+    public var username: String
+    public var folder: String
+
+    public init(host: String, port: Int, security: TransportSecurity, username: String, folder: String = "INBOX") {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.folder = folder
+    }
+}
+
+/// A support email connected to Mailroom. Holds no secrets: credentials live sealed in the Store.
+public struct Mailbox: Sendable, Codable, Equatable, Identifiable {
+    public var id: MailboxID
+    public var email: String
+    public var name: String
+    public var provider: MailProvider
+    public var usage: MailboxUsage
+    public var incoming: IncomingServer?
+    public var deleteAfterFetch: Bool
+    public var enabled: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: MailboxID, email: String, name: String, provider: MailProvider, usage: MailboxUsage,
+        incoming: IncomingServer?, deleteAfterFetch: Bool, enabled: Bool, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.provider = provider
+        self.usage = usage
+        self.incoming = incoming
+        self.deleteAfterFetch = deleteAfterFetch
+        self.enabled = enabled
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A secret sealed by the Vault: opaque bytes, safe to store and useless without the key.
+public struct SealedSecret: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// The only code that sees plaintext secrets seals and opens them.
+public protocol SecretVault: Sendable {
+    func seal(_ secret: String) throws -> SealedSecret
+    func open(_ sealed: SealedSecret) throws -> String
+}
+
+/// Where a mailbox's fetching stands: meaningful only together with the folder's UIDVALIDITY (RFC 9051 §2.3.1.1).
+public struct SyncWatermark: Sendable, Equatable, Codable {
+    public var uidValidity: UInt32
+    public var lastUID: UInt32
+    public init(uidValidity: UInt32, lastUID: UInt32) {
+        self.uidValidity = uidValidity
+        self.lastUID = lastUID
+    }
+}
+
+/// What filing one email did.
+public enum IngestOutcome: Sendable, Equatable {
+    case openedTicket(TicketNumber)
+    case joinedTicket(TicketNumber)
+    /// Already filed (a refetch after a crash or a UIDVALIDITY change); nothing written but the watermark.
+    case duplicate(TicketNumber)
+}
+
+/// An entry of a mailbox's activity log.
+public struct ActivityEntry: Sendable, Codable, Equatable {
+    public var at: Date
+    public var kind: String
+    public var text: String
+    public init(at: Date, kind: String, text: String) {
+        self.at = at
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// The persistence Mailroom's workers and pages need; implemented by Storage on SQLite and PostgreSQL.
+public protocol MailroomStore: Sendable {
+    func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at: Date) async throws -> Mailbox
+    func mailboxes() async throws -> [Mailbox]
+    func mailbox(_ id: MailboxID) async throws -> Mailbox?
+    /// Removes the mailbox and its credentials; its tickets stay.
+    func removeMailbox(_ id: MailboxID) async throws -> Bool
+    func incomingSecret(_ id: MailboxID) async throws -> SealedSecret?
+
+    func watermark(_ id: MailboxID, folder: String) async throws -> SyncWatermark?
+    /// Sets the watermark without filing mail (an empty folder, or a new UIDVALIDITY).
+    func setWatermark(_ id: MailboxID, folder: String, _ watermark: SyncWatermark, at: Date) async throws
+    /// Files one email and moves the watermark in one transaction, so a crash can only cause a refetch.
+    func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome
+
+    func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
+    func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
+    func log(_ id: MailboxID, _ entry: ActivityEntry) async throws
+    func activity(_ id: MailboxID, limit: Int) async throws -> [ActivityEntry]
+
+    func tickets(limit: Int, offset: Int) async throws -> [TicketSummary]
+    func ticketCount() async throws -> Int
+    func ticket(_ number: TicketNumber) async throws -> TicketDetail?
+    /// The original bytes of a stored message, e.g. to hand out an attachment.
+    func rawMessage(_ messageID: Int64) async throws -> [UInt8]?
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SQLiteKit
+import ServiceLifecycle
+
+/// The SQL dialects Mailroom speaks; migrations differ only in a few column types.
+public enum SQLDialectKind: String, Sendable {
+    case sqlite, postgres
+}
+
+/// A connection source for the Store: one serialized SQLite connection, or a PostgreSQL pool.
+///
+/// It is a `Service`: for PostgreSQL its `run()` drives the pool, so it belongs in the server's ServiceGroup
+/// (CLI commands use ``withRunning(_:)``).
+public final class Database: Service, Sendable {
+    public let url: DatabaseURL
+    public let dialect: SQLDialectKind
+    private let backend: Backend
+    private let logger: Logger
+
+    private enum Backend: Sendable {
+        case sqlite(SQLiteConnection, AsyncMutex)
+        case postgres(PostgresClient)
+    }
+
+    /// Opens the database. For SQLite the file is created if missing and put in WAL mode so the CLI can work
+    /// beside a running server.
+    public static func open(_ url: DatabaseURL, logger: Logger) async throws -> Database {
+        switch url {
+        case .sqlite(let path):
+            let connection: SQLiteConnection
+            do {
+                connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            } catch {
+                throw StoreError.unavailable("Cannot open the SQLite database at «\(path)»: \(error). Check that the folder exists and is writable.")
+            }
+            let sql = connection.sql(queryLogLevel: nil)
+            // busy_timeout replaces SQLiteNIO's spinning busy handler with a sleeping one.
+            try await sql.raw("PRAGMA busy_timeout = 30000").run()
+            try await sql.raw("PRAGMA journal_mode = WAL").run()
+            // FULL: a committed ticket survives power loss, which delete-after-fetch relies on.
+            try await sql.raw("PRAGMA synchronous = FULL").run()
+            try await sql.raw("PRAGMA foreign_keys = ON").run()
+            return Database(url: url, dialect: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
+        case .postgres(let host, let port, let username, let password, let database):
+            var configuration = PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: .disable)
+            configuration.options.maximumConnections = 8
+            configuration.options.connectionIdleTimeout = .seconds(60)
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            return Database(url: url, dialect: .postgres, backend: .postgres(client), logger: logger)
+        }
+    }
+
+    private init(url: DatabaseURL, dialect: SQLDialectKind, backend: Backend, logger: Logger) {
+        self.url = url
+        self.dialect = dialect
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Drives the PostgreSQL pool until cancelled or shut down gracefully; closes SQLite at the end.
+    public func run() async throws {
+        switch backend {
+        case .sqlite(let connection, _):
+            try? await gracefulShutdown()
+            try? await connection.close()
+        case .postgres(let client):
+            await cancelWhenGracefulShutdown { await client.run() }
+        }
+    }
+
+    /// Runs `body` while the database is usable: for one-shot commands outside a ServiceGroup.
+    public func withRunning<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, _):
+            do {
+                let result = try await body(self)
+                try? await connection.close()
+                return result
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        case .postgres(let client):
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await body(self)
+            }
+        }
+    }
+
+    /// Runs `body` on one connection, outside a transaction.
+    public func withSQL<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, let mutex):
+            return try await mutex.withLock { try await body(connection.sql(queryLogLevel: nil)) }
+        case .postgres(let client):
+            return try await mapConnectionErrors {
+                try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: nil)) }
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction: all of it is committed, or none of it.
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, let mutex):
+            return try await mutex.withLock {
+                let sql = connection.sql(queryLogLevel: nil)
+                // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        case .postgres(let client):
+            return try await mapConnectionErrors {
+                try await client.withConnection { connection in
+                    let sql = connection.sql(queryLogLevel: nil)
+                    try await sql.raw("BEGIN").run()
+                    do {
+                        let result = try await body(sql)
+                        try await sql.raw("COMMIT").run()
+                        return result
+                    } catch {
+                        try? await sql.raw("ROLLBACK").run()
+                        throw error
+                    }
+                }
+            }
+        }
+    }
+
+    private func mapConnectionErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.code == .connectionError || error.code == .serverClosedConnection || error.code == .clientClosedConnection {
+            throw StoreError.unavailable("Cannot reach the PostgreSQL database at \(url): \(error.underlying.map { "\($0)" } ?? "\(error.code)"). Check that it is running and the URL is right.")
+        }
+    }
+}
+
+/// Storage failures in words an operator can act on.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case unavailable(String)
+    case corrupt(String)
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let message), .corrupt(let message), .conflict(let message): message
+        }
+    }
+}

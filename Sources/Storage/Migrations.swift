@@ -1,0 +1,150 @@
+import SQLKit
+
+/// The schema, as an append-only list of versioned steps. Never edit a released step: add one.
+///
+/// Timestamps are stored as BIGINT milliseconds since 1970 so SQLite and PostgreSQL read them identically.
+enum Migrations {
+    struct Step: Sendable {
+        var version: Int
+        var name: String
+        var statements: @Sendable (SQLDialectKind) -> [String]
+    }
+
+    static let steps: [Step] = [
+        Step(version: 1, name: "mailboxes, credentials, sync state, health, tickets, messages") { dialect in
+            let id = dialect == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+            let blob = dialect == .sqlite ? "BLOB" : "BYTEA"
+            return [
+                """
+                CREATE TABLE mailboxes (
+                    id \(id),
+                    email TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    usage TEXT NOT NULL,
+                    imap_host TEXT, imap_port BIGINT, imap_security TEXT, imap_username TEXT, imap_folder TEXT,
+                    delete_after_fetch BIGINT NOT NULL DEFAULT 0,
+                    enabled BIGINT NOT NULL DEFAULT 1,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX mailboxes_email ON mailboxes (email)",
+                """
+                CREATE TABLE credentials (
+                    mailbox_id BIGINT NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    direction TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    sealed \(blob) NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (mailbox_id, direction)
+                )
+                """,
+                """
+                CREATE TABLE sync_state (
+                    mailbox_id BIGINT NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    folder TEXT NOT NULL,
+                    uid_validity BIGINT NOT NULL,
+                    last_uid BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (mailbox_id, folder)
+                )
+                """,
+                """
+                CREATE TABLE mailbox_health (
+                    mailbox_id BIGINT NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    direction TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    cause TEXT, fix TEXT, detail TEXT,
+                    last_attempt_at BIGINT, last_success_at BIGINT, since BIGINT,
+                    consecutive_failures BIGINT NOT NULL DEFAULT 0,
+                    PRIMARY KEY (mailbox_id, direction)
+                )
+                """,
+                """
+                CREATE TABLE activity_log (
+                    id \(id),
+                    mailbox_id BIGINT NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    at BIGINT NOT NULL,
+                    kind TEXT NOT NULL,
+                    text TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX activity_log_mailbox ON activity_log (mailbox_id, at)",
+                """
+                CREATE TABLE tickets (
+                    id \(id),
+                    subject TEXT NOT NULL,
+                    requester_email TEXT NOT NULL,
+                    requester_name TEXT,
+                    status TEXT NOT NULL,
+                    mailbox_id BIGINT REFERENCES mailboxes (id) ON DELETE SET NULL,
+                    message_count BIGINT NOT NULL DEFAULT 0,
+                    created_at BIGINT NOT NULL,
+                    last_message_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX tickets_last_message ON tickets (last_message_at)",
+                """
+                CREATE TABLE messages (
+                    id \(id),
+                    ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                    mailbox_id BIGINT REFERENCES mailboxes (id) ON DELETE SET NULL,
+                    direction TEXT NOT NULL,
+                    dedupe_key TEXT NOT NULL,
+                    message_id TEXT,
+                    from_email TEXT NOT NULL,
+                    from_name TEXT,
+                    to_json TEXT NOT NULL,
+                    cc_json TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    text_body TEXT NOT NULL,
+                    html_body TEXT,
+                    attachments_json TEXT NOT NULL,
+                    defects_json TEXT NOT NULL,
+                    sent_at BIGINT,
+                    received_at BIGINT NOT NULL,
+                    uid_validity BIGINT,
+                    uid BIGINT,
+                    raw_size BIGINT NOT NULL,
+                    raw \(blob) NOT NULL
+                )
+                """,
+                // One filing per email per mailbox: the guard against duplicates after crashes and resyncs.
+                "CREATE UNIQUE INDEX messages_dedupe ON messages (mailbox_id, dedupe_key)",
+                "CREATE INDEX messages_message_id ON messages (message_id)",
+                "CREATE INDEX messages_ticket ON messages (ticket_id, received_at)",
+            ]
+        },
+    ]
+
+    /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.
+    static func run(on database: Database) async throws -> [Int] {
+        try await database.withSQL { sql in
+            try await sql.raw("CREATE TABLE IF NOT EXISTS mailroom_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)").run()
+        }
+        // The common case (up to date) takes no write lock, so CLI commands never wait on a busy server.
+        let done = try await database.withSQL { sql in
+            Set(try await sql.raw("SELECT version FROM mailroom_migrations").all().map { Int(try $0.decode(column: "version", as: Int64.self)) })
+        }
+        var applied: [Int] = []
+        for step in steps where !done.contains(step.version) {
+            let dialect = database.dialect
+            let didApply = try await database.transaction { sql in
+                if database.dialect == .postgres {
+                    // Serializes concurrent migrators (two nodes starting at once).
+                    try await sql.raw("LOCK TABLE mailroom_migrations IN EXCLUSIVE MODE").run()
+                }
+                let done = try await sql.raw("SELECT version FROM mailroom_migrations WHERE version = \(bind: step.version)").first()
+                if done != nil { return false }
+                for statement in step.statements(dialect) {
+                    try await sql.raw("\(unsafeRaw: statement)").run()
+                }
+                try await sql.raw("INSERT INTO mailroom_migrations (version, name, applied_at) VALUES (\(bind: step.version), \(bind: step.name), \(bind: Millis.now))").run()
+                return true
+            }
+            if didApply { applied.append(step.version) }
+        }
+        return applied
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import MailroomCore
+import SQLKit
+
+extension SQLStore {
+    public func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome {
+        try await database.transaction { sql in
+            let now = Millis.now
+            try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: now)
+            if let row = try await sql.raw("""
+                SELECT ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
+                """).first() {
+                return .duplicate(TicketNumber(try row.int64("ticket_id")))
+            }
+            let received = Millis.from(email.receivedAt)
+            var ticket = try await Self.findTicket(for: email, sql: sql)
+            let outcome: IngestOutcome
+            if let existing = ticket {
+                outcome = .joinedTicket(existing)
+                try await sql.raw("""
+                    UPDATE tickets SET message_count = message_count + 1,
+                        last_message_at = CASE WHEN last_message_at < \(bind: received) THEN \(bind: received) ELSE last_message_at END,
+                        status = 'open'
+                    WHERE id = \(bind: existing.rawValue)
+                    """).run()
+            } else {
+                guard let row = try await sql.raw("""
+                    INSERT INTO tickets (subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at)
+                    VALUES (\(bind: email.subject), \(bind: email.from.email), \(bind: email.from.name), 'open', \(bind: mailbox.rawValue), 1, \(bind: received), \(bind: received))
+                    RETURNING id
+                    """).first()
+                else { throw StoreError.corrupt("The new ticket got no id.") }
+                let number = TicketNumber(try row.int64("id"))
+                ticket = number
+                outcome = .openedTicket(number)
+            }
+            guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
+            try await sql.raw("""
+                INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
+                    text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw)
+                VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
+                    \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
+                    \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
+                    \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: Int64(watermark.uidValidity)), \(bind: Int64(watermark.lastUID)),
+                    \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)))
+                """).run()
+            return outcome
+        }
+    }
+
+    /// Threading: a referenced Message-ID we filed wins; else `[#N]` in the subject, if that ticket exists.
+    static func findTicket(for email: IncomingEmail, sql: any SQLDatabase) async throws -> TicketNumber? {
+        let references = Array(email.threadReferences.prefix(100))
+        if !references.isEmpty {
+            let rows = try await sql.raw("""
+                SELECT message_id, ticket_id FROM messages WHERE message_id IN (\(binds: references))
+                """).all()
+            var byID: [String: Int64] = [:]
+            for row in rows {
+                if let id = try row.optionalString("message_id") { byID[id] = try row.int64("ticket_id") }
+            }
+            // threadReferences is ordered most specific first (In-Reply-To, then newest reference).
+            for reference in references {
+                if let ticket = byID[reference] { return TicketNumber(ticket) }
+            }
+        }
+        if let number = Threading.ticketNumber(inSubject: email.subject),
+           try await sql.raw("SELECT id FROM tickets WHERE id = \(bind: number.rawValue)").first() != nil {
+            return number
+        }
+        return nil
+    }
+
+    public func tickets(limit: Int, offset: Int) async throws -> [TicketSummary] {
+        try await database.withSQL { sql in
+            try await sql.raw("""
+                SELECT * FROM tickets ORDER BY last_message_at DESC, id DESC LIMIT \(literal: max(1, min(limit, 10_000))) OFFSET \(literal: max(0, offset))
+                """).all().map(Self.summary(from:))
+        }
+    }
+
+    public func ticketCount() async throws -> Int {
+        try await database.withSQL { sql in
+            Int(try await sql.raw("SELECT COUNT(*) AS n FROM tickets").first()?.int64("n") ?? 0)
+        }
+    }
+
+    public func messageCount() async throws -> Int {
+        try await database.withSQL { sql in
+            Int(try await sql.raw("SELECT COUNT(*) AS n FROM messages").first()?.int64("n") ?? 0)
+        }
+    }
+
+    public func ticket(_ number: TicketNumber) async throws -> TicketDetail? {
+        try await database.withSQL { sql in
+            guard let row = try await sql.raw("SELECT * FROM tickets WHERE id = \(bind: number.rawValue)").first() else { return nil }
+            let summary = try Self.summary(from: row)
+            let messages = try await sql.raw("""
+                SELECT id, from_email, from_name, to_json, cc_json, subject, message_id, text_body, html_body, attachments_json,
+                    defects_json, received_at, sent_at, raw_size
+                FROM messages WHERE ticket_id = \(bind: number.rawValue) ORDER BY received_at, id
+                """).all().map { row in
+                TicketMessage(
+                    id: try row.int64("id"),
+                    from: Person(name: try row.optionalString("from_name"), email: try row.string("from_email")),
+                    to: Self.decodeJSON([Person].self, try row.string("to_json")) ?? [],
+                    cc: Self.decodeJSON([Person].self, try row.string("cc_json")) ?? [],
+                    subject: try row.string("subject"), messageID: try row.optionalString("message_id"),
+                    textBody: try row.string("text_body"), htmlBody: try row.optionalString("html_body"),
+                    attachments: Self.decodeJSON([AttachmentInfo].self, try row.string("attachments_json")) ?? [],
+                    receivedAt: try row.date("received_at"), sentAt: try row.optionalDate("sent_at"),
+                    rawSize: Int(try row.int64("raw_size")),
+                    defects: Self.decodeJSON([String].self, try row.string("defects_json")) ?? [])
+            }
+            return TicketDetail(summary: summary, messages: messages)
+        }
+    }
+
+    public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
+        try await database.withSQL { sql in
+            try await sql.raw("SELECT raw FROM messages WHERE id = \(bind: messageID)").first().map { try $0.bytes("raw") }
+        }
+    }
+
+    /// Message-IDs and dedupe keys filed for a mailbox: what tests and the operator check for duplicates.
+    public func dedupeKeys(mailbox: MailboxID) async throws -> [String] {
+        try await database.withSQL { sql in
+            try await sql.raw("SELECT dedupe_key FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue)").all().map { try $0.string("dedupe_key") }
+        }
+    }
+
+    static func summary(from row: any SQLRow) throws -> TicketSummary {
+        TicketSummary(
+            number: TicketNumber(try row.int64("id")), subject: try row.string("subject"),
+            requester: Person(name: try row.optionalString("requester_name"), email: try row.string("requester_email")),
+            status: TicketStatus(rawValue: try row.string("status")) ?? .open,
+            mailboxID: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
+            messageCount: Int(try row.int64("message_count")), createdAt: try row.date("created_at"),
+            lastMessageAt: try row.date("last_message_at"))
+    }
+}
