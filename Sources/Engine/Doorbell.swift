@@ -1,0 +1,50 @@
+/// Wakes a sleeping worker early, e.g. when an admin adds a mailbox, without losing a ring that comes
+/// while the worker is busy.
+actor Doorbell {
+    private var rung = false
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    func ring() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        } else {
+            rung = true
+        }
+    }
+
+    /// Returns after `duration`, at a ring, or at cancellation, whichever comes first.
+    func wait(upTo duration: Duration) async {
+        if rung {
+            rung = false
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await self.waitForRing() }
+            await group.next()
+            group.cancelAll()
+        }
+        rung = false
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiter?.resume()
+                    waiter = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.release() }
+        }
+    }
+
+    private func release() {
+        waiter?.resume()
+        waiter = nil
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import MailroomCore
+import Storage
+
+/// Adding and removing mailboxes, the same way from the CLI, the API and (later) the admin pages.
+public struct MailboxService: Sendable {
+    public let store: SQLStore
+    public let vault: any SecretVault
+
+    public init(store: SQLStore, vault: any SecretVault) {
+        self.store = store
+        self.vault = vault
+    }
+
+    /// Validates, seals the password and stores the mailbox. The password is never stored in clear.
+    public func add(_ draft: MailboxDraft, password: String?) async throws -> Mailbox {
+        let valid: ValidMailbox
+        do {
+            valid = try draft.validated()
+        } catch {
+            throw error
+        }
+        var sealed: SealedSecret?
+        if valid.usage.fetchesMail {
+            guard let password, !password.isEmpty else {
+                throw ValidationError(field: "password", message: "Enter the password of «\(valid.incoming?.username ?? valid.email)» so Mailroom can fetch mail.")
+            }
+            guard !password.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                throw ValidationError(field: "password", message: "The password must not contain line breaks.")
+            }
+            sealed = try vault.seal(password)
+        }
+        do {
+            return try await store.createMailbox(valid, incomingSecret: sealed, at: Date())
+        } catch StoreError.conflict(let message) {
+            throw ValidationError(field: "email", message: message)
+        }
+    }
+}

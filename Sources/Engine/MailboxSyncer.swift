@@ -1,0 +1,187 @@
+import Crypto
+import Foundation
+import IMAP
+import Logging
+import MIME
+import MailroomCore
+import Storage
+
+/// What one pass over a mailbox did.
+public struct SyncReport: Sendable, Equatable {
+    public var fetched = 0
+    public var openedTickets = 0
+    public var joinedTickets = 0
+    public var duplicates = 0
+    public var deletedFromServer = 0
+    public var uidValidityChanged = false
+    public init() {}
+}
+
+/// One pass of InboundSync over one mailbox: fetch what is new after the watermark, file each message with
+/// its watermark in one transaction, and only then touch the server (delete-after-fetch).
+public struct MailboxSyncer: Sendable {
+    let store: SQLStore
+    let vault: any SecretVault
+    let settings: SyncSettings
+    let logger: Logger
+
+    public init(store: SQLStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
+        self.store = store
+        self.vault = vault
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Syncs once and records the outcome in the mailbox's health; never throws for server trouble.
+    @discardableResult
+    public func syncAndRecord(_ mailbox: Mailbox) async -> Result<SyncReport, ConnectionFailure> {
+        guard let server = mailbox.incoming else { return .success(SyncReport()) }
+        let now = Date()
+        let previous = (try? await store.health(mailbox.id)[.incoming]) ?? ConnectionHealth()
+        do {
+            let report = try await sync(mailbox, server: server)
+            let next = previous.succeeded(at: Date())
+            try? await store.setHealth(mailbox.id, .incoming, next)
+            if previous.state != .connected {
+                try? await store.log(mailbox.id, ActivityEntry(at: now, kind: "connected", text: "Fetching works (\(server.host):\(server.port), folder \(server.folder))."))
+            }
+            if report.fetched > 0 {
+                logger.info("Fetched mail", metadata: [
+                    "mailbox": "\(mailbox.id)", "fetched": "\(report.fetched)", "opened": "\(report.openedTickets)",
+                    "joined": "\(report.joinedTickets)", "duplicates": "\(report.duplicates)",
+                ])
+            }
+            return .success(report)
+        } catch let failure as ConnectionFailure {
+            let verdict = Diagnosis.incoming(failure, server: server)
+            let next = previous.failed(verdict, at: now)
+            try? await store.setHealth(mailbox.id, .incoming, next)
+            if previous.state != next.state || previous.detail != next.detail {
+                try? await store.log(mailbox.id, ActivityEntry(at: now, kind: next.state.rawValue, text: "\(verdict.cause) \(verdict.detail.map { "(\($0))" } ?? "")"))
+            }
+            logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
+            return .failure(failure)
+        } catch {
+            // Not the mail server's fault (the database, the vault): keep the health as it was, log loudly.
+            logger.error("Sync stopped by an internal error", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+            let failure = ConnectionFailure(kind: .commandFailed(code: nil), serverText: "\(error)", step: "store")
+            return .failure(failure)
+        }
+    }
+
+    /// One pass; throws ConnectionFailure for anything the server did.
+    public func sync(_ mailbox: Mailbox, server: IncomingServer) async throws -> SyncReport {
+        guard let sealed = try await store.incomingSecret(mailbox.id) else {
+            throw ConnectionFailure(kind: .authenticationRejected(code: nil), serverText: "No password is stored for this mailbox.", step: "credentials")
+        }
+        let password = try vault.open(sealed)
+        let imapServer = IMAPServer(
+            host: server.host, port: server.port, security: IMAPSecurity(server.security),
+            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile, maxLiteralSize: settings.maxMessageSize)
+        let client: IMAPClient
+        do {
+            client = try await IMAPClient.connect(to: imapServer, logger: logger)
+        } catch let error as IMAPError {
+            throw ConnectionFailure(error)
+        }
+        do {
+            let report = try await sync(mailbox, server: server, client: client, password: password)
+            await client.logout()
+            return report
+        } catch let error as IMAPError {
+            await client.close()
+            throw ConnectionFailure(error)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    private func sync(_ mailbox: Mailbox, server: IncomingServer, client: IMAPClient, password: String) async throws -> SyncReport {
+        var report = SyncReport()
+        try await client.login(username: server.username, password: password)
+        // EXAMINE when mail stays on the server: read-only, so not even \Seen changes.
+        let status = try await client.select(server.folder, readOnly: !mailbox.deleteAfterFetch)
+        let stored = try await store.watermark(mailbox.id, folder: server.folder)
+        var watermark = stored ?? SyncWatermark(uidValidity: status.uidValidity, lastUID: 0)
+        if watermark.uidValidity != status.uidValidity {
+            // Stored UIDs are void (RFC 9051 §2.3.1.1). Rescan; the dedupe key recognizes what is already filed.
+            report.uidValidityChanged = true
+            try await store.log(mailbox.id, ActivityEntry(
+                at: Date(), kind: "uidvalidity",
+                text: "The folder «\(server.folder)» was recreated on the server (UIDVALIDITY \(watermark.uidValidity) → \(status.uidValidity)). Rescanning it; mail already filed is recognized and not filed twice."))
+            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0)
+            try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
+        } else if stored == nil {
+            try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
+        }
+        guard status.exists > 0 else { return report }
+
+        if mailbox.deleteAfterFetch && watermark.lastUID > 0 {
+            // Filed earlier but not yet deleted (a crash between commit and delete): safe to delete now.
+            let leftovers = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
+            report.deletedFromServer += try await delete(leftovers, client: client)
+        }
+
+        let newUIDs = try await client.uidSearch("UID \(UInt64(watermark.lastUID) + 1):*").filter { $0 > watermark.lastUID }.sorted()
+        for start in stride(from: 0, to: newUIDs.count, by: max(1, settings.fetchBatchSize)) {
+            let batch = Array(newUIDs[start..<min(start + max(1, settings.fetchBatchSize), newUIDs.count)])
+            var pending = Set(batch)
+            var filed: [UInt32] = []
+            for try await message in client.uidFetch(UIDSet(uids: batch)) {
+                guard pending.remove(message.uid) != nil else { continue }
+                // The watermark may pass only UIDs that are filed: with out-of-order responses, stop below the lowest pending one.
+                let lowestPending = pending.min() ?? (batch.last ?? message.uid) &+ 1
+                let mark = SyncWatermark(uidValidity: status.uidValidity, lastUID: max(watermark.lastUID, min(message.uid, lowestPending &- 1)))
+                let email = Self.incomingEmail(message)
+                switch try await store.ingest(email, mailbox: mailbox.id, folder: server.folder, watermark: mark) {
+                case .openedTicket: report.openedTickets += 1
+                case .joinedTicket: report.joinedTickets += 1
+                case .duplicate: report.duplicates += 1
+                }
+                watermark = mark
+                report.fetched += 1
+                filed.append(message.uid)
+            }
+            // UIDs that never came back were expunged meanwhile; move past them.
+            if let last = batch.last, watermark.lastUID < last {
+                watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last)
+                try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
+            }
+            if mailbox.deleteAfterFetch {
+                report.deletedFromServer += try await delete(filed, client: client)
+            }
+        }
+        return report
+    }
+
+    /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,
+    /// a plain EXPUNGE would also remove what other clients flagged, so then the flag is set and left.
+    private func delete(_ uids: [UInt32], client: IMAPClient) async throws -> Int {
+        guard !uids.isEmpty else { return 0 }
+        try await client.uidStore(UIDSet(uids: uids), addFlags: ["\\Deleted"])
+        if await client.capabilities.contains("UIDPLUS") {
+            try await client.uidExpunge(UIDSet(uids: uids))
+        } else if Set(try await client.uidSearch("DELETED")).isSubset(of: Set(uids)) {
+            try await client.expunge()
+        }
+        return uids.count
+    }
+
+    /// Parses a fetched message into what a ticket needs; malformed mail still yields an email.
+    static func incomingEmail(_ message: FetchedMessage) -> IncomingEmail {
+        let parsed = MessageParser.parse(message.body)
+        let digest = SHA256.hash(data: message.body).map { String(format: "%02x", $0) }.joined()
+        return IncomingEmail(parsed: parsed, raw: message.body, receivedAt: message.internalDate ?? Date(), contentHash: digest)
+    }
+}
+
+extension IMAPSecurity {
+    init(_ security: TransportSecurity) {
+        switch security {
+        case .tls: self = .tls
+        case .starttls: self = .starttls
+        case .none: self = .none
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import MailroomCore
+import Mustache
+import Storage
+
+/// What the web layer needs from the rest of Mailroom.
+public struct WebDependencies: Sendable {
+    public var store: SQLStore
+    public var mailboxes: MailboxService
+    /// Woken when a mailbox is added, so its first fetch does not wait for the next poll.
+    public var inbound: InboundSync?
+
+    public init(store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?) {
+        self.store = store
+        self.mailboxes = mailboxes
+        self.inbound = inbound
+    }
+}
+
+/// Builds the router for pages and the JSON API. Tests call this directly (no socket needed).
+public func buildRouter(_ dependencies: WebDependencies) throws -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ErrorPageMiddleware())
+    let pages = try PagesController(dependencies: dependencies)
+    pages.register(on: router)
+    APIController(dependencies: dependencies).register(on: router.group("api/v1"))
+    router.get("healthz") { _, _ in
+        JSONResponse(value: ["status": "ok"])
+    }
+    return router
+}
+
+/// Turns unexpected errors into a plain message instead of a stack trace or a blank page; never leaks detail.
+struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch let error as StoreError {
+            context.logger.error("Storage error", metadata: ["error": "\(error)"])
+            throw HTTPError(.serviceUnavailable, message: "The database is unavailable. Try again in a moment.")
+        } catch {
+            context.logger.error("Request failed", metadata: ["error": "\(error)"])
+            throw HTTPError(.internalServerError, message: "Something went wrong. The error was logged.")
+        }
+    }
+}

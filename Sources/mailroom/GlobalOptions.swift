@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Storage
+
+/// Options every command shares, so the CLI always talks to the same database and key as the server.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite file path or postgres://user:pass@host:port/db (env MAILROOM_DATABASE).", valueName: "location"))
+    var database: String = ProcessInfo.processInfo.environment["MAILROOM_DATABASE"] ?? "mailroom.sqlite"
+
+    @Option(name: .long, help: ArgumentHelp("Where the secret key lives when MAILROOM_SECRET_KEY is not set (env MAILROOM_KEY_FILE).", valueName: "path"))
+    var keyFile: String = ProcessInfo.processInfo.environment["MAILROOM_KEY_FILE"] ?? "mailroom.key"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+
+    func makeLogger(label: String = "mailroom") -> Logger {
+        LoggingBootstrap.once()
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        return logger
+    }
+
+    func databaseURL() throws -> DatabaseURL {
+        do {
+            return try DatabaseURL(parsing: database)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// Opens the database, brings its schema up to date and runs `body`.
+    func withStore<T: Sendable>(logger: Logger, _ body: @Sendable (SQLStore) async throws -> T) async throws -> T {
+        let database = try await Database.open(try databaseURL(), logger: logger)
+        return try await database.withRunning { database in
+            let store = SQLStore(database: database)
+            try await store.migrate()
+            return try await body(store)
+        }
+    }
+
+    func loadVault(logger: Logger) throws -> Vault {
+        do {
+            return try Vault.load(environment: ProcessInfo.processInfo.environment, keyFile: keyFile, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Logs go to standard error, so `--json` output on standard output stays clean.
+enum LoggingBootstrap {
+    private static let done: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+    static func once() { _ = done }
+}

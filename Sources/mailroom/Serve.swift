@@ -1,0 +1,78 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Storage
+import Web
+
+/// `mailroom serve`: web UI, JSON API and the inbound workers in one process.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the web UI, the JSON API and the mail workers.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port: Int = 8080
+
+    @Option(help: ArgumentHelp("Seconds between fetches of a mailbox (env MAILROOM_POLL_INTERVAL).", valueName: "seconds"))
+    var pollInterval: Double = ProcessInfo.processInfo.environment["MAILROOM_POLL_INTERVAL"].flatMap(Double.init) ?? 60
+
+    @Option(help: ArgumentHelp("Extra CA certificates (PEM) to trust for mail servers, beside the system's (env MAILROOM_CA_FILE).", valueName: "path"))
+    var caFile: String? = ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"]
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
+        guard pollInterval >= 1, pollInterval <= 86_400 else { throw ValidationError("--poll-interval must be between 1 and 86400 seconds.") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("The CA file «\(caFile)» cannot be read.")
+        }
+    }
+
+    func run() async throws {
+        let logger = global.makeLogger()
+        let url = try global.databaseURL()
+        let database = try await Database.open(url, logger: logger)
+        let store = SQLStore(database: database)
+        let vault = try global.loadVault(logger: logger)
+        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: caFile)
+        let inbound = InboundSync(store: store, vault: vault, settings: settings, logger: logger)
+        let router = try buildRouter(WebDependencies(store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound))
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),
+            onServerRunning: { channel in
+                logger.notice("Mailroom is running", metadata: ["url": "http://\(host):\(channel.localAddress?.port ?? port)", "database": "\(url)"])
+            },
+            logger: logger
+        )
+        app.beforeServerStarts {
+            let applied = try await store.migrate()
+            if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+        }
+        // Order matters: services stop in reverse, so the database outlives the workers that use it.
+        let group = ServiceGroup(configuration: .init(
+            services: [database, InboundAfterMigration(inbound: inbound, store: store), app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch let error as any Error where "\(error)".contains("Address already in use") {
+            throw ValidationError("Port \(port) on \(host) is already in use. Stop the other program or choose another with --port.")
+        }
+    }
+}
+
+/// Starts the inbound worker only once the schema exists (the web server migrates before it listens).
+struct InboundAfterMigration: Service {
+    let inbound: InboundSync
+    let store: SQLStore
+    func run() async throws {
+        try await store.migrate()
+        try await inbound.run()
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+
+@Suite("mailroom serve and the CLI, as an operator uses them", .serialized)
+struct ServeTests {
+    @Test("SIGKILL in the middle of a sync, then a restart: every message exactly once", arguments: Backend.allCases)
+    func crashMidSync(backend: Backend) async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let corpus = try await TestServers.shared.corpus(count: 1000, seed: 42)
+        let user = uniqueUser("crash")
+        try dovecot.setUser(user, password: "crash-pass-\(user)")
+        try dovecot.deliver(corpus, to: user)
+        let workdir = try TestPaths.temporaryDirectory("crash")
+        let database = try await databaseURL(backend, workdir: workdir, name: "crash")
+        _ = try CLI.run(["mailbox", "add", "--database", database, "--email", "\(user)@helpdesk.example", "--name", "Support", "--provider", "other",
+                         "--usage", "incoming", "--imap-host", "127.0.0.1", "--imap-port", String(dovecot.imapsPort), "--imap-security", "tls",
+                         "--username", user, "--password-stdin"], input: "crash-pass-\(user)\n", workdir: workdir)
+
+        let first = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
+        try await first.waitUntilListening()
+        var seen = 0
+        for _ in 0..<600 {
+            seen = try ticketMessageCount(database: database, workdir: workdir)
+            if seen >= 150 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        first.sigkill()
+        let atKill = try ticketMessageCount(database: database, workdir: workdir)
+        #expect(atKill > 0 && atKill < 1000, "the kill should land mid-sync (had \(atKill))")
+
+        let second = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
+        try await second.waitUntilListening()
+        var final = 0
+        for _ in 0..<1200 {
+            final = try ticketMessageCount(database: database, workdir: workdir)
+            if final >= 1000 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(2))  // another poll or two: nothing more may arrive
+        final = try ticketMessageCount(database: database, workdir: workdir)
+        #expect(final == 1000)
+        #expect(second.terminate() == 0, "graceful shutdown on SIGTERM")
+    }
+
+    @Test("The CLI, the API and the pages show mailboxes and tickets while a server runs on the same database; no password leaks anywhere")
+    func operatorInterfaceAndSecrets() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("ops")
+        let password = "Pa55-\(UUID().uuidString)"
+        try dovecot.setUser(user, password: password)
+        let attachment = Data((0..<3000).map { UInt8($0 % 251) }).base64EncodedString(options: .lineLength76Characters)
+        let mime = """
+            From: =?UTF-8?Q?Zo=C3=AB_Br=C3=B6nte?= <zoe@example.com>
+            To: \(user)@helpdesk.example
+            Subject: =?UTF-8?B?UHJvYmzDqG1lIGRlIGNvbm5leGlvbg==?=
+            Message-ID: <ops-1-\(user)@example.com>
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b1"
+
+            --b1
+            Content-Type: multipart/alternative; boundary="b2"
+
+            --b2
+            Content-Type: text/plain; charset=utf-8
+
+            Bonjour, je ne peux pas me connecter.
+            --b2
+            Content-Type: text/html; charset=utf-8
+
+            <p>Bonjour, <b>je ne peux pas</b> me connecter.<script>alert(1)</script></p>
+            --b2--
+            --b1
+            Content-Type: application/pdf; name="facture.pdf"
+            Content-Disposition: attachment; filename*=utf-8''facture%20n%C2%B01.pdf
+            Content-Transfer-Encoding: base64
+
+            \(attachment)
+            --b1--
+
+            """
+        try dovecot.deliver([Array(mime.utf8), simpleMessage(id: "ops-2-\(user)@example.com", subject: "Re: Problème de connexion", inReplyTo: "ops-1-\(user)@example.com")], to: user)
+
+        let workdir = try TestPaths.temporaryDirectory("ops")
+        let database = workdir.appendingPathComponent("mailroom.sqlite").path
+        let server = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
+        try await server.waitUntilListening()
+
+        // Add one mailbox through the API (with a bad password) and one through the CLI while the server runs.
+        let badUser = uniqueUser("opsbad")
+        try dovecot.setUser(badUser, password: "the-real-one")
+        let created = try await server.post("/api/v1/mailboxes", json: """
+            {"email": "\(badUser)@helpdesk.example", "name": "Billing", "provider": "other", "usage": "incoming", "imap_host": "localhost",
+             "imap_port": \(dovecot.imapPort), "imap_security": "starttls", "username": "\(badUser)", "password": "Wr0ng-\(password)"}
+            """)
+        #expect(created.status == 201)
+        #expect(!created.body.contains(password))
+        let invalid = try await server.post("/api/v1/mailboxes", json: #"{"email": "not an address", "name": "", "imap_port": 70000, "password": "x"}"#)
+        #expect(invalid.status == 422)
+        #expect(invalid.body.contains("is not an email address"))
+        let garbage = try await server.post("/api/v1/mailboxes", json: "{not json")
+        #expect(garbage.status == 400)
+
+        let added = try CLI.run(["mailbox", "add", "--database", database, "--email", "\(user)@helpdesk.example", "--name", "Support",
+                                 "--provider", "other", "--usage", "incoming", "--imap-host", "localhost", "--imap-port", String(dovecot.imapsPort),
+                                 "--imap-security", "tls", "--username", user, "--password-stdin"], input: password + "\n", workdir: workdir)
+        #expect(added.contains("Added mailbox"))
+
+        var tickets = ""
+        for _ in 0..<200 {
+            tickets = try CLI.run(["tickets", "list", "--json", "--database", database], workdir: workdir)
+            if tickets.contains("Problème de connexion") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(tickets.contains("Problème de connexion"))
+        let list = try await server.get("/api/v1/tickets")
+        #expect(list.status == 200)
+        let data = try #require(list.body.data(using: .utf8))
+        let decoded = try JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]]
+        let ticketNumber = try #require(decoded?["tickets"]?.first { ($0["subject"] as? String) == "Problème de connexion" }?["number"] as? Int)
+        let detail = try await server.get("/api/v1/tickets/\(ticketNumber)")
+        #expect(detail.body.contains("facture n°1.pdf"))
+        #expect(detail.body.contains("\"message_count\" : 2"))
+        let shown = try CLI.run(["tickets", "show", String(ticketNumber), "--database", database], workdir: workdir)
+        #expect(shown.contains("Zoë Brönte <zoe@example.com>"))
+        #expect(shown.contains("je ne peux pas me connecter"))
+
+        let page = try await server.get("/tickets/\(ticketNumber)")
+        #expect(page.status == 200)
+        #expect(page.body.contains("Problème de connexion"))
+        #expect(page.body.contains("facture n°1.pdf"))
+        #expect(!page.body.contains("<script>alert(1)</script>"))
+        let download = try await server.get("/tickets/\(ticketNumber)/messages/1/attachments/0")
+        #expect(download.status == 200)
+
+        // The bad mailbox: a clear error in the CLI, the API and the page.
+        var mailboxes = ""
+        for _ in 0..<100 {
+            mailboxes = try CLI.run(["mailbox", "list", "--database", database], workdir: workdir)
+            if mailboxes.contains("Reauthorization required") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(mailboxes.contains("Reauthorization required"))
+        #expect(mailboxes.contains("rejected the username or password"))
+        let apiMailboxes = try await server.get("/api/v1/mailboxes")
+        #expect(apiMailboxes.body.contains("reauthorization_required"))
+        let channels = try await server.get("/admin/channels/email")
+        #expect(channels.body.contains("Reauthorization required"))
+        #expect(channels.body.contains("Connected"))
+        let jsonList = try CLI.run(["mailbox", "list", "--json", "--database", database], workdir: workdir)
+
+        // No secret anywhere: pages, API, CLI output, logs, database files.
+        #expect(server.terminate() == 0)
+        var everything = [created.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
+        for name in try FileManager.default.contentsOfDirectory(atPath: workdir.path) where name.hasPrefix("mailroom.sqlite") {
+            everything.append(String(decoding: try Data(contentsOf: workdir.appendingPathComponent(name)), as: UTF8.self))
+        }
+        for text in everything {
+            #expect(!text.contains(password), "the password leaked")
+            #expect(!text.contains("Wr0ng-"), "the wrong password leaked")
+        }
+    }
+
+    @Test("Bad configuration gets a clear error, not a crash")
+    func badConfiguration() throws {
+        let workdir = try TestPaths.temporaryDirectory("badconfig")
+        let badURL = try CLI.run(["mailbox", "list", "--database", "mysql://x@y/z"], workdir: workdir, allowFailure: true)
+        #expect(badURL.contains("Unsupported database"))
+        let noDB = try CLI.run(["mailbox", "list", "--database", "postgres://mailroom@127.0.0.1:1"], workdir: workdir, allowFailure: true)
+        #expect(noDB.contains("names no database"))
+        let badInput = try CLI.run(["mailbox", "add", "--database", workdir.appendingPathComponent("m.sqlite").path, "--email", "nope", "--name", "X",
+                                    "--imap-host", "imap.example.com", "--password-stdin"], input: "pw\n", workdir: workdir, allowFailure: true)
+        #expect(badInput.contains("is not an email address"))
+        let badKey = try ProcessRunner.run(["env", "MAILROOM_SECRET_KEY=short", try TestPaths.mailroomBinary, "mailbox", "add", "--database",
+                                            workdir.appendingPathComponent("k.sqlite").path, "--email", "a@example.com", "--name", "X",
+                                            "--imap-host", "imap.example.com", "--password-stdin"], input: "pw\n", allowFailure: true)
+        #expect(badKey.contains("MAILROOM_SECRET_KEY must be 32 random bytes"))
+    }
+}
+
+func databaseURL(_ backend: Backend, workdir: URL, name: String) async throws -> String {
+    switch backend {
+    case .sqlite: workdir.appendingPathComponent("mailroom.sqlite").path
+    case .postgres: try await TestServers.shared.postgres().createDatabase("\(name)_\(UInt32.random(in: 0...UInt32.max))")
+    }
+}
+
+/// Counts filed messages through the CLI, as an operator would, while the server runs.
+func ticketMessageCount(database: String, workdir: URL) throws -> Int {
+    let output = try CLI.run(["tickets", "list", "--json", "--limit", "10000", "--database", database], workdir: workdir)
+    guard let data = output.data(using: .utf8),
+          let object = try JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else { return -1 }
+    return object["tickets"]?.reduce(0) { $0 + (($1["message_count"] as? Int) ?? 0) } ?? -1
+}

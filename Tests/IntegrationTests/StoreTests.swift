@@ -1,0 +1,103 @@
+import Crypto
+import Foundation
+import Logging
+import MIME
+import MailroomCore
+import Storage
+import Testing
+
+@Suite("The Store on SQLite and PostgreSQL", .serialized)
+struct StoreTests {
+    func email(_ raw: [UInt8]) -> IncomingEmail {
+        IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: SHA256.hash(data: raw).description)
+    }
+
+    @Test("Filing is idempotent, threads by Message-ID and by [#N], and keeps the raw bytes", arguments: Backend.allCases)
+    func ingest(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "ingest")
+        let mailbox = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
+            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+        let first = simpleMessage(id: "one@example.com", subject: "Printer broken")
+        let outcome = try await fixture.store.ingest(email(first), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 1))
+        guard case .openedTicket(let number) = outcome else {
+            Issue.record("expected a new ticket, got \(outcome)")
+            return
+        }
+        #expect(try await fixture.store.ingest(email(first), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 1)) == .duplicate(number))
+        let reply = simpleMessage(id: "two@example.com", subject: "Re: Printer broken", inReplyTo: "one@example.com")
+        #expect(try await fixture.store.ingest(email(reply), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 2)) == .joinedTicket(number))
+        let byToken = simpleMessage(id: "three@example.com", subject: "Re: [#\(number)] Printer broken")
+        #expect(try await fixture.store.ingest(email(byToken), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 3)) == .joinedTicket(number))
+        let unknownToken = simpleMessage(id: "four@example.com", subject: "[#999999] not ours")
+        if case .joinedTicket = try await fixture.store.ingest(email(unknownToken), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 4)) {
+            Issue.record("a token of a ticket that does not exist must open a new ticket")
+        }
+        #expect(try await fixture.store.watermark(mailbox.id, folder: "INBOX") == SyncWatermark(uidValidity: 9, lastUID: 4))
+        let detail = try #require(try await fixture.store.ticket(number))
+        #expect(detail.messages.count == 3)
+        #expect(detail.summary.messageCount == 3)
+        #expect(try await fixture.store.rawMessage(detail.messages[0].id) == first)
+
+        // Removing the mailbox removes its credentials, keeps its tickets.
+        #expect(try await fixture.store.removeMailbox(mailbox.id))
+        #expect(try await fixture.store.incomingSecret(mailbox.id) == nil)
+        #expect(try await fixture.store.ticket(number) != nil)
+        #expect(try await fixture.store.mailboxes().isEmpty)
+    }
+
+    @Test("Health and the activity log survive in the database", arguments: Backend.allCases)
+    func health(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "health")
+        let mailbox = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "h@example.com", name: "H", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: "AUTHENTICATIONFAILED"), serverText: "Authentication failed.", step: "LOGIN"),
+                                         server: try #require(mailbox.incoming))
+        let health = ConnectionHealth().failed(verdict, at: Date(timeIntervalSince1970: 1_700_000_000))
+        try await fixture.store.setHealth(mailbox.id, .incoming, health)
+        #expect(try await fixture.store.health(mailbox.id)[.incoming] == health)
+        try await fixture.store.log(mailbox.id, .init(at: Date(timeIntervalSince1970: 1_700_000_001), kind: "x", text: "hello"))
+        #expect(try await fixture.store.activity(mailbox.id, limit: 10).first?.text == "hello")
+        await #expect(throws: StoreError.self) {
+            _ = try await fixture.store.createMailbox(
+                try MailboxDraft(email: "H@example.com", name: "dup", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        }
+    }
+
+    @Test("The Vault seals with AES-GCM: no plaintext in the sealed bytes, and a wrong key is an error, not garbage")
+    func vault() throws {
+        let vault = Vault(key: SymmetricKey(size: .bits256))
+        let sealed = try vault.seal("hunter2-secret")
+        #expect(!String(decoding: sealed.bytes, as: UTF8.self).contains("hunter2"))
+        #expect(try vault.open(sealed) == "hunter2-secret")
+        #expect(throws: VaultError.self) { try Vault(key: SymmetricKey(size: .bits256)).open(sealed) }
+        #expect(throws: VaultError.self) { try vault.open(SealedSecret(bytes: [1, 2, 3])) }
+    }
+
+    @Test("The key file is created once with mode 0600 and reused")
+    func keyFile() throws {
+        let dir = try TestPaths.temporaryDirectory("key")
+        let path = dir.appendingPathComponent("mailroom.key").path
+        let logger = Logger(label: "test")
+        let first = try Vault.load(environment: [:], keyFile: path, logger: logger)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let second = try Vault.load(environment: [:], keyFile: path, logger: logger)
+        #expect(try second.open(first.seal("x")) == "x")
+        #expect(throws: VaultError.self) { try Vault.load(environment: ["MAILROOM_SECRET_KEY": "dG9vIHNob3J0"], keyFile: path, logger: logger) }
+    }
+
+    @Test("Database URLs: clear errors, and the password never shows in descriptions")
+    func databaseURLs() throws {
+        let url = try DatabaseURL(parsing: "postgres://mr:s3cret@db.example.com:5433/mailroom")
+        #expect(url == .postgres(host: "db.example.com", port: 5433, username: "mr", password: "s3cret", database: "mailroom"))
+        #expect(!url.description.contains("s3cret"))
+        #expect(try DatabaseURL(parsing: "data/mailroom.sqlite") == .sqlite(path: "data/mailroom.sqlite"))
+        #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "postgres://mr:s3cret@host/") }
+        do {
+            _ = try DatabaseURL(parsing: "mysql://mr:s3cret@host/db")
+        } catch {
+            #expect(!error.message.contains("s3cret"))
+        }
+    }
+}

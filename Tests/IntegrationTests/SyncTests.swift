@@ -1,0 +1,189 @@
+import Engine
+import Foundation
+import MIME
+import MailroomCore
+import Storage
+import Testing
+
+@Suite("Inbound sync on real Dovecot", .serialized)
+struct SyncTests {
+    @Test("1,000 corpus messages become exactly 1,000 ticket messages, replies threaded; a second sync adds nothing; new mail arrives on the next poll",
+          arguments: Backend.allCases)
+    func corpusBecomesTickets(backend: Backend) async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let corpus = try await TestServers.shared.corpus(count: 1000, seed: 42)
+        let user = uniqueUser("corpus")
+        try dovecot.setUser(user, password: "pw-\(user)")
+        try dovecot.deliver(corpus, to: user)
+        let fixture = try await StoreFixture.make(backend, name: "corpus")
+        let mailbox = try await fixture.addMailbox(user: user, password: "pw-\(user)", dovecot: dovecot)
+        let syncer = fixture.syncer(dovecot: dovecot)
+
+        let first = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(first.fetched == 1000)
+        #expect(first.duplicates == 0)
+        #expect(try await fixture.store.messageCount() == 1000)
+        let keys = try await fixture.store.dedupeKeys(mailbox: mailbox.id)
+        #expect(Set(keys).count == 1000)
+
+        // Every reply whose parent is in the corpus sits on its parent's ticket.
+        let parsed = corpus.map { MessageParser.parse($0) }
+        let ticketOf = try await ticketsByMessageID(fixture.store)
+        var checkedReplies = 0
+        for message in parsed {
+            guard let id = message.messageID, let parent = message.inReplyTo.first, let parentTicket = ticketOf[parent] else { continue }
+            #expect(ticketOf[id] == parentTicket, "reply \(id) should be on the ticket of \(parent)")
+            checkedReplies += 1
+        }
+        #expect(checkedReplies > 100)
+        #expect(try await fixture.store.ticketCount() == 1000 - checkedReplies)
+
+        // The malformed ones are tickets too, with what could be read.
+        let withDefects = try await defectiveMessageCount(fixture.store)
+        #expect(withDefects >= 10)
+
+        let second = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(second.fetched == 0)
+        #expect(try await fixture.store.messageCount() == 1000)
+
+        try dovecot.deliver((1...3).map { simpleMessage(id: "late-\($0)-\(user)@example.com", subject: "Late \($0)") }, to: user)
+        let third = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(third.fetched == 3)
+        #expect(third.openedTickets == 3)
+        #expect(try await fixture.store.messageCount() == 1003)
+        let health = try await fixture.store.health(mailbox.id)[.incoming]
+        #expect(health?.state == .connected)
+        #expect(health?.lastSuccessAt != nil)
+    }
+
+    @Test("The folder is deleted and recreated with the same mail (new UIDVALIDITY): no duplicate tickets", arguments: Backend.allCases)
+    func uidValidityChange(backend: Backend) async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("uidv")
+        try dovecot.setUser(user, password: "secret-\(user)")
+        let mail = (1...20).map { simpleMessage(id: "uv-\($0)-\(user)@example.com", subject: "Question \($0)") }
+            + [Array("From: a@example.com\nSubject: no message id\n\nbody\n".utf8)]
+        try dovecot.deliver(mail, to: user, folder: "Support")
+        let fixture = try await StoreFixture.make(backend, name: "uidv")
+        let mailbox = try await fixture.addMailbox(user: user, password: "secret-\(user)", dovecot: dovecot, folder: "Support")
+        let syncer = fixture.syncer(dovecot: dovecot, batchSize: 7)
+        let first = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(first.fetched == 21)
+        let before = try await fixture.store.watermark(mailbox.id, folder: "Support")
+
+        try await Task.sleep(for: .milliseconds(1100))  // UIDVALIDITY is time-based in Dovecot
+        try dovecot.recreateFolder(user, folder: "Support")
+        try dovecot.deliver(mail + [simpleMessage(id: "uv-new-\(user)@example.com", subject: "Brand new")], to: user, folder: "Support")
+        let second = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(second.uidValidityChanged)
+        #expect(second.duplicates == 21)
+        #expect(second.openedTickets == 1)
+        #expect(try await fixture.store.messageCount() == 22)
+        let after = try await fixture.store.watermark(mailbox.id, folder: "Support")
+        #expect(after?.uidValidity != before?.uidValidity)
+        let log = try await fixture.store.activity(mailbox.id, limit: 20)
+        #expect(log.contains { $0.kind == "uidvalidity" })
+    }
+
+    @Test("A wrong password puts the mailbox in «Reauthorization required» with a clear cause; other mailboxes keep working")
+    func wrongPassword() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let good = uniqueUser("good")
+        let bad = uniqueUser("bad")
+        try dovecot.setUser(good, password: "right-\(good)")
+        try dovecot.setUser(bad, password: "right-\(bad)")
+        try dovecot.deliver([simpleMessage(id: "g1-\(good)@example.com", subject: "Works")], to: good)
+        try dovecot.deliver([simpleMessage(id: "b1-\(bad)@example.com", subject: "Never fetched")], to: bad)
+        let fixture = try await StoreFixture.make(.sqlite, name: "wrongpw")
+        let badBox = try await fixture.addMailbox(user: bad, password: "WRONG-password-123", dovecot: dovecot)
+        let goodBox = try await fixture.addMailbox(user: good, password: "right-\(good)", dovecot: dovecot, security: .starttls)
+        let inbound = InboundSync(store: fixture.store, vault: fixture.vault, settings: SyncSettings(trustedCertificatesPEMFile: dovecot.caFile), logger: fixture.logger)
+        await inbound.pass()
+
+        let badHealth = try #require(try await fixture.store.health(badBox.id)[.incoming])
+        #expect(badHealth.state == .reauthorizationRequired)
+        #expect(badHealth.state.displayName == "Reauthorization required")
+        #expect(badHealth.cause?.contains("rejected the username or password") == true)
+        #expect(badHealth.detail?.contains("AUTHENTICATIONFAILED") == true)
+        #expect(badHealth.detail?.contains("WRONG-password-123") == false)
+        let goodHealth = try #require(try await fixture.store.health(goodBox.id)[.incoming])
+        #expect(goodHealth.state == .connected)
+        #expect(try await fixture.store.ticketCount() == 1)
+    }
+
+    @Test("Certificates are verified: a server whose certificate is not trusted is refused")
+    func untrustedCertificateIsRefused() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("tls")
+        try dovecot.setUser(user, password: "pw")
+        let fixture = try await StoreFixture.make(.sqlite, name: "tls")
+        let mailbox = try await fixture.addMailbox(user: user, password: "pw", dovecot: dovecot)
+        let strict = MailboxSyncer(store: fixture.store, vault: fixture.vault, settings: SyncSettings(), logger: fixture.logger)
+        let result = await strict.syncAndRecord(mailbox)
+        guard case .failure(let failure) = result else {
+            Issue.record("a self-signed server must not be trusted without the operator's CA file")
+            return
+        }
+        #expect(failure.kind == .tls)
+        let health = try await fixture.store.health(mailbox.id)[.incoming]
+        #expect(health?.state == .actionNeededAtProvider)
+        #expect(health?.cause?.contains("certificate") == true)
+    }
+
+    @Test("Delete after fetching removes only mail that is filed; keep mode leaves the server untouched, not even \\Seen")
+    func deleteAfterFetchAndKeepMode() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let keep = uniqueUser("keep")
+        let del = uniqueUser("del")
+        try dovecot.setUser(keep, password: "pw")
+        try dovecot.setUser(del, password: "pw")
+        let mail = (1...12).map { simpleMessage(id: "d-\($0)@example.com", subject: "Delete test \($0)") }
+        try dovecot.deliver(mail, to: keep)
+        try dovecot.deliver(mail, to: del)
+        let fixture = try await StoreFixture.make(.sqlite, name: "delete")
+        let keepBox = try await fixture.addMailbox(user: keep, password: "pw", dovecot: dovecot)
+        let delBox = try await fixture.addMailbox(user: del, password: "pw", dovecot: dovecot, deleteAfterFetch: true)
+        let syncer = fixture.syncer(dovecot: dovecot, batchSize: 5)
+        let kept = try await syncer.sync(keepBox, server: #require(keepBox.incoming))
+        #expect(kept.fetched == 12)
+        #expect(try dovecot.messageCount(keep) == 12)
+        #expect(try dovecot.flags(keep).allSatisfy { !$0.contains("\\Seen") && !$0.contains("\\Deleted") })
+
+        let deleted = try await syncer.sync(delBox, server: #require(delBox.incoming))
+        #expect(deleted.fetched == 12)
+        #expect(deleted.deletedFromServer == 12)
+        #expect(try dovecot.messageCount(del) == 0)
+        #expect(try await fixture.store.dedupeKeys(mailbox: delBox.id).count == 12)
+    }
+}
+
+func ticketsByMessageID(_ store: SQLStore) async throws -> [String: TicketNumber] {
+    var result: [String: TicketNumber] = [:]
+    var offset = 0
+    while true {
+        let page = try await store.tickets(limit: 500, offset: offset)
+        if page.isEmpty { break }
+        for summary in page {
+            guard let detail = try await store.ticket(summary.number) else { continue }
+            for message in detail.messages {
+                if let id = message.messageID { result[id] = summary.number }
+            }
+        }
+        offset += page.count
+    }
+    return result
+}
+
+func defectiveMessageCount(_ store: SQLStore) async throws -> Int {
+    var count = 0
+    var offset = 0
+    while true {
+        let page = try await store.tickets(limit: 500, offset: offset)
+        if page.isEmpty { break }
+        for summary in page {
+            count += try await store.ticket(summary.number)?.messages.filter { !$0.defects.isEmpty }.count ?? 0
+        }
+        offset += page.count
+    }
+    return count
+}

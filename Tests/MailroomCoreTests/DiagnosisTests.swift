@@ -1,0 +1,49 @@
+import MailroomCore
+import Testing
+
+@Suite("Diagnosis: what a failure means for the admin")
+struct DiagnosisTests {
+    let server = IncomingServer(host: "imap.example.com", port: 993, security: .tls, username: "support@example.com")
+
+    @Test("A rejected password asks for reauthorization, naming the account, never the password")
+    func rejectedPassword() {
+        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: "AUTHENTICATIONFAILED"), serverText: "Authentication failed.", step: "LOGIN"), server: server)
+        #expect(verdict.state == .reauthorizationRequired)
+        #expect(verdict.state.displayName == "Reauthorization required")
+        #expect(verdict.cause.contains("support@example.com"))
+        #expect(verdict.detail == "LOGIN [AUTHENTICATIONFAILED]: Authentication failed.")
+    }
+
+    @Test("Transient faults never ask for reauthorization", arguments: [
+        ConnectionFailure.Kind.network, .timeout, .serverUnavailable, .authenticationRejected(code: "UNAVAILABLE"), .protocolError,
+    ])
+    func transientFaults(kind: ConnectionFailure.Kind) {
+        let verdict = Diagnosis.incoming(.init(kind: kind, serverText: "x"), server: server)
+        #expect(verdict.state == .temporarilyFailing)
+        #expect(!verdict.state.needsAdmin)
+    }
+
+    @Test("Faults that signing in again cannot fix point at the provider", arguments: [
+        ConnectionFailure.Kind.tls, .loginNotAllowed(code: "LOGINDISABLED"), .authenticationRejected(code: "CONTACTADMIN"),
+        .authenticationRejected(code: "AUTHORIZATIONFAILED"), .folderUnavailable(code: "NONEXISTENT"),
+    ])
+    func providerFaults(kind: ConnectionFailure.Kind) {
+        #expect(Diagnosis.incoming(.init(kind: kind), server: server).state == .actionNeededAtProvider)
+    }
+
+    @Test("Health keeps when a failing state began and counts failures; success resets them")
+    func healthTransitions() throws {
+        let t0 = Date(timeIntervalSince1970: 1000)
+        let verdict = Diagnosis.incoming(.init(kind: .timeout), server: server)
+        let once = ConnectionHealth().failed(verdict, at: t0)
+        let twice = once.failed(verdict, at: t0.addingTimeInterval(60))
+        #expect(twice.since == t0)
+        #expect(twice.consecutiveFailures == 2)
+        let ok = twice.succeeded(at: t0.addingTimeInterval(120))
+        #expect(ok.state == .connected)
+        #expect(ok.consecutiveFailures == 0)
+        #expect(ok.cause == nil)
+    }
+}
+
+import Foundation
