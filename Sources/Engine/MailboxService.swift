@@ -25,7 +25,7 @@ public struct MailboxService: Sendable {
             guard let password, !password.isEmpty else {
                 throw ValidationError(field: "password", message: "Enter the password of «\(valid.incoming?.username ?? valid.email)» so Mailroom can fetch mail.")
             }
-            guard !password.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            guard !password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw ValidationError(field: "password", message: "The password must not contain line breaks.")
             }
             sealed = try vault.seal(password)

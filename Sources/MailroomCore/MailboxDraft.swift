@@ -73,10 +73,10 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
             if !(1...65535).contains(port) {
                 problems.append(.init(field: "imap_port", message: "The IMAP port must be between 1 and 65535 (usually 993 for SSL/TLS, 143 for STARTTLS)."))
             }
-            if username.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+            if username.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
                 problems.append(.init(field: "username", message: "The username must not contain line breaks."))
             }
-            if folder.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) || folder.count > 500 {
+            if folder.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) || folder.count > 500 {
                 problems.append(.init(field: "folder", message: "The folder must be one line, like INBOX."))
             }
             incoming = host.map { IncomingServer(host: $0, port: port, security: security, username: username, folder: folder) }

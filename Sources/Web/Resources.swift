@@ -85,6 +85,23 @@ public enum APIResources {
         public var password: String?
         public var folder: String?
         public var deleteAfterFetch: Bool?
+
+        public init(
+            email: String?, name: String?, provider: String?, usage: String?, imapHost: String?, imapPort: Int?, imapSecurity: String?,
+            username: String?, password: String?, folder: String?, deleteAfterFetch: Bool?
+        ) {
+            self.email = email
+            self.name = name
+            self.provider = provider
+            self.usage = usage
+            self.imapHost = imapHost
+            self.imapPort = imapPort
+            self.imapSecurity = imapSecurity
+            self.username = username
+            self.password = password
+            self.folder = folder
+            self.deleteAfterFetch = deleteAfterFetch
+        }
     }
 
     public struct TicketResource: Codable, Sendable, Equatable {

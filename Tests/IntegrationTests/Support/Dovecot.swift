@@ -11,6 +11,7 @@ final class Dovecot: @unchecked Sendable {
     static let mailUID = 5000
     private let lock = NSLock()
     private var users: [String: String] = [:]
+    private var delivered = 0
 
     init() async throws {
         root = try TestPaths.temporaryDirectory("dovecot")
@@ -91,6 +92,8 @@ final class Dovecot: @unchecked Sendable {
         try text.write(toFile: temp, atomically: false, encoding: .utf8)
         _ = rename(temp, usersFile)
         try ensureMaildir(name, folder: nil)
+        // Dovecot looks at a passwd-file at most once a second; make sure the next login sees this change.
+        Thread.sleep(forTimeInterval: 1.1)
     }
 
     func maildir(_ user: String, folder: String?) -> URL {
@@ -111,8 +114,14 @@ final class Dovecot: @unchecked Sendable {
     func deliver(_ messages: [[UInt8]], to user: String, folder: String? = nil) throws {
         try ensureMaildir(user, folder: folder)
         let dir = maildir(user, folder: folder).appendingPathComponent("new")
+        let stamp = Int(Date().timeIntervalSince1970)
         for message in messages {
-            let name = "\(Int(Date().timeIntervalSince1970)).M\(UInt64.random(in: 0...UInt64.max))P\(getpid()).mailroom-test,S=\(message.count)"
+            // Dovecot gives UIDs in file-name order: a growing, zero-padded counter keeps delivery order.
+            lock.lock()
+            delivered += 1
+            let sequence = delivered
+            lock.unlock()
+            let name = String(format: "%d.M%09dP%d.mailroom-test,S=%d", stamp, sequence, getpid(), message.count)
             let path = dir.appendingPathComponent(name).path
             guard FileManager.default.createFile(atPath: path, contents: Data(message)) else {
                 throw ProcessRunner.Failure(command: "deliver", status: -1, output: "cannot write \(path)")

@@ -2,24 +2,17 @@ import Foundation
 
 /// `mailroom serve` as a real child process, for tests that kill it, restart it and talk to it over HTTP.
 final class MailroomProcess: @unchecked Sendable {
-    let process = Process()
+    let pid: pid_t
     let port: Int
     let logFile: URL
 
     init(database: String, workdir: URL, caFile: String, pollInterval: Double = 1, extraEnvironment: [String: String] = [:]) throws {
         port = try ProcessRunner.freePort()
         logFile = workdir.appendingPathComponent("serve-\(port).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try TestPaths.mailroomBinary)
-        process.arguments = ["serve", "--database", database, "--port", String(port), "--poll-interval", String(pollInterval), "--ca-file", caFile]
-        process.currentDirectoryURL = workdir
-        process.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
+        pid = try ProcessRunner.spawn(
+            [try TestPaths.mailroomBinary, "serve", "--database", database, "--port", String(port), "--poll-interval", String(pollInterval), "--ca-file", caFile],
+            workdir: workdir.path, logPath: logFile.path, environment: extraEnvironment)
+        let pid = pid
         TestCleanup.register { kill(pid, SIGKILL) }
     }
 
@@ -28,15 +21,14 @@ final class MailroomProcess: @unchecked Sendable {
     }
 
     func sigkill() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        _ = ProcessRunner.wait(pid)
     }
 
-    /// SIGTERM and wait: the graceful path.
+    /// SIGTERM and wait: the graceful path. Returns the exit code.
     func terminate() -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        kill(pid, SIGTERM)
+        return ProcessRunner.wait(pid)
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -70,27 +62,18 @@ enum HTTP {
 /// Runs the `mailroom` CLI and returns what it printed on standard output.
 enum CLI {
     static func run(_ arguments: [String], input: String? = nil, workdir: URL, allowFailure: Bool = false) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestPaths.mailroomBinary)
-        process.arguments = arguments
-        process.currentDirectoryURL = workdir
-        let out = Pipe()
-        let err = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inPipe.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: stdout, as: UTF8.self)
-        if process.terminationStatus != 0 && !allowFailure {
-            throw ProcessRunner.Failure(command: "mailroom " + arguments.joined(separator: " "), status: process.terminationStatus,
-                                        output: text + String(decoding: stderr, as: UTF8.self))
+        let binary = try TestPaths.mailroomBinary
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        // stdout and stderr kept apart, so `--json` output can be parsed; files, so neither can fill up and block.
+        let quoted = ([binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        do {
+            let stdout = try ProcessRunner.run(["bash", "-c", "cd '\(workdir.path)' && exec \(quoted) 2>'\(errFile.path)'"], input: input)
+            return stdout
+        } catch let failure as ProcessRunner.Failure {
+            let stderr = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+            if allowFailure { return failure.output + stderr }
+            throw ProcessRunner.Failure(command: "mailroom " + arguments.joined(separator: " "), status: failure.status, output: failure.output + stderr)
         }
-        return allowFailure ? text + String(decoding: stderr, as: UTF8.self) : text
     }
 }

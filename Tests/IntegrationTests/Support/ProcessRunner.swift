@@ -9,27 +9,76 @@ enum ProcessRunner {
         var description: String { "`\(command)` exited with \(status): \(output)" }
     }
 
+    /// Runs a program to completion and returns its combined output.
+    ///
+    /// posix_spawn and waitpid rather than Foundation's Process: Process lost the exit of `runuser pg_ctl start`
+    /// here (the child stayed a zombie and the test hung), and daemons that inherit an output pipe keep it open.
     @discardableResult
     static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil, allowFailure: Bool = false) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus != 0 && !allowFailure {
-            throw Failure(command: arguments.joined(separator: " "), status: process.terminationStatus, output: text)
+        let dir = FileManager.default.temporaryDirectory
+        let outputPath = dir.appendingPathComponent("mailroom-run-\(UUID().uuidString)").path
+        let inputPath = dir.appendingPathComponent("mailroom-in-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
+        defer {
+            unlink(outputPath)
+            unlink(inputPath)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0.key)=\($0.value)" }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw Failure(command: arguments.joined(separator: " "), status: spawned, output: "cannot start: \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        if exitCode != 0 && !allowFailure {
+            throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: text)
         }
         return text
+    }
+
+    /// Starts a long-running program in the background, output appended to `logPath`; returns its pid.
+    static func spawn(_ arguments: [String], workdir: String, logPath: String, environment: [String: String] = [:]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let command = ["/bin/bash", "-c", "cd '\(workdir)' && exec \(quoted)"]
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
+        guard spawned == 0 else { throw Failure(command: quoted, status: spawned, output: "cannot start") }
+        return pid
+    }
+
+    /// Waits for a child to end; returns its exit code (128 + signal when killed).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -1,0 +1,5 @@
+/// The outcome of one successfully completed command: its untagged data and tagged `OK`.
+struct CommandResult: Sendable {
+    var untagged: [UntaggedResponse]
+    var status: StatusResponse
+}

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// A write from the client to ``IMAPChannelHandler``: bytes plus how long to wait for the answer.
+///
+/// Carrying the wait policy with the write lets the handler arm its timer on the event loop at the
+/// exact moment the command leaves, without an extra thread hop per command.
+struct IMAPOutbound: Sendable {
+    enum Wait: Sendable {
+        /// The whole reply (up to the tagged response or a `+`) must arrive within this time.
+        case command(TimeAmount)
+        /// Any amount of time is fine as long as the server is never silent for longer than this.
+        case streaming(idle: TimeAmount)
+    }
+
+    var bytes: ByteBuffer
+    var wait: Wait
+    /// Command name for the timeout error (never arguments).
+    var commandName: String?
+}
+
+extension TimeAmount {
+    /// Converts a Swift `Duration` (as used in the public API) to NIO's `TimeAmount`.
+    init(duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        self = nanos.overflow ? .nanoseconds(Int64.max) : .nanoseconds(nanos.partialValue + attoseconds / 1_000_000_000)
+    }
+}

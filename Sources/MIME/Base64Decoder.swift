@@ -1,0 +1,116 @@
+/// Lenient base64 decoder: skips whitespace and invalid characters, tolerates missing or
+/// premature padding (concatenated chunks), and reports a defect instead of failing,
+/// because real-world attachments are frequently slightly broken.
+enum Base64Decoder {
+    static let table: [UInt8] = {
+        var t = [UInt8](repeating: 0xFF, count: 256)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
+        // URL-safe variants are accepted too.
+        t[Int(UInt8(ascii: "-"))] = 62
+        t[Int(UInt8(ascii: "_"))] = 63
+        t[Int(UInt8(ascii: "="))] = 0xFE
+        for c in [0x20, 0x09, 0x0D, 0x0A, 0x0B, 0x0C] { t[c] = 0xFD }
+        return t
+    }()
+
+    /// Pre-shifted tables (modp_b64 style): OR-ing four lookups yields the 24-bit group,
+    /// with bit 31 set if any character was not in the alphabet.
+    static let shifted: [[UInt32]] = (0..<4).map { k in
+        table.map { v in v < 64 ? UInt32(v) << UInt32(18 - 6 * k) : 0x8000_0000 }
+    }
+
+    /// Decodes `bytes[range]`; `defect` describes problems (nil when the input was clean).
+    static func decode(_ bytes: [UInt8], range: Range<Int>? = nil) -> (data: [UInt8], defect: String?) {
+        let r = range ?? 0..<bytes.count
+        if r.isEmpty { return ([], nil) }
+        var invalidCount = 0
+        var danglingBits = false
+        var missingPadding = false
+        let capacity = (r.count / 4) * 3 + 3
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { outBuf, initialized in
+            var o = 0
+            let s0 = shifted[0], s1 = shifted[1], s2 = shifted[2], s3 = shifted[3]
+            s0.withUnsafeBufferPointer { t0 in s1.withUnsafeBufferPointer { t1 in s2.withUnsafeBufferPointer { t2 in s3.withUnsafeBufferPointer { t3 in
+            table.withUnsafeBufferPointer { t in
+                bytes.withUnsafeBufferPointer { inBuf in
+                    var acc: UInt32 = 0
+                    var n = 0
+                    var sawPadding = false
+                    var i = r.lowerBound
+                    let end = r.upperBound
+                    while i < end {
+                        // Fast path: four valid characters in a row.
+                        if n == 0 {
+                            var progressed = false
+                            while i + 4 <= end {
+                                let v = t0[Int(inBuf[i])] | t1[Int(inBuf[i + 1])] | t2[Int(inBuf[i + 2])] | t3[Int(inBuf[i + 3])]
+                                if v & 0x8000_0000 != 0 { break }
+                                outBuf[o] = UInt8(truncatingIfNeeded: v >> 16)
+                                outBuf[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                                outBuf[o + 2] = UInt8(truncatingIfNeeded: v)
+                                o += 3
+                                i += 4
+                                progressed = true
+                            }
+                            if progressed { continue }
+                        }
+                        let v = t[Int(inBuf[i])]
+                        i += 1
+                        if v < 64 {
+                            if sawPadding && n == 0 { sawPadding = false }
+                            acc = acc << 6 | UInt32(v)
+                            n += 1
+                            if n == 4 {
+                                outBuf[o] = UInt8(truncatingIfNeeded: acc >> 16)
+                                outBuf[o + 1] = UInt8(truncatingIfNeeded: acc >> 8)
+                                outBuf[o + 2] = UInt8(truncatingIfNeeded: acc)
+                                o += 3
+                                n = 0
+                                acc = 0
+                            }
+                        } else if v == 0xFD {
+                            continue
+                        } else if v == 0xFE {
+                            // Padding: flush a partial quantum; later data may follow (concatenation).
+                            flush(&acc, &n, outBuf, &o, &danglingBits)
+                            sawPadding = true
+                        } else {
+                            invalidCount += 1
+                        }
+                    }
+                    if n > 0 {
+                        missingPadding = true
+                        flush(&acc, &n, outBuf, &o, &danglingBits)
+                    }
+                }
+            }
+            } } } }
+            initialized = o
+        }
+        var notes: [String] = []
+        if invalidCount > 0 { notes.append("\(invalidCount) invalid base64 character(s) skipped") }
+        if danglingBits { notes.append("base64 data ends with an incomplete quantum") }
+        if missingPadding { notes.append("base64 padding missing") }
+        return (out, notes.isEmpty ? nil : "bad base64: " + notes.joined(separator: ", "))
+    }
+
+    @inline(__always)
+    private static func flush(_ acc: inout UInt32, _ n: inout Int, _ out: UnsafeMutableBufferPointer<UInt8>, _ o: inout Int, _ dangling: inout Bool) {
+        switch n {
+        case 2:
+            out[o] = UInt8(truncatingIfNeeded: acc >> 4)
+            o += 1
+        case 3:
+            out[o] = UInt8(truncatingIfNeeded: acc >> 10)
+            out[o + 1] = UInt8(truncatingIfNeeded: acc >> 2)
+            o += 2
+        case 1:
+            dangling = true
+        default:
+            break
+        }
+        acc = 0
+        n = 0
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Small byte helpers shared by the parsers. Everything works on `[UInt8]` with index
+// ranges so that large messages are never copied more than necessary.
+
+@inline(__always)
+func asciiLower(_ c: UInt8) -> UInt8 {
+    (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+}
+
+@inline(__always)
+func isWSP(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+
+@inline(__always)
+func isSpaceOrNewline(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C || c == 0x0B }
+
+@inline(__always)
+func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x41...0x46: return c - 0x41 + 10
+    case 0x61...0x66: return c - 0x61 + 10
+    default: return nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Bytes of `range` with surrounding whitespace (SP, HT, CR, LF) removed.
+    func trimmedRange(_ range: Range<Int>) -> Range<Int> {
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi && isSpaceOrNewline(self[lo]) { lo += 1 }
+        while hi > lo && isSpaceOrNewline(self[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+
+    /// Index of the next `byte` in `from..<to`, using memchr.
+    func firstIndex(of byte: UInt8, from: Int, to: Int) -> Int? {
+        guard from < to else { return nil }
+        return self.withUnsafeBufferPointer { buf -> Int? in
+            guard let base = buf.baseAddress else { return nil }
+            guard let p = memchr(base + from, Int32(byte), to - from) else { return nil }
+            return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+}
+
+func trimBytes<C: RandomAccessCollection>(_ bytes: C) -> C.SubSequence where C.Element == UInt8 {
+    var lo = bytes.startIndex
+    var hi = bytes.endIndex
+    while lo < hi && isSpaceOrNewline(bytes[lo]) { lo = bytes.index(after: lo) }
+    while hi > lo && isSpaceOrNewline(bytes[bytes.index(before: hi)]) { hi = bytes.index(before: hi) }
+    return bytes[lo..<hi]
+}
+
+@inline(__always)
+func isAllASCII<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+    for b in bytes where b >= 0x80 { return false }
+    return true
+}
+
+func lowercasedASCIIString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    String(decoding: bytes.map(asciiLower), as: UTF8.self)
+}
+
+/// Normalises CRLF and lone CR to LF (used for text bodies shown to agents).
+func normalizeNewlines(_ bytes: [UInt8]) -> [UInt8] {
+    guard bytes.firstIndex(of: 0x0D, from: 0, to: bytes.count) != nil else { return bytes }
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count)
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let c = bytes[i]
+        if c == 0x0D {
+            out.append(0x0A)
+            if i + 1 < n && bytes[i + 1] == 0x0A { i += 1 }
+        } else {
+            out.append(c)
+        }
+        i += 1
+    }
+    return out
+}
+
+func normalizeNewlines(_ s: String) -> String {
+    guard s.utf8.contains(0x0D) else { return s }
+    return String(decoding: normalizeNewlines(Array(s.utf8)), as: UTF8.self)
+}
+
+/// Trims ASCII whitespace (and optionally extra ASCII characters) without Foundation bridging.
+func trimASCII(_ s: String, extra: [UInt8] = []) -> String {
+    let u = s.utf8
+    var lo = u.startIndex
+    var hi = u.endIndex
+    @inline(__always) func strip(_ c: UInt8) -> Bool { isSpaceOrNewline(c) || extra.contains(c) }
+    while lo < hi && strip(u[lo]) { lo = u.index(after: lo) }
+    while hi > lo && strip(u[u.index(before: hi)]) { hi = u.index(before: hi) }
+    if lo == u.startIndex && hi == u.endIndex { return s }
+    return String(s[lo..<hi])
+}
+
+/// Fast UTF-8 validation (8-byte ASCII skipping), then a single copy into a String.
+/// `String(validating:)` takes a slow generic path for arrays, so we avoid it.
+func validUTF8String<C: RandomAccessCollection>(_ bytes: C) -> String? where C.Element == UInt8, C.Index == Int {
+    let ok: Bool? = bytes.withContiguousStorageIfAvailable { buf -> Bool in
+        isValidUTF8(UnsafeRawBufferPointer(buf))
+    }
+    if let ok {
+        return ok ? String(decoding: bytes, as: UTF8.self) : nil
+    }
+    let arr = Array(bytes)
+    return arr.withUnsafeBytes { isValidUTF8($0) } ? String(decoding: arr, as: UTF8.self) : nil
+}
+
+func isValidUTF8(_ buf: UnsafeRawBufferPointer) -> Bool {
+    let n = buf.count
+    var i = 0
+    while i < n {
+        // Skip ASCII 8 bytes at a time.
+        while i + 8 <= n {
+            let w = buf.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if w & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        guard i < n else { return true }
+        let b = buf[i]
+        if b < 0x80 { i += 1; continue }
+        @inline(__always) func cont(_ k: Int) -> Bool { k < n && buf[k] & 0xC0 == 0x80 }
+        switch b {
+        case 0xC2...0xDF:
+            guard cont(i + 1) else { return false }
+            i += 2
+        case 0xE0:
+            guard i + 1 < n, buf[i + 1] >= 0xA0, buf[i + 1] <= 0xBF, cont(i + 2) else { return false }
+            i += 3
+        case 0xE1...0xEC, 0xEE...0xEF:
+            guard cont(i + 1), cont(i + 2) else { return false }
+            i += 3
+        case 0xED:
+            guard i + 1 < n, buf[i + 1] >= 0x80, buf[i + 1] <= 0x9F, cont(i + 2) else { return false }
+            i += 3
+        case 0xF0:
+            guard i + 1 < n, buf[i + 1] >= 0x90, buf[i + 1] <= 0xBF, cont(i + 2), cont(i + 3) else { return false }
+            i += 4
+        case 0xF1...0xF3:
+            guard cont(i + 1), cont(i + 2), cont(i + 3) else { return false }
+            i += 4
+        case 0xF4:
+            guard i + 1 < n, buf[i + 1] >= 0x80, buf[i + 1] <= 0x8F, cont(i + 2), cont(i + 3) else { return false }
+            i += 4
+        default:
+            return false
+        }
+    }
+    return true
+}

@@ -1,0 +1,54 @@
+/// Extracts msg-ids (`<id@host>`) from Message-ID / In-Reply-To / References.
+///
+/// Returns ids without angle brackets and with whitespace removed; junk between ids and
+/// comments are ignored. Without any brackets, whitespace-separated tokens containing '@'
+/// are taken (common with broken mailers).
+enum MessageIDParser {
+    static func parse(_ v: [UInt8]) -> [String] {
+        var ids: [String] = []
+        var seen = Set<String>()
+        var i = 0
+        let n = v.count
+        var sawAngle = false
+        func add(_ bytes: [UInt8]) {
+            let s = EncodedWord.decodeRaw(bytes[...], fallbackCharset: nil)
+            if !s.isEmpty && seen.insert(s).inserted { ids.append(s) }
+        }
+        while i < n {
+            let c = v[i]
+            if c == 0x28 {
+                i = HeaderParameters.skipComment(v, from: i)
+                continue
+            }
+            if c == 0x3C {
+                sawAngle = true
+                var buf = [UInt8]()
+                i += 1
+                while i < n && v[i] != 0x3E && v[i] != 0x3C {
+                    if !isSpaceOrNewline(v[i]) { buf.append(v[i]) }
+                    i += 1
+                }
+                if i < n && v[i] == 0x3E { i += 1 }
+                add(buf)
+                continue
+            }
+            i += 1
+        }
+        if !sawAngle {
+            var start = -1
+            for k in 0...n {
+                let sep = k == n || isSpaceOrNewline(v[k]) || v[k] == 0x2C
+                if sep {
+                    if start >= 0 {
+                        let tok = Array(v[start..<k])
+                        if tok.contains(0x40) { add(tok) }
+                        start = -1
+                    }
+                } else if start < 0 {
+                    start = k
+                }
+            }
+        }
+        return ids
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// Entry point: turns raw RFC 5322 bytes into a `ParsedMessage`.
+///
+/// Never throws and never traps: broken structure is repaired best-effort and described in
+/// `ParsedMessage.defects`, because a helpdesk must never lose a customer's message.
+/// The raw buffer is scanned in place with index ranges; each part's payload is
+/// transfer-decoded exactly once.
+public enum MessageParser {
+    public static func parse(_ raw: [UInt8], limits: ParseLimits = .default) -> ParsedMessage {
+        var state = ParserState(raw: raw, limits: limits)
+        let top = HeaderParser.parse(raw, range: 0..<raw.count, limits: limits)
+        state.defects.append(contentsOf: top.defects)
+        if raw.isEmpty { state.defects.append("empty message") }
+        state.processEntity(headers: top, body: top.bodyStart..<raw.count, depth: 0, defaultType: "text/plain")
+        return state.finish(top: top)
+    }
+}
+
+struct ParserState {
+    let raw: [UInt8]
+    let limits: ParseLimits
+    var defects: [String] = []
+    var partCount = 0
+    var partLimitReported = false
+    var depthLimitReported = false
+    var textBody: String? = nil
+    var htmlBody: String? = nil
+    var firstTextCharset: String? = nil
+    var attachments: [Attachment] = []
+
+    init(raw: [UInt8], limits: ParseLimits) {
+        self.raw = raw
+        self.limits = limits
+    }
+
+    mutating func processEntity(headers: HeaderBlock, body: Range<Int>, depth: Int, defaultType: String) {
+        var ct: HeaderParameters
+        if let h = headers.first("content-type"), !h.value.isEmpty {
+            ct = HeaderParameters.parse(h.value, defects: &defects)
+            if !ct.value.contains("/") || ct.type.isEmpty || ct.subtype.isEmpty {
+                defects.append("invalid Content-Type \"\(ct.value)\"; assuming text/plain")
+                ct.value = ct.value.hasPrefix("multipart") ? "multipart/mixed" : "text/plain"
+            }
+        } else {
+            ct = HeaderParameters(value: defaultType)
+        }
+
+        if ct.type == "multipart" {
+            let boundary = ct.raw["boundary"] ?? ct.extended["boundary"].map { Array($0.utf8) } ?? []
+            if boundary.isEmpty {
+                defects.append("multipart without boundary parameter; body treated as text/plain")
+                ct.value = "text/plain"
+                processLeaf(headers: headers, ct: ct, body: body)
+                return
+            }
+            if depth >= limits.maxDepth {
+                if !depthLimitReported {
+                    depthLimitReported = true
+                    defects.append("multipart nesting deeper than \(limits.maxDepth); deeper parts skipped")
+                }
+                return
+            }
+            let split = MultipartParser.split(raw, range: body, boundary: boundary)
+            if !split.foundDelimiter {
+                defects.append("multipart boundary \"\(String(decoding: boundary, as: UTF8.self))\" not found; body treated as text/plain")
+                ct.value = "text/plain"
+                processLeaf(headers: headers, ct: ct, body: body)
+                return
+            }
+            if !split.closed {
+                defects.append("missing multipart end boundary")
+            }
+            let childDefault = ct.subtype == "digest" ? "message/rfc822" : "text/plain"
+            for part in split.parts {
+                partCount += 1
+                if partCount > limits.maxParts {
+                    if !partLimitReported {
+                        partLimitReported = true
+                        defects.append("more than \(limits.maxParts) MIME parts; remaining parts skipped")
+                    }
+                    return
+                }
+                let ph = HeaderParser.parse(raw, range: part, limits: limits)
+                for d in ph.defects { defects.append("part: " + d) }
+                processEntity(headers: ph, body: ph.bodyStart..<part.upperBound, depth: depth + 1, defaultType: childDefault)
+            }
+            return
+        }
+        processLeaf(headers: headers, ct: ct, body: body)
+    }
+
+    private mutating func decodeTransfer(_ headers: HeaderBlock, body: Range<Int>) -> [UInt8] {
+        guard let h = headers.first("content-transfer-encoding") else { return Array(raw[body]) }
+        let enc = lowercasedASCIIString(trimBytes(h.value))
+        switch enc {
+        case "base64":
+            let r = Base64Decoder.decode(raw, range: body)
+            if let d = r.defect { defects.append(d) }
+            return r.data
+        case "quoted-printable":
+            let r = QuotedPrintable.decode(raw, range: body)
+            if let d = r.defect { defects.append(d) }
+            return r.data
+        case "7bit", "8bit", "binary", "", "7-bit", "8-bit":
+            return Array(raw[body])
+        default:
+            defects.append("unknown Content-Transfer-Encoding \"\(enc)\"; body used as is")
+            return Array(raw[body])
+        }
+    }
+
+    private mutating func processLeaf(headers: HeaderBlock, ct: HeaderParameters, body: Range<Int>) {
+        let mime = ct.value
+        var disposition: HeaderParameters? = nil
+        if let h = headers.first("content-disposition"), !h.value.isEmpty {
+            disposition = HeaderParameters.parse(h.value, defects: &defects)
+        }
+        let isAttachment = disposition?.value == "attachment"
+        let charset = ct.param("charset", defects: &defects)
+
+        if !isAttachment && (mime == "text/plain" || mime == "text/html") {
+            let wantsText = mime == "text/plain" && textBody == nil
+            let wantsHTML = mime == "text/html" && htmlBody == nil
+            if wantsText || wantsHTML {
+                var bytes = decodeTransfer(headers, body: body)
+                // Normalise line endings on bytes (cheap) unless the charset is not ASCII-based.
+                let wide = charset.map { $0.contains("16") || $0.contains("32") || $0.lowercased().hasPrefix("ucs") || $0.lowercased() == "unicode" } ?? false
+                if wantsText && !wide { bytes = normalizeNewlines(bytes) }
+                let r = Charset.decodeReporting(bytes, charset: charset)
+                if let d = r.defect { defects.append(d) }
+                if firstTextCharset == nil, let cs = charset, r.exact { firstTextCharset = cs }
+                if wantsText { textBody = wide ? normalizeNewlines(r.text) : r.text } else { htmlBody = r.text }
+                return
+            }
+        }
+
+        let data = decodeTransfer(headers, body: body)
+        var filename = disposition?.param("filename", fallbackCharset: charset, defects: &defects)
+        if filename?.isEmpty ?? true { filename = ct.param("name", fallbackCharset: charset, defects: &defects) }
+        if filename?.isEmpty ?? true { filename = nil }
+        if filename == nil && (mime == "message/rfc822" || mime == "message/global") { filename = "message.eml" }
+        var contentID: String? = nil
+        if let h = headers.first("content-id") {
+            contentID = MessageIDParser.parse(h.value).first
+                ?? { let t = EncodedWord.decodeRaw(trimBytes(h.value), fallbackCharset: nil); return t.isEmpty ? nil : t }()
+        }
+        let isInline = disposition?.value == "inline" || (disposition == nil && contentID != nil)
+        attachments.append(Attachment(filename: filename, contentType: mime, contentID: contentID, isInline: isInline, data: data))
+    }
+
+    mutating func finish(top: HeaderBlock) -> ParsedMessage {
+        var msg = ParsedMessage()
+        let fallback = firstTextCharset
+        msg.headers.reserveCapacity(top.fields.count)
+        for f in top.fields {
+            let value = EncodedWord.decode(f.value[...], fallbackCharset: fallback, defects: &defects)
+            msg.headers.append(HeaderField(name: f.name, rawValue: f.value, value: value))
+        }
+        func addresses(_ name: String) -> [MailAddress] {
+            top.all(name).flatMap { AddressParser.parse($0.value[...], fallbackCharset: fallback) }
+        }
+        if let s = msg.header("subject") { msg.subject = trimASCII(s) }
+        msg.from = addresses("from")
+        msg.sender = addresses("sender").first
+        msg.replyTo = addresses("reply-to")
+        msg.to = addresses("to")
+        msg.cc = addresses("cc")
+        if let d = top.first("date") {
+            msg.date = DateParser.parse(String(decoding: d.value, as: UTF8.self))
+            if msg.date == nil { defects.append("unparsable Date header") }
+        }
+        if let h = top.first("message-id") { msg.messageID = MessageIDParser.parse(h.value).first }
+        msg.inReplyTo = top.all("in-reply-to").flatMap { MessageIDParser.parse($0.value) }
+        msg.references = top.all("references").flatMap { MessageIDParser.parse($0.value) }
+        if msg.references.count > 1 {
+            var seen = Set<String>()
+            msg.references = msg.references.filter { seen.insert($0).inserted }
+        }
+        msg.htmlBody = htmlBody
+        msg.textBody = textBody ?? htmlBody.map { HTMLText.plainText(fromHTML: $0) }
+        msg.attachments = attachments
+        msg.defects = defects
+        return msg
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// A single mailbox from an address header.
+///
+/// The address is kept exactly as written (case preserved) so that replies go back
+/// to what the customer typed; use `normalizedEmail` for matching and deduplication.
+public struct MailAddress: Sendable, Hashable, Codable {
+    /// Display name, RFC 2047 decoded; `nil` when absent or empty.
+    public var name: String?
+    /// The addr-spec as written (`local@domain`), without angle brackets.
+    public var email: String
+
+    public init(name: String? = nil, email: String) {
+        self.name = name
+        self.email = email
+    }
+
+    /// Lowercased address, for comparing customers/agents across messages.
+    public var normalizedEmail: String { email.lowercased() }
+}
+
+/// A non-body MIME leaf: a real attachment or an inline part (e.g. a `cid:` image).
+public struct Attachment: Sendable, Codable {
+    /// File name from RFC 2231 `filename*`, `filename` or Content-Type `name` (decoded).
+    public var filename: String?
+    /// Lowercased `type/subtype`, e.g. `application/pdf`.
+    public var contentType: String
+    /// Content-ID without the angle brackets, so HTML `cid:` references can be resolved.
+    public var contentID: String?
+    /// True for `Content-Disposition: inline` (or a Content-ID without a disposition).
+    public var isInline: Bool
+    /// Transfer-decoded bytes.
+    public var data: [UInt8]
+    public var size: Int { data.count }
+
+    public init(filename: String? = nil, contentType: String, contentID: String? = nil, isInline: Bool = false, data: [UInt8]) {
+        self.filename = filename
+        self.contentType = contentType
+        self.contentID = contentID
+        self.isInline = isInline
+        self.data = data
+    }
+}
+
+/// One header line of the top-level message, in original order.
+public struct HeaderField: Sendable, Hashable {
+    /// Field name as written (case preserved).
+    public var name: String
+    /// Unfolded raw value bytes (CRLF removed, leading/trailing whitespace trimmed).
+    public var rawValue: [UInt8]
+    /// RFC 2047 decoded value; raw 8-bit bytes are decoded best-effort.
+    public var value: String
+
+    public init(name: String, rawValue: [UInt8], value: String) {
+        self.name = name
+        self.rawValue = rawValue
+        self.value = value
+    }
+}
+
+/// Safety limits so hostile input cannot make the parser recurse or allocate without bound.
+public struct ParseLimits: Sendable {
+    /// Maximum multipart nesting depth; deeper structures are skipped with a defect.
+    public var maxDepth: Int
+    /// Maximum number of MIME parts visited in the whole message.
+    public var maxParts: Int
+    /// Maximum size of one header block; further header lines are ignored with a defect.
+    public var maxHeaderBytes: Int
+    /// Maximum number of header fields kept per header block.
+    public var maxHeaderCount: Int
+
+    public init(maxDepth: Int = 20, maxParts: Int = 500, maxHeaderBytes: Int = 1 << 20, maxHeaderCount: Int = 2000) {
+        self.maxDepth = maxDepth
+        self.maxParts = maxParts
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+
+    public static let `default` = ParseLimits()
+}
+
+/// The result of parsing one RFC 5322 / MIME message. Always produced, even for garbage:
+/// what could not be understood is described in `defects`.
+public struct ParsedMessage: Sendable {
+    public var headers: [HeaderField]
+    public var subject: String?
+    public var from: [MailAddress]
+    public var sender: MailAddress?
+    public var replyTo: [MailAddress]
+    public var to: [MailAddress]
+    public var cc: [MailAddress]
+    public var date: Date?
+    /// Message-ID without angle brackets.
+    public var messageID: String?
+    /// Message-IDs from In-Reply-To, without angle brackets.
+    public var inReplyTo: [String]
+    /// Message-IDs from References, without angle brackets, in order (duplicates removed).
+    public var references: [String]
+    /// First non-attachment text/plain part (line endings normalised to `\n`),
+    /// else plain text derived from the HTML body.
+    public var textBody: String?
+    /// Decoded, unsanitized HTML of the first non-attachment text/html part.
+    public var htmlBody: String?
+    /// Attachments and inline parts, in document order.
+    public var attachments: [Attachment]
+    /// Human-readable notes about broken input that was repaired or skipped.
+    public var defects: [String]
+
+    public init(
+        headers: [HeaderField] = [], subject: String? = nil, from: [MailAddress] = [], sender: MailAddress? = nil,
+        replyTo: [MailAddress] = [], to: [MailAddress] = [], cc: [MailAddress] = [], date: Date? = nil,
+        messageID: String? = nil, inReplyTo: [String] = [], references: [String] = [],
+        textBody: String? = nil, htmlBody: String? = nil, attachments: [Attachment] = [], defects: [String] = []
+    ) {
+        self.headers = headers
+        self.subject = subject
+        self.from = from
+        self.sender = sender
+        self.replyTo = replyTo
+        self.to = to
+        self.cc = cc
+        self.date = date
+        self.messageID = messageID
+        self.inReplyTo = inReplyTo
+        self.references = references
+        self.textBody = textBody
+        self.htmlBody = htmlBody
+        self.attachments = attachments
+        self.defects = defects
+    }
+
+    /// Decoded value of the first header with this name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        for field in headers where asciiCaseInsensitiveEquals(field.name, name) {
+            return field.value
+        }
+        return nil
+    }
+
+    /// Decoded values of all headers with this name (case-insensitive), in order.
+    public func headerValues(_ name: String) -> [String] {
+        headers.filter { asciiCaseInsensitiveEquals($0.name, name) }.map(\.value)
+    }
+}
+
+@inline(__always)
+func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    var ia = a.utf8.makeIterator()
+    var ib = b.utf8.makeIterator()
+    while true {
+        let ca = ia.next()
+        let cb = ib.next()
+        guard let x = ca, let y = cb else { return ca == nil && cb == nil }
+        if asciiLower(x) != asciiLower(y) { return false }
+    }
+}

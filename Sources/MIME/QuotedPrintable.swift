@@ -1,0 +1,84 @@
+/// Quoted-printable decoding (RFC 2045) and the RFC 2047 "Q" variant.
+///
+/// Lenient: malformed `=` escapes are kept literally (and reported), soft line breaks
+/// with trailing whitespace are accepted, and transport-added trailing whitespace is removed.
+enum QuotedPrintable {
+    static func decode(_ bytes: [UInt8], range: Range<Int>? = nil) -> (data: [UInt8], defect: String?) {
+        let r = range ?? 0..<bytes.count
+        var out = [UInt8]()
+        out.reserveCapacity(r.count)
+        var bad = 0
+        var i = r.lowerBound
+        let end = r.upperBound
+        var lineStartOut = 0
+        var protectedEnd = 0  // encoded whitespace (=20) must survive trailing-space stripping
+        while i < end {
+            let c = bytes[i]
+            if c == 0x3D {  // '='
+                if i + 2 < end, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
+                    out.append(h << 4 | l)
+                    i += 3
+                    protectedEnd = out.count
+                    continue
+                }
+                // Soft line break: '=' followed by optional whitespace and a line ending.
+                var j = i + 1
+                while j < end && isWSP(bytes[j]) { j += 1 }
+                if j >= end {
+                    i = end
+                    continue
+                }
+                if bytes[j] == 0x0A {
+                    i = j + 1
+                    continue
+                }
+                if bytes[j] == 0x0D {
+                    i = j + 1
+                    if i < end && bytes[i] == 0x0A { i += 1 }
+                    continue
+                }
+                bad += 1
+                out.append(c)
+                i += 1
+                continue
+            }
+            if c == 0x0A || c == 0x0D {
+                // Strip trailing whitespace added by transports.
+                while out.count > max(lineStartOut, protectedEnd), isWSP(out[out.count - 1]) { out.removeLast() }
+                out.append(c)
+                if c == 0x0D && i + 1 < end && bytes[i + 1] == 0x0A {
+                    out.append(0x0A)
+                    i += 1
+                }
+                i += 1
+                lineStartOut = out.count
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return (out, bad > 0 ? "bad quoted-printable: \(bad) malformed escape(s)" : nil)
+    }
+
+    /// RFC 2047 Q decoding: like quoted-printable, plus `_` means space.
+    static func decodeQ(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        while i < end {
+            let c = bytes[i]
+            if c == 0x5F {
+                out.append(0x20)
+            } else if c == 0x3D, i + 2 < end, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
+                out.append(h << 4 | l)
+                i += 3
+                continue
+            } else {
+                out.append(c)
+            }
+            i += 1
+        }
+        return out
+    }
+}

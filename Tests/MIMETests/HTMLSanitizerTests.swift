@@ -1,0 +1,131 @@
+import Testing
+@testable import MIME
+
+@Suite struct HTMLSanitizerTests {
+    func s(_ html: String) -> String { HTMLSanitizer.sanitize(html) }
+
+    /// Nothing executable may survive: re-tokenize the output like a browser would and check
+    /// that only allowlisted elements and attributes (with safe URLs) remain.
+    func assertSafe(_ out: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        var tok = HTMLTokenizer(Array(out.utf8))
+        let attrsOK: Set<String> = ["title", "alt", "href", "rel", "colspan", "rowspan"]
+        while let t = tok.next() {
+            switch t {
+            case .startTag(let name, let attrs, _):
+                #expect(HTMLSanitizer.allowed.contains(name), "tag <\(name)> in \(out)", sourceLocation: sourceLocation)
+                for a in attrs {
+                    #expect(attrsOK.contains(a.name), "attribute \(a.name) in \(out)", sourceLocation: sourceLocation)
+                    if a.name == "href" {
+                        let v = a.value.lowercased()
+                        #expect(v.hasPrefix("http://") || v.hasPrefix("https://") || v.hasPrefix("mailto:"), "href \(v)", sourceLocation: sourceLocation)
+                    }
+                }
+            case .comment:
+                Issue.record("comment/bogus markup in \(out)", sourceLocation: sourceLocation)
+            default:
+                break
+            }
+        }
+        let lower = out.lowercased()
+        for bad in ["<script", "<style", "<iframe", "<img", "<svg", "<!--"] {
+            #expect(!lower.contains(bad), "found \(bad) in \(out)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func safeMarkupSurvives() {
+        let html = "<p>Hello <b>bold</b> <strong>s</strong> <i>i</i> <em>e</em> <u>u</u><br>"
+            + "<a href=\"https://example.com/a?b=1&amp;c=2\" title=\"T\">link</a></p>"
+            + "<ul><li>one</li></ul><ol><li>two</li></ol><blockquote>q</blockquote><pre><code>x &lt; y</code></pre>"
+            + "<table><thead><tr><th colspan=\"2\">h</th></tr></thead><tbody><tr><td rowspan=3>c</td></tr></tbody></table>"
+            + "<h1>t</h1><h6>t6</h6><div><span>sp</span></div>"
+        #expect(s(html) == "<p>Hello <b>bold</b> <strong>s</strong> <i>i</i> <em>e</em> <u>u</u><br>"
+            + "<a href=\"https://example.com/a?b=1&amp;c=2\" title=\"T\" rel=\"noopener noreferrer nofollow\">link</a></p>"
+            + "<ul><li>one</li></ul><ol><li>two</li></ol><blockquote>q</blockquote><pre><code>x &lt; y</code></pre>"
+            + "<table><thead><tr><th colspan=\"2\">h</th></tr></thead><tbody><tr><td rowspan=\"3\">c</td></tr></tbody></table>"
+            + "<h1>t</h1><h6>t6</h6><div><span>sp</span></div>")
+        #expect(s("<a href='mailto:help@example.com'>mail</a>") == "<a href=\"mailto:help@example.com\" rel=\"noopener noreferrer nofollow\">mail</a>")
+    }
+
+    @Test func scriptsAndEventHandlers() {
+        let cases = [
+            "<script>alert(1)</script>",
+            "<SCRIPT SRC=//evil/x.js></SCRIPT>",
+            "<img src=x onerror=alert(1)>",
+            "<img src=\"cid:logo\" alt=\"Logo\">",
+            "<p onclick=\"alert(1)\" onmouseover=alert(2)>x</p>",
+            "<body onload=alert(1)>",
+            "<svg/onload=alert(1)>",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+            "<a href=\" java\tscript:alert(1)\">x</a>",
+            "<a href=\"&#106;avascript:alert(1)\">x</a>",
+            "<a href=\"&#x6A;&#x61;vascript&colon;alert(1)\">x</a>",
+            "<a href=vbscript:msgbox(1)>x</a>",
+            "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
+            "<scr<script>ipt>alert(1)</script>",
+            "<<script>script>alert(1)<</script>/script>",
+            "<iframe src=\"https://evil\"></iframe>",
+            "<iframe srcdoc=\"<script>alert(1)</script>\">",
+            "<object data=x></object><embed src=x>",
+            "<form action=x><input name=y><button>b</button></form>",
+            "<meta http-equiv=refresh content=\"0;url=javascript:alert(1)\"><link rel=stylesheet href=x><base href=x>",
+            "<style>body{background:url(javascript:alert(1))}</style>",
+            "<p style=\"background:url(javascript:alert(1))\">x</p>",
+            "<div style=\"expression(alert(1))\">x</div>",
+            "<!--<script>alert(1)</script>-->",
+            "<![CDATA[<script>alert(1)</script>]]>",
+            "<a href=\"https://ok\" onclick=alert(1)>x</a>",
+            "<p title=\"\\\" onmouseover=alert(1)\">x</p>",
+            "<p title='x\" onmouseover=\"alert(1)'>x</p>",
+            "<a href=\"https://x\"\tonclick=alert(1)>x</a>",
+            "<p/onclick=alert(1)>x</p>",
+            "<p\nonclick=alert(1)>x</p>",
+            "<script>alert(1)",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+            "<textarea><script>alert(1)</script></textarea>",
+            "<a href=\"https://x\"><img src=x onerror=alert(1)></a>",
+            "<table background=\"javascript:alert(1)\"><td>x</td></table>",
+        ]
+        for c in cases { assertSafe(s(c)) }
+        #expect(s("<script>alert(1)</script>hello") == "hello")
+        #expect(s("<img src=\"cid:logo\" alt=\"Logo & Co\">") == "Logo &amp; Co")
+        #expect(s("<a href=\"javascript:alert(1)\">x</a>") == "<a rel=\"noopener noreferrer nofollow\">x</a>")
+        #expect(s("<p style=\"color:red\">x</p>") == "<p>x</p>")
+        #expect(s("<scr<script>ipt>alert(1)</script>") == "ipt&gt;alert(1)")
+        #expect(s("<iframe src=x>inner</iframe>after") == "after")
+        #expect(s("<p title='x\" onmouseover=\"alert(1)'>x</p>") == "<p title=\"x&quot; onmouseover=&quot;alert(1)\">x</p>")
+    }
+
+    @Test func wellFormedOutput() {
+        #expect(s("<b><i>x</b>y") == "<b><i>x</i></b>y")
+        #expect(s("<p>unclosed <b>bold") == "<p>unclosed <b>bold</b></p>")
+        #expect(s("</div>stray</p>") == "stray")
+        #expect(s("a < b > c & d \" e") == "a &lt; b &gt; c &amp; d &quot; e")
+        #expect(s("<font color=red>kept text</font>") == "kept text")
+        #expect(s("<head><title>t</title></head><body>b</body>") == "b")
+        #expect(s("<p>x<br/>y</p>") == "<p>x<br>y</p>")
+        #expect(s("<td colspan=\"2 onclick=x\">c</td>") == "<td>c</td>")
+        #expect(s("") == "")
+        #expect(s("<") == "&lt;")
+        #expect(s("<p") == "")
+        #expect(s("<a href=\"https://x\" title=\"unterminated>t</a>") == "")
+        let deep = s(String(repeating: "<div>", count: 5000) + "x")
+        #expect(deep.hasSuffix("</div>"))
+        assertSafe(deep)
+    }
+
+    @Test func fuzzNeverProducesActiveContent() {
+        let pieces = ["<", ">", "/", "script", "img", "a", " href=", "javascript:", "\"", "'", " onerror=", "alert(1)",
+                      "<!--", "-->", "&#", "x6A;", "=", " ", "\n", "style", "iframe", "p", "b", "&lt;", "data:"]
+        for seed in 0..<300 {
+            var rng = XorShift(seed: UInt64(seed) + 77)
+            var html = ""
+            for _ in 0..<rng.int(60) { html += pieces[rng.int(pieces.count)] }
+            let out = s(html)
+            // Re-sanitizing sanitized output must be stable-ish and safe.
+            assertSafe(out)
+            assertSafe(s(out))
+        }
+    }
+}
