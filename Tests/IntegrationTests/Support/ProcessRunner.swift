@@ -44,7 +44,7 @@ enum ProcessRunner {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
         if exitCode != 0 && !allowFailure {
             throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: text)
         }
