@@ -14,6 +14,8 @@ public struct SyncReport: Sendable, Equatable {
     public var duplicates = 0
     public var deletedFromServer = 0
     public var uidValidityChanged = false
+    /// Messages over the size limit, filed as a notice and left on the server.
+    public var tooLarge = 0
     public init() {}
 }
 
@@ -119,7 +121,10 @@ public struct MailboxSyncer: Sendable {
 
         if mailbox.deleteAfterFetch && watermark.lastUID > 0 {
             // Filed earlier but not yet deleted (a crash between commit and delete): safe to delete now.
-            let leftovers = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
+            // Never the ones too large to download: they exist only on the server.
+            let below = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
+            let sizes = try await client.uidSizes(UIDSet(uids: below))
+            let leftovers = below.filter { (sizes[$0] ?? Int.max) <= settings.maxMessageSize }
             report.deletedFromServer += try await delete(leftovers, client: client)
         }
 
@@ -128,21 +133,37 @@ public struct MailboxSyncer: Sendable {
             let batch = Array(newUIDs[start..<min(start + max(1, settings.fetchBatchSize), newUIDs.count)])
             var pending = Set(batch)
             var filed: [UInt32] = []
-            for try await message in client.uidFetch(UIDSet(uids: batch)) {
+            // Messages over the size limit are filed as a notice and left on the server; the rest are downloaded.
+            let sizes = try await client.uidSizes(UIDSet(uids: batch))
+            let tooLarge = Set(batch.filter { (sizes[$0] ?? 0) > settings.maxMessageSize })
+            for uid in batch where tooLarge.contains(uid) {
+                // Filed at the current watermark: if a crash follows, the refetch finds it a duplicate.
+                let notice = IncomingEmail.tooLarge(
+                    size: sizes[uid] ?? 0, limit: settings.maxMessageSize, folder: server.folder, uidValidity: status.uidValidity, uid: uid,
+                    receivedAt: Date())
+                if case .duplicate = try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
+                    report.duplicates += 1
+                } else {
+                    report.openedTickets += 1
+                }
+                pending.remove(uid)
+                report.tooLarge += 1
+            }
+            let wanted = batch.filter { pending.contains($0) }
+            var group = CommitGroup(mark: watermark)
+            for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                 guard pending.remove(message.uid) != nil else { continue }
+                var email = Self.incomingEmail(message)
+                email.sourceUID = message.uid
                 // The watermark may pass only UIDs that are filed: with out-of-order responses, stop below the lowest pending one.
                 let lowestPending = pending.min() ?? (batch.last ?? message.uid) &+ 1
-                let mark = SyncWatermark(uidValidity: status.uidValidity, lastUID: max(watermark.lastUID, min(message.uid, lowestPending &- 1)))
-                let email = Self.incomingEmail(message)
-                switch try await store.ingest(email, mailbox: mailbox.id, folder: server.folder, watermark: mark) {
-                case .openedTicket: report.openedTickets += 1
-                case .joinedTicket: report.joinedTickets += 1
-                case .duplicate: report.duplicates += 1
+                group.add(email, uid: message.uid, passing: min(message.uid, lowestPending &- 1))
+                if group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 {
+                    filed += try await commit(&group, mailbox: mailbox, folder: server.folder, report: &report)
                 }
-                watermark = mark
-                report.fetched += 1
-                filed.append(message.uid)
             }
+            filed += try await commit(&group, mailbox: mailbox, folder: server.folder, report: &report)
+            watermark = group.mark
             // UIDs that never came back were expunged meanwhile; move past them.
             if let last = batch.last, watermark.lastUID < last {
                 watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last)
@@ -153,6 +174,25 @@ public struct MailboxSyncer: Sendable {
             }
         }
         return report
+    }
+
+    /// Files a group of fetched emails with the watermark that covers them in one transaction (one fsync),
+    /// then empties the group. Returns the UIDs filed.
+    private func commit(_ group: inout CommitGroup, mailbox: Mailbox, folder: String, report: inout SyncReport) async throws -> [UInt32] {
+        guard !group.emails.isEmpty else { return [] }
+        for outcome in try await store.ingest(group.emails, mailbox: mailbox.id, folder: folder, watermark: group.mark) {
+            switch outcome {
+            case .openedTicket: report.openedTickets += 1
+            case .joinedTicket: report.joinedTickets += 1
+            case .duplicate: report.duplicates += 1
+            }
+        }
+        report.fetched += group.emails.count
+        let uids = group.uids
+        group.emails.removeAll(keepingCapacity: true)
+        group.uids.removeAll(keepingCapacity: true)
+        group.bytes = 0
+        return uids
     }
 
     /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,
@@ -173,6 +213,23 @@ public struct MailboxSyncer: Sendable {
         let parsed = MessageParser.parse(message.body)
         let digest = SHA256.hash(data: message.body).map { String(format: "%02x", $0) }.joined()
         return IncomingEmail(parsed: parsed, raw: message.body, receivedAt: message.internalDate ?? Date(), contentHash: digest)
+    }
+}
+
+/// Fetched emails waiting to be committed together, and the watermark they will move to.
+struct CommitGroup {
+    var emails: [IncomingEmail] = []
+    var uids: [UInt32] = []
+    var bytes = 0
+    var mark: SyncWatermark
+
+    init(mark: SyncWatermark) { self.mark = mark }
+
+    mutating func add(_ email: IncomingEmail, uid: UInt32, passing lastUID: UInt32) {
+        emails.append(email)
+        uids.append(uid)
+        bytes += email.raw.count
+        mark.lastUID = max(mark.lastUID, lastUID)
     }
 }
 

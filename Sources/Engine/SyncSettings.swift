@@ -4,6 +4,8 @@ public struct SyncSettings: Sendable {
     public var pollInterval: Duration
     /// UIDs fetched per UID FETCH command: bounds memory and the work redone after a crash.
     public var fetchBatchSize: Int
+    /// Emails committed per transaction. One commit is one fsync; a crash refetches at most this many.
+    public var commitGroupSize: Int
     /// Mailboxes synced at once.
     public var maxConcurrentMailboxes: Int
     /// Extra CA certificates (PEM) to trust for mail servers, beside the system's.
@@ -12,11 +14,12 @@ public struct SyncSettings: Sendable {
     public var maxMessageSize: Int
 
     public init(
-        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 100, maxConcurrentMailboxes: Int = 4,
+        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 100, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
         trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20
     ) {
         self.pollInterval = pollInterval
         self.fetchBatchSize = fetchBatchSize
+        self.commitGroupSize = max(1, commitGroupSize)
         self.maxConcurrentMailboxes = maxConcurrentMailboxes
         self.trustedCertificatesPEMFile = trustedCertificatesPEMFile
         self.maxMessageSize = maxMessageSize

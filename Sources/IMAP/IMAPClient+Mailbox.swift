@@ -47,6 +47,20 @@ extension IMAPClient {
         }
     }
 
+    /// `UID FETCH <set> (UID RFC822.SIZE)`: the size of each message, to decide before downloading what a
+    /// client will accept (a message over the literal cap would otherwise fail the whole fetch).
+    public func uidSizes(_ set: UIDSet) async throws -> [UInt32: Int] {
+        guard !set.isEmpty else { return [:] }
+        return try await self.exclusive("UID FETCH") {
+            let result = try await self.run("UID FETCH", [.raw(set.description), .raw("(UID RFC822.SIZE)")])
+            var sizes: [UInt32: Int] = [:]
+            for case .fetch(_, let attributes) in result.untagged {
+                if let uid = attributes.uid, let size = attributes.size, set.contains(uid) { sizes[uid] = size }
+            }
+            return sizes
+        }
+    }
+
     /// `UID STORE <set> +FLAGS[.SILENT] (<flags>)`. An empty set is a no-op.
     public func uidStore(_ set: UIDSet, addFlags: [String], silent: Bool = true) async throws {
         guard !set.isEmpty, !addFlags.isEmpty else { return }

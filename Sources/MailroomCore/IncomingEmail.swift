@@ -20,6 +20,8 @@ public struct IncomingEmail: Sendable {
     /// Identifies the email across refetches and UIDVALIDITY changes: the Message-ID, or a content hash.
     public var dedupeKey: String
     public var raw: [UInt8]
+    /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
+    public var sourceUID: UInt32?
 
     /// Reads what a ticket needs from a parsed message. Never fails: missing parts get readable stand-ins.
     public init(parsed: ParsedMessage, raw: [UInt8], receivedAt: Date, contentHash: String) {
@@ -47,6 +49,43 @@ public struct IncomingEmail: Sendable {
         self.receivedAt = receivedAt
         self.defects = parsed.defects
         self.dedupeKey = parsed.messageID.flatMap { $0.isEmpty ? nil : "mid:" + $0 } ?? "sha256:" + contentHash
+        self.raw = raw
+    }
+
+    /// A stand-in for a message too large to download, so it shows up as a ticket instead of blocking the
+    /// mailbox or vanishing. The message itself stays on the server, untouched.
+    public static func tooLarge(size: Int, limit: Int, folder: String, uidValidity: UInt32, uid: UInt32, receivedAt: Date) -> IncomingEmail {
+        let megabytes = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+        let text = """
+            This email (\(megabytes(size))) is larger than Mailroom accepts (\(megabytes(limit))), so it was not downloaded. \
+            It is still on the mail server in the folder «\(folder)» and was not deleted. Open it in a mail client, \
+            or ask the operator to raise the limit.
+            """
+        return IncomingEmail(
+            from: Person(name: "Mailroom", email: "unknown-sender@invalid"), to: [], cc: [],
+            subject: "(email too large to fetch: \(megabytes(size)))", messageID: nil, threadReferences: [], textBody: text,
+            sanitizedHTML: nil, attachments: [], sentAt: nil, receivedAt: receivedAt,
+            defects: ["message of \(size) bytes exceeds the limit of \(limit) bytes"],
+            dedupeKey: "too-large:\(uidValidity):\(uid)", raw: [])
+    }
+
+    private init(
+        from: Person, to: [Person], cc: [Person], subject: String, messageID: String?, threadReferences: [String], textBody: String,
+        sanitizedHTML: String?, attachments: [AttachmentInfo], sentAt: Date?, receivedAt: Date, defects: [String], dedupeKey: String, raw: [UInt8]
+    ) {
+        self.from = from
+        self.to = to
+        self.cc = cc
+        self.subject = subject
+        self.messageID = messageID
+        self.threadReferences = threadReferences
+        self.textBody = textBody
+        self.sanitizedHTML = sanitizedHTML
+        self.attachments = attachments
+        self.sentAt = sentAt
+        self.receivedAt = receivedAt
+        self.defects = defects
+        self.dedupeKey = dedupeKey
         self.raw = raw
     }
 

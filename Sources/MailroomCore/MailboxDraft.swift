@@ -59,8 +59,8 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         if usage.fetchesMail {
             let defaults = Self.defaultIncoming(for: provider)
             let host = (imapHost?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.host
-            let port = imapPort ?? defaults?.port ?? (imapSecurity == .tls ? 993 : 143)
             let security = imapSecurity ?? defaults?.security ?? .tls
+            let port = imapPort ?? defaults?.port ?? (security == .tls ? 993 : 143)
             let username = (username?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? email
             let folder = (folder?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? "INBOX"
             if let host {

@@ -56,6 +56,8 @@ public protocol MailroomStore: Sendable {
     func setWatermark(_ id: MailboxID, folder: String, _ watermark: SyncWatermark, at: Date) async throws
     /// Files one email and moves the watermark in one transaction, so a crash can only cause a refetch.
     func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome
+    /// Files several emails and moves the watermark in one transaction: one commit (one fsync) for a group.
+    func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome]
 
     func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws

@@ -4,48 +4,62 @@ import SQLKit
 
 extension SQLStore {
     public func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome {
+        let outcomes = try await ingest([email], mailbox: mailbox, folder: folder, watermark: watermark)
+        guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
+        return outcome
+    }
+
+    public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
         try await database.transaction { sql in
-            let now = Millis.now
-            try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: now)
-            if let row = try await sql.raw("""
-                SELECT ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
-                """).first() {
-                return .duplicate(TicketNumber(try row.int64("ticket_id")))
+            try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
+            var outcomes: [IngestOutcome] = []
+            for email in emails {
+                outcomes.append(try await Self.file(email, mailbox: mailbox, watermark: watermark, sql: sql))
             }
-            let received = Millis.from(email.receivedAt)
-            var ticket = try await Self.findTicket(for: email, sql: sql)
-            let outcome: IngestOutcome
-            if let existing = ticket {
-                outcome = .joinedTicket(existing)
-                try await sql.raw("""
-                    UPDATE tickets SET message_count = message_count + 1,
-                        last_message_at = CASE WHEN last_message_at < \(bind: received) THEN \(bind: received) ELSE last_message_at END,
-                        status = 'open'
-                    WHERE id = \(bind: existing.rawValue)
-                    """).run()
-            } else {
-                guard let row = try await sql.raw("""
-                    INSERT INTO tickets (subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at)
-                    VALUES (\(bind: email.subject), \(bind: email.from.email), \(bind: email.from.name), 'open', \(bind: mailbox.rawValue), 1, \(bind: received), \(bind: received))
-                    RETURNING id
-                    """).first()
-                else { throw StoreError.corrupt("The new ticket got no id.") }
-                let number = TicketNumber(try row.int64("id"))
-                ticket = number
-                outcome = .openedTicket(number)
-            }
-            guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
-            try await sql.raw("""
-                INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                    text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw)
-                VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
-                    \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
-                    \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
-                    \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: Int64(watermark.uidValidity)), \(bind: Int64(watermark.lastUID)),
-                    \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)))
-                """).run()
-            return outcome
+            return outcomes
         }
+    }
+
+    /// Files one email inside the caller's transaction.
+    static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark, sql: any SQLDatabase) async throws -> IngestOutcome {
+        if let row = try await sql.raw("""
+            SELECT ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
+            """).first() {
+            return .duplicate(TicketNumber(try row.int64("ticket_id")))
+        }
+        let received = Millis.from(email.receivedAt)
+        var ticket = try await findTicket(for: email, sql: sql)
+        let outcome: IngestOutcome
+        if let existing = ticket {
+            outcome = .joinedTicket(existing)
+            try await sql.raw("""
+                UPDATE tickets SET message_count = message_count + 1,
+                    last_message_at = CASE WHEN last_message_at < \(bind: received) THEN \(bind: received) ELSE last_message_at END,
+                    status = 'open'
+                WHERE id = \(bind: existing.rawValue)
+                """).run()
+        } else {
+            guard let row = try await sql.raw("""
+                INSERT INTO tickets (subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at)
+                VALUES (\(bind: email.subject), \(bind: email.from.email), \(bind: email.from.name), 'open', \(bind: mailbox.rawValue), 1, \(bind: received), \(bind: received))
+                RETURNING id
+                """).first()
+            else { throw StoreError.corrupt("The new ticket got no id.") }
+            let number = TicketNumber(try row.int64("id"))
+            ticket = number
+            outcome = .openedTicket(number)
+        }
+        guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
+        try await sql.raw("""
+            INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw)
+            VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
+                \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
+                \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
+                \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: Int64(watermark.uidValidity)), \(bind: email.sourceUID.map { Int64($0) }),
+                \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)))
+            """).run()
+        return outcome
     }
 
     /// Threading: a referenced Message-ID we filed wins; else `[#N]` in the subject, if that ticket exists.

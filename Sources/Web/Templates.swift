@@ -27,6 +27,7 @@ enum Templates {
     table.list a { color:var(--accent); text-decoration:none; }
     .num { color:var(--muted); font-variant-numeric:tabular-nums; }
     .muted { color:var(--muted); }
+    td.muted { white-space:nowrap; }
     .state { display:inline-block; padding:2px 8px; border-radius:999px; font-size:12px; font-weight:600; background:#eef1f5; color:var(--muted); }
     .state.connected { background:#e3f4ea; color:var(--ok); }
     .state.temporarily_failing { background:#fff4e0; color:var(--warn); }

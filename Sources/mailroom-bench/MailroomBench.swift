@@ -167,15 +167,24 @@ struct Shell {
     @discardableResult
     func run(_ command: String) throws -> Double { try timed(command) }
 
+    /// posix_spawn and waitpid: Foundation's Process lost the exit of scripts that start daemons (Dovecot) here.
     func timed(_ command: String) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "set -e; cd \"\(shared)\"; . bench/env.sh; \(command)"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let script = "set -e; cd \"\(shared)\"; . bench/env.sh; \(command)"
+        let words: [String] = ["/bin/bash", "-c", script]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        let pairs = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let env: [UnsafeMutablePointer<CChar>?] = pairs.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            env.forEach { free($0) }
+        }
         let start = ContinuousClock.now
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("`\(command)` failed with status \(process.terminationStatus)") }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, env)
+        guard spawned == 0 else { throw ValidationError("cannot run `\(command)`: error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else { throw ValidationError("`\(command)` failed with wait status \(status)") }
         return (ContinuousClock.now - start).seconds
     }
 }

@@ -23,12 +23,15 @@ struct Serve: AsyncParsableCommand {
     var pollInterval: Double = ProcessInfo.processInfo.environment["MAILROOM_POLL_INTERVAL"].flatMap(Double.init) ?? 60
 
     @Option(help: ArgumentHelp("Extra CA certificates (PEM) to trust for mail servers, beside the system's (env MAILROOM_CA_FILE).", valueName: "path"))
-    var caFile: String? = ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"]
+    var caFile: String?
+
+    /// `--ca-file`, else `MAILROOM_CA_FILE`.
+    var trustedCAFile: String? { caFile ?? ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"] }
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         guard pollInterval >= 1, pollInterval <= 86_400 else { throw ValidationError("--poll-interval must be between 1 and 86400 seconds.") }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+        if let caFile = trustedCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("The CA file «\(caFile)» cannot be read.")
         }
     }
@@ -39,7 +42,7 @@ struct Serve: AsyncParsableCommand {
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
         let vault = try global.loadVault(logger: logger)
-        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: caFile)
+        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
         let inbound = InboundSync(store: store, vault: vault, settings: settings, logger: logger)
         let router = try buildRouter(WebDependencies(store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound))
         var app = Application(
@@ -61,7 +64,7 @@ struct Serve: AsyncParsableCommand {
             logger: logger))
         do {
             try await group.run()
-        } catch let error as any Error where "\(error)".contains("Address already in use") {
+        } catch where "\(error)".contains("Address already in use") {
             throw ValidationError("Port \(port) on \(host) is already in use. Stop the other program or choose another with --port.")
         }
     }

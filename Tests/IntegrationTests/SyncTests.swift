@@ -158,6 +158,32 @@ struct SyncTests {
         #expect(try dovecot.messageCount(del) == 0)
         #expect(try await fixture.store.dedupeKeys(mailbox: delBox.id).count == 12)
     }
+
+    @Test("A message over the size limit becomes a notice ticket and stays on the server, even with delete after fetching")
+    func tooLargeMessage() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("big")
+        try dovecot.setUser(user, password: "pw")
+        let big = simpleMessage(id: "big@example.com", subject: "Huge scan", body: String(repeating: "0123456789abcdef\n", count: 4000))
+        try dovecot.deliver([simpleMessage(id: "small-1@example.com", subject: "Small 1"), big, simpleMessage(id: "small-2@example.com", subject: "Small 2")], to: user)
+        let fixture = try await StoreFixture.make(.sqlite, name: "big")
+        let mailbox = try await fixture.addMailbox(user: user, password: "pw", dovecot: dovecot, deleteAfterFetch: true)
+        let syncer = MailboxSyncer(
+            store: fixture.store, vault: fixture.vault,
+            settings: SyncSettings(trustedCertificatesPEMFile: dovecot.caFile, maxMessageSize: 20_000), logger: fixture.logger)
+        let report = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(report.fetched == 2)
+        #expect(report.tooLarge == 1)
+        #expect(report.deletedFromServer == 2)
+        #expect(try dovecot.messageCount(user) == 1, "the large message stays on the server")
+        let tickets = try await fixture.store.tickets(limit: 10, offset: 0)
+        #expect(tickets.contains { $0.subject.hasPrefix("(email too large to fetch") })
+        // The next pass neither refiles nor deletes it.
+        let again = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
+        #expect(again.fetched == 0 && again.tooLarge == 0 && again.deletedFromServer == 0)
+        #expect(try dovecot.messageCount(user) == 1)
+        #expect(try await fixture.store.ticketCount() == 3)
+    }
 }
 
 func ticketsByMessageID(_ store: SQLStore) async throws -> [String: TicketNumber] {

@@ -58,6 +58,12 @@ struct MailboxDraftTests {
         #expect(gmail.incoming?.host == "imap.gmail.com")
     }
 
+    @Test("Without a port, the port follows the security: 993 for SSL/TLS, 143 for STARTTLS and none")
+    func defaultPorts() throws {
+        #expect(try MailboxDraft(email: "a@example.com", name: "A", imapHost: "imap.example.com").validated().incoming?.port == 993)
+        #expect(try MailboxDraft(email: "a@example.com", name: "A", imapHost: "imap.example.com", imapSecurity: .starttls).validated().incoming?.port == 143)
+    }
+
     @Test("Outgoing only fetches nothing and cannot delete after fetching")
     func outgoingOnly() {
         #expect(throws: ValidationError.self) {

@@ -23,13 +23,30 @@ enum ProcessRunner {
             unlink(outputPath)
             unlink(inputPath)
         }
+        let pid = try start(arguments, stdin: inputPath, stdout: outputPath, append: false, environment: environment ?? [:])
+        let exitCode = wait(pid)
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        if exitCode != 0 && !allowFailure {
+            throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: text)
+        }
+        return text
+    }
+
+    /// Starts a long-running program in the background, output appended to `logPath`; returns its pid.
+    static func spawn(_ arguments: [String], workdir: String, logPath: String, environment: [String: String] = [:]) throws -> pid_t {
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        return try start(["/bin/bash", "-c", "cd '\(workdir)' && exec \(quoted)"], stdin: "/dev/null", stdout: logPath, append: true, environment: environment)
+    }
+
+    /// posix_spawnp with stdin from a file and stdout and stderr into one file.
+    private static func start(_ arguments: [String], stdin: String, stdout: String, append: Bool, environment: [String: String]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0.key)=\($0.value)" }
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer {
@@ -41,36 +58,6 @@ enum ProcessRunner {
         guard spawned == 0 else {
             throw Failure(command: arguments.joined(separator: " "), status: spawned, output: "cannot start: \(String(cString: strerror(spawned)))")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-        if exitCode != 0 && !allowFailure {
-            throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: text)
-        }
-        return text
-    }
-
-    /// Starts a long-running program in the background, output appended to `logPath`; returns its pid.
-    static func spawn(_ arguments: [String], workdir: String, logPath: String, environment: [String: String] = [:]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let command = ["/bin/bash", "-c", "cd '\(workdir)' && exec \(quoted)"]
-        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
-        let argv = command.map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
-        guard spawned == 0 else { throw Failure(command: quoted, status: spawned, output: "cannot start") }
         return pid
     }
 
