@@ -74,9 +74,14 @@ public struct MailboxSyncer: Sendable {
     /// One pass; throws ConnectionFailure for anything the server did.
     public func sync(_ mailbox: Mailbox, server: IncomingServer) async throws -> SyncReport {
         guard let sealed = try await store.incomingSecret(mailbox.id) else {
-            throw ConnectionFailure(kind: .authenticationRejected(code: nil), serverText: "No password is stored for this mailbox.", step: "credentials")
+            throw ConnectionFailure(kind: .credentialUnreadable, serverText: "No password is stored for this mailbox.", step: "credentials")
         }
-        let password = try vault.open(sealed)
+        let password: String
+        do {
+            password = try vault.open(sealed)
+        } catch {
+            throw ConnectionFailure(kind: .credentialUnreadable, serverText: "\(error)", step: "credentials")
+        }
         let imapServer = IMAPServer(
             host: server.host, port: server.port, security: IMAPSecurity(server.security),
             trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile, maxLiteralSize: settings.maxMessageSize)

@@ -21,6 +21,8 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         case commandFailed(code: String?)
         /// The server said something the client could not understand.
         case protocolError
+        /// Mailroom cannot read its own stored credential (the secret key changed, or none is stored).
+        case credentialUnreadable
     }
 
     public var kind: Kind

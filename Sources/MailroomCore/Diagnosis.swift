@@ -50,6 +50,12 @@ public enum Diagnosis {
                 cause: "The folder «\(server.folder)» could not be opened.",
                 fix: "Check the folder name in the mailbox settings (usually INBOX) and that the account may read it.",
                 detail: detail)
+        case .credentialUnreadable:
+            return Verdict(
+                state: .reauthorizationRequired,
+                cause: "Mailroom cannot read the password stored for «\(server.username)»: it was saved under another secret key, or none is stored.",
+                fix: "Enter the password again and save, or start Mailroom with the secret key it was saved with (MAILROOM_SECRET_KEY or the key file).",
+                detail: detail)
         case .commandFailed, .protocolError:
             return Verdict(
                 state: .temporarilyFailing,
@@ -76,6 +82,7 @@ public enum Diagnosis {
         case .tls: "TLS error"
         case .serverUnavailable: "[UNAVAILABLE]"
         case .protocolError: "protocol error"
+        case .credentialUnreadable: "stored credential unreadable"
         }
     }
 }

@@ -161,7 +161,7 @@ enum Templates {
       <h2 style="font-size:16px;margin:0 0 10px">Activity</h2>
       {{#has_activity}}
       <table class="list"><tbody>
-      {{#activity}}<tr><td class="muted" style="white-space:nowrap">{{at}}</td><td>{{text}}</td></tr>{{/activity}}
+      {{#activity}}<tr><td class="muted" style="white-space:nowrap;width:1%">{{at}}</td><td>{{text}}</td></tr>{{/activity}}
       </tbody></table>
       {{/has_activity}}
       {{^has_activity}}<p class="muted">Nothing yet.</p>{{/has_activity}}

@@ -31,6 +31,13 @@ struct DiagnosisTests {
         #expect(Diagnosis.incoming(.init(kind: kind), server: server).state == .actionNeededAtProvider)
     }
 
+    @Test("A password Mailroom cannot decrypt asks the admin to enter it again, without blaming the server")
+    func unreadableCredential() {
+        let verdict = Diagnosis.incoming(.init(kind: .credentialUnreadable, serverText: "x", step: "credentials"), server: server)
+        #expect(verdict.state == .reauthorizationRequired)
+        #expect(verdict.cause.contains("cannot read the password stored"))
+    }
+
     @Test("Health keeps when a failing state began and counts failures; success resets them")
     func healthTransitions() throws {
         let t0 = Date(timeIntervalSince1970: 1000)
