@@ -174,6 +174,18 @@ struct ServeTests {
                                             workdir.appendingPathComponent("k.sqlite").path, "--email", "a@example.com", "--name", "X",
                                             "--imap-host", "imap.example.com", "--password-stdin"], input: "pw\n", allowFailure: true)
         #expect(badKey.contains("MAILROOM_SECRET_KEY must be 32 random bytes"))
+        let empty = try CLI.run(["mailbox", "add", "--database", workdir.appendingPathComponent("e.sqlite").path, "--email", "a@example.com",
+                                 "--name", "X", "--imap-host", "imap.example.com", "--password-stdin"], input: "", workdir: workdir, allowFailure: true)
+        #expect(empty.contains("standard input was empty"))
+    }
+
+    @Test("`mailroom migrate` creates the schema once and then reports it up to date", arguments: Backend.allCases)
+    func migrate(backend: Backend) async throws {
+        let workdir = try TestPaths.temporaryDirectory("migrate")
+        let database = try await databaseURL(backend, workdir: workdir, name: "migrate")
+        #expect(try CLI.run(["migrate", "--database", database], workdir: workdir).contains("Applied migrations 1"))
+        #expect(try CLI.run(["migrate", "--database", database], workdir: workdir).contains("is up to date"))
+        #expect(try CLI.run(["tickets", "list", "--database", database], workdir: workdir).contains("No tickets yet."))
     }
 }
 
