@@ -155,19 +155,28 @@ public struct MailboxSyncer: Sendable {
                 report.tooLarge += 1
             }
             let wanted = batch.filter { pending.contains($0) }
+            // Parsing the next group overlaps with committing the previous one; commits stay strictly in order,
+            // one in flight at a time, so the watermark only moves forward over filed mail.
             var group = CommitGroup(mark: watermark)
-            for try await message in client.uidFetch(UIDSet(uids: wanted)) {
-                guard pending.remove(message.uid) != nil else { continue }
-                var email = Self.incomingEmail(message)
-                email.sourceUID = message.uid
-                // The watermark may pass only UIDs that are filed: with out-of-order responses, stop below the lowest pending one.
-                let lowestPending = pending.min() ?? (batch.last ?? message.uid) &+ 1
-                group.add(email, uid: message.uid, passing: min(message.uid, lowestPending &- 1))
-                if group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 {
-                    filed += try await commit(&group, mailbox: mailbox, folder: server.folder, report: &report)
+            try await withThrowingTaskGroup(of: CommittedGroup.self) { commits in
+                var inFlight = false
+                for try await message in client.uidFetch(UIDSet(uids: wanted)) {
+                    guard pending.remove(message.uid) != nil else { continue }
+                    var email = Self.incomingEmail(message)
+                    email.sourceUID = message.uid
+                    // The watermark may pass only UIDs that are filed: with out-of-order responses, stop below the lowest pending one.
+                    let lowestPending = pending.min() ?? (batch.last ?? message.uid) &+ 1
+                    group.add(email, uid: message.uid, passing: min(message.uid, lowestPending &- 1))
+                    if group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 {
+                        if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
+                        let ready = group.take()
+                        commits.addTask { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
+                        inFlight = true
+                    }
                 }
+                if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
             }
-            filed += try await commit(&group, mailbox: mailbox, folder: server.folder, report: &report)
+            try await commit(group.take(), mailbox: mailbox.id, folder: server.folder).tally(into: &report, filed: &filed)
             watermark = group.mark
             // UIDs that never came back were expunged meanwhile; move past them.
             if let last = batch.last, watermark.lastUID < last {
@@ -181,23 +190,11 @@ public struct MailboxSyncer: Sendable {
         return report
     }
 
-    /// Files a group of fetched emails with the watermark that covers them in one transaction (one fsync),
-    /// then empties the group. Returns the UIDs filed.
-    private func commit(_ group: inout CommitGroup, mailbox: Mailbox, folder: String, report: inout SyncReport) async throws -> [UInt32] {
-        guard !group.emails.isEmpty else { return [] }
-        for outcome in try await store.ingest(group.emails, mailbox: mailbox.id, folder: folder, watermark: group.mark) {
-            switch outcome {
-            case .openedTicket: report.openedTickets += 1
-            case .joinedTicket: report.joinedTickets += 1
-            case .duplicate: report.duplicates += 1
-            }
-        }
-        report.fetched += group.emails.count
-        let uids = group.uids
-        group.emails.removeAll(keepingCapacity: true)
-        group.uids.removeAll(keepingCapacity: true)
-        group.bytes = 0
-        return uids
+    /// Files a group of fetched emails with the watermark that covers them in one transaction (one fsync).
+    private func commit(_ group: CommitGroup, mailbox: MailboxID, folder: String) async throws -> CommittedGroup {
+        guard !group.emails.isEmpty else { return CommittedGroup(outcomes: [], uids: []) }
+        let outcomes = try await store.ingest(group.emails, mailbox: mailbox, folder: folder, watermark: group.mark)
+        return CommittedGroup(outcomes: outcomes, uids: group.uids)
     }
 
     /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,
@@ -222,7 +219,7 @@ public struct MailboxSyncer: Sendable {
 }
 
 /// Fetched emails waiting to be committed together, and the watermark they will move to.
-struct CommitGroup {
+struct CommitGroup: Sendable {
     var emails: [IncomingEmail] = []
     var uids: [UInt32] = []
     var bytes = 0
@@ -230,11 +227,38 @@ struct CommitGroup {
 
     init(mark: SyncWatermark) { self.mark = mark }
 
+    /// Hands over the emails gathered so far (with the watermark that covers them) and starts a new group.
+    mutating func take() -> CommitGroup {
+        let ready = self
+        emails.removeAll(keepingCapacity: true)
+        uids.removeAll(keepingCapacity: true)
+        bytes = 0
+        return ready
+    }
+
     mutating func add(_ email: IncomingEmail, uid: UInt32, passing lastUID: UInt32) {
         emails.append(email)
         uids.append(uid)
         bytes += email.raw.count
         mark.lastUID = max(mark.lastUID, lastUID)
+    }
+}
+
+/// What one commit filed.
+struct CommittedGroup: Sendable {
+    var outcomes: [IngestOutcome]
+    var uids: [UInt32]
+
+    func tally(into report: inout SyncReport, filed: inout [UInt32]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .openedTicket: report.openedTickets += 1
+            case .joinedTicket: report.joinedTickets += 1
+            case .duplicate: report.duplicates += 1
+            }
+        }
+        report.fetched += outcomes.count
+        filed += uids
     }
 }
 
