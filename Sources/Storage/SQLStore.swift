@@ -10,6 +10,11 @@ public struct SQLStore: MailroomStore {
     public init(database: Database) { self.database = database }
 
     /// Brings the schema up to date; returns the versions applied now.
+    /// A trivial query: proves the database answers (for `/healthz`).
+    public func ping() async throws {
+        try await database.withSQL { sql in _ = try await sql.raw("SELECT 1 AS one").first() }
+    }
+
     @discardableResult
     public func migrate() async throws -> [Int] { try await Migrations.run(on: database) }
 

@@ -27,8 +27,15 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<BasicR
     let pages = try PagesController(dependencies: dependencies)
     pages.register(on: router)
     APIController(dependencies: dependencies).register(on: router.group("api/v1"))
-    router.get("healthz") { _, _ in
-        JSONResponse(value: ["status": "ok"])
+    // For load balancers and orchestrators: 200 only when the database answers.
+    router.get("healthz") { _, context in
+        do {
+            try await dependencies.store.ping()
+            return JSONResponse(value: ["status": "ok"])
+        } catch {
+            context.logger.error("Health check failed", metadata: ["error": "\(error)"])
+            return JSONResponse(value: ["status": "database unavailable"], status: .serviceUnavailable)
+        }
     }
     return router
 }

@@ -124,6 +124,8 @@ struct ServeTests {
         #expect(shown.contains("Zoë Brönte <zoe@example.com>"))
         #expect(shown.contains("je ne peux pas me connecter"))
 
+        let health = try await server.get("/healthz")
+        #expect(health.status == 200 && health.body.contains("ok"))
         let page = try await server.get("/tickets/\(ticketNumber)")
         #expect(page.status == 200)
         #expect(page.body.contains("Problème de connexion"))
