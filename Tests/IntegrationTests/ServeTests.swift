@@ -18,26 +18,16 @@ struct ServeTests {
 
         let first = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
         try await first.waitUntilListening()
-        var seen = 0
-        for _ in 0..<600 {
-            seen = try ticketMessageCount(database: database, workdir: workdir)
-            if seen >= 150 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitForTicketMessages(atLeast: 150, database: database, workdir: workdir, timeout: .seconds(30))
         first.sigkill()
         let atKill = try ticketMessageCount(database: database, workdir: workdir)
         #expect(atKill > 0 && atKill < 1000, "the kill should land mid-sync (had \(atKill))")
 
         let second = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
         try await second.waitUntilListening()
-        var final = 0
-        for _ in 0..<1200 {
-            final = try ticketMessageCount(database: database, workdir: workdir)
-            if final >= 1000 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitForTicketMessages(atLeast: 1000, database: database, workdir: workdir, timeout: .seconds(120))
         try await Task.sleep(for: .seconds(2))  // another poll or two: nothing more may arrive
-        final = try ticketMessageCount(database: database, workdir: workdir)
+        let final = try ticketMessageCount(database: database, workdir: workdir)
         #expect(final == 1000)
         #expect(second.terminate() == 0, "graceful shutdown on SIGTERM")
     }
@@ -195,6 +185,15 @@ func databaseURL(_ backend: Backend, workdir: URL, name: String) async throws ->
     switch backend {
     case .sqlite: workdir.appendingPathComponent("mailroom.sqlite").path
     case .postgres: try await TestServers.shared.postgres().createDatabase("\(name)_\(UInt32.random(in: 0...UInt32.max))")
+    }
+}
+
+/// Polls (through the CLI) until at least `count` messages are filed, or the time is up.
+func waitForTicketMessages(atLeast count: Int, database: String, workdir: URL, timeout: Duration) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try ticketMessageCount(database: database, workdir: workdir) >= count { return }
+        try await Task.sleep(for: .milliseconds(50))
     }
 }
 
