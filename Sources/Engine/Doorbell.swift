@@ -25,13 +25,16 @@ actor Doorbell {
             await group.next()
             group.cancelAll()
         }
-        rung = false
     }
 
     private func waitForRing() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 if Task.isCancelled {
+                    continuation.resume()
+                } else if rung {
+                    // Rung between `wait`'s check and this registration.
+                    rung = false
                     continuation.resume()
                 } else {
                     waiter?.resume()

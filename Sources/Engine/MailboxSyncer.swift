@@ -16,6 +16,8 @@ public struct SyncReport: Sendable, Equatable {
     public var uidValidityChanged = false
     /// Messages over the size limit, filed as a notice and left on the server.
     public var tooLarge = 0
+    /// Messages the server listed but returned no content for, filed as a notice and left on the server.
+    public var unreadable = 0
     public init() {}
 }
 
@@ -84,7 +86,9 @@ public struct MailboxSyncer: Sendable {
         }
         let imapServer = IMAPServer(
             host: server.host, port: server.port, security: IMAPSecurity(server.security),
-            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile, maxLiteralSize: settings.maxMessageSize)
+            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile,
+            // Headroom over the limit: RFC822.SIZE is only a hint (Exchange's is approximate), and an overrun is fatal to the connection.
+            maxLiteralSize: settings.maxMessageSize + settings.maxMessageSize / 4 + (1 << 20))
         let client: IMAPClient
         do {
             client = try await IMAPClient.connect(to: imapServer, logger: logger)
@@ -125,12 +129,13 @@ public struct MailboxSyncer: Sendable {
         guard status.exists > 0 else { return report }
 
         if mailbox.deleteAfterFetch && watermark.lastUID > 0 {
-            // Filed earlier but not yet deleted (a crash between commit and delete): safe to delete now.
-            // Never the ones too large to download: they exist only on the server.
+            // Filed earlier but not yet deleted (a crash between commit and delete): safe to delete now. Only what the
+            // database holds the content of; notices for mail too large or unreadable stand in for mail that exists only there.
             let below = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
-            let sizes = try await client.uidSizes(UIDSet(uids: below))
-            let leftovers = below.filter { (sizes[$0] ?? Int.max) <= settings.maxMessageSize }
-            report.deletedFromServer += try await delete(leftovers, client: client)
+            if !below.isEmpty {
+                let stored = try await store.storedUIDs(mailbox: mailbox.id, uidValidity: status.uidValidity, through: watermark.lastUID)
+                report.deletedFromServer += try await delete(below.filter { stored.contains($0) }, client: client)
+            }
         }
 
         let newUIDs = try await client.uidSearch("UID \(UInt64(watermark.lastUID) + 1):*").filter { $0 > watermark.lastUID }.sorted()
@@ -178,7 +183,22 @@ public struct MailboxSyncer: Sendable {
             }
             try await commit(group.take(), mailbox: mailbox.id, folder: server.folder).tally(into: &report, filed: &filed)
             watermark = group.mark
-            // UIDs that never came back were expunged meanwhile; move past them.
+            // UIDs that never came back: expunged meanwhile, or the server would not hand them over (BODY[] NIL).
+            // The second kind must not be passed silently: file a notice for each before the watermark moves on.
+            if !pending.isEmpty {
+                let stillThere = try await client.uidSearch("UID \(UIDSet(uids: pending.sorted()))").filter { pending.contains($0) }
+                if !stillThere.isEmpty {
+                    let notices = stillThere.map {
+                        IncomingEmail.unreadable(folder: server.folder, uidValidity: status.uidValidity, uid: $0, receivedAt: Date())
+                    }
+                    let outcomes = try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark)
+                    CommittedGroup(outcomes: outcomes, uids: []).tally(into: &report, filed: &filed)
+                    report.unreadable += stillThere.count
+                    logger.warning("The server returned no content for some messages; filed notices", metadata: [
+                        "mailbox": "\(mailbox.id)", "uids": "\(stillThere)",
+                    ])
+                }
+            }
             if let last = batch.last, watermark.lastUID < last {
                 watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last)
                 try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())

@@ -20,6 +20,8 @@ public struct IncomingEmail: Sendable {
     /// Identifies the email across refetches and UIDVALIDITY changes: the Message-ID, or a content hash.
     public var dedupeKey: String
     public var raw: [UInt8]
+    /// SHA-256 of the raw bytes (hex); empty for notices that stand in for mail Mailroom could not download.
+    public var contentHash: String
     /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
     public var sourceUID: UInt32?
 
@@ -50,28 +52,44 @@ public struct IncomingEmail: Sendable {
         self.defects = parsed.defects
         self.dedupeKey = parsed.messageID.flatMap { $0.isEmpty ? nil : "mid:" + $0 } ?? "sha256:" + contentHash
         self.raw = raw
+        self.contentHash = contentHash
     }
 
     /// A stand-in for a message too large to download, so it shows up as a ticket instead of blocking the
     /// mailbox or vanishing. The message itself stays on the server, untouched.
     public static func tooLarge(size: Int, limit: Int, folder: String, uidValidity: UInt32, uid: UInt32, receivedAt: Date) -> IncomingEmail {
         let megabytes = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_048_576) }
-        let text = """
-            This email (\(megabytes(size))) is larger than Mailroom accepts (\(megabytes(limit))), so it was not downloaded. \
-            It is still on the mail server in the folder «\(folder)» and was not deleted. Open it in a mail client, \
-            or ask the operator to raise the limit.
-            """
-        return IncomingEmail(
-            from: Person(name: "Mailroom", email: "unknown-sender@invalid"), to: [], cc: [],
-            subject: "(email too large to fetch: \(megabytes(size)))", messageID: nil, threadReferences: [], textBody: text,
-            sanitizedHTML: nil, attachments: [], sentAt: nil, receivedAt: receivedAt,
-            defects: ["message of \(size) bytes exceeds the limit of \(limit) bytes"],
-            dedupeKey: "too-large:\(uidValidity):\(uid)", raw: [])
+        return notice(
+            subject: "(email too large to fetch: \(megabytes(size)))",
+            text: "This email (\(megabytes(size))) is larger than Mailroom accepts (\(megabytes(limit))), so it was not downloaded. "
+                + "It is still on the mail server in the folder «\(folder)» and was not deleted. Open it in a mail client, "
+                + "or ask the operator to raise the limit.",
+            defect: "message of \(size) bytes exceeds the limit of \(limit) bytes",
+            key: "too-large:\(uidValidity):\(uid)", uid: uid, receivedAt: receivedAt)
+    }
+
+    /// A stand-in for a message the server lists but will not hand over (e.g. `BODY[] NIL`), so the admin
+    /// knows it exists. It stays on the server, untouched.
+    public static func unreadable(folder: String, uidValidity: UInt32, uid: UInt32, receivedAt: Date) -> IncomingEmail {
+        notice(
+            subject: "(email the server would not hand over)",
+            text: "The mail server lists an email (UID \(uid)) in the folder «\(folder)» but returned no content for it, "
+                + "so Mailroom could not read it. It was left on the server and not deleted. Open it in a mail client.",
+            defect: "the server returned no body for UID \(uid)",
+            key: "unreadable:\(uidValidity):\(uid)", uid: uid, receivedAt: receivedAt)
+    }
+
+    private static func notice(subject: String, text: String, defect: String, key: String, uid: UInt32, receivedAt: Date) -> IncomingEmail {
+        IncomingEmail(
+            from: Person(name: "Mailroom", email: "unknown-sender@invalid"), to: [], cc: [], subject: subject, messageID: nil,
+            threadReferences: [], textBody: text, sanitizedHTML: nil, attachments: [], sentAt: nil, receivedAt: receivedAt,
+            defects: [defect], dedupeKey: key, raw: [], contentHash: "", sourceUID: uid)
     }
 
     private init(
         from: Person, to: [Person], cc: [Person], subject: String, messageID: String?, threadReferences: [String], textBody: String,
-        sanitizedHTML: String?, attachments: [AttachmentInfo], sentAt: Date?, receivedAt: Date, defects: [String], dedupeKey: String, raw: [UInt8]
+        sanitizedHTML: String?, attachments: [AttachmentInfo], sentAt: Date?, receivedAt: Date, defects: [String], dedupeKey: String, raw: [UInt8],
+        contentHash: String, sourceUID: UInt32?
     ) {
         self.from = from
         self.to = to
@@ -87,6 +105,8 @@ public struct IncomingEmail: Sendable {
         self.defects = defects
         self.dedupeKey = dedupeKey
         self.raw = raw
+        self.contentHash = contentHash
+        self.sourceUID = sourceUID
     }
 
     static func fallbackName(index: Int, type: String) -> String {

@@ -116,6 +116,10 @@ enum Migrations {
                 "CREATE INDEX messages_ticket ON messages (ticket_id, received_at)",
             ]
         },
+        Step(version: 2, name: "content hash of filed messages") { _ in
+            // Tells a true refetch from a different email that reuses a Message-ID.
+            ["ALTER TABLE messages ADD COLUMN content_hash TEXT"]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

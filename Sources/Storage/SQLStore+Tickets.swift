@@ -22,10 +22,21 @@ extension SQLStore {
 
     /// Files one email inside the caller's transaction.
     static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark, sql: any SQLDatabase) async throws -> IngestOutcome {
+        var email = email
         if let row = try await sql.raw("""
-            SELECT ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
+            SELECT ticket_id, content_hash FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
             """).first() {
-            return .duplicate(TicketNumber(try row.int64("ticket_id")))
+            let storedHash = try row.optionalString("content_hash")
+            if storedHash == nil || storedHash == email.contentHash || email.contentHash.isEmpty {
+                return .duplicate(TicketNumber(try row.int64("ticket_id")))
+            }
+            // Same Message-ID, different content: another email (broken mailers reuse IDs). File it under its hash.
+            email.dedupeKey += "#sha256:" + email.contentHash
+            if let again = try await sql.raw("""
+                SELECT ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
+                """).first() {
+                return .duplicate(TicketNumber(try again.int64("ticket_id")))
+            }
         }
         let received = Millis.from(email.receivedAt)
         var ticket = try await findTicket(for: email, sql: sql)
@@ -52,12 +63,12 @@ extension SQLStore {
         guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
         try await sql.raw("""
             INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw)
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash)
             VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                 \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
                 \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: Int64(watermark.uidValidity)), \(bind: email.sourceUID.map { Int64($0) }),
-                \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)))
+                \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)), \(bind: email.contentHash.isEmpty ? nil : email.contentHash))
             """).run()
         return outcome
     }
@@ -133,6 +144,17 @@ extension SQLStore {
     public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
         try await database.withSQL { sql in
             try await sql.raw("SELECT raw FROM messages WHERE id = \(bind: messageID)").first().map { try $0.bytes("raw") }
+        }
+    }
+
+    /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
+    /// Notices (too large, unreadable) have no stored content and are never in this set.
+    public func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32> {
+        try await database.withSQL { sql in
+            Set(try await sql.raw("""
+                SELECT uid FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND uid_validity = \(bind: Int64(uidValidity))
+                    AND uid IS NOT NULL AND uid <= \(bind: Int64(lastUID)) AND raw_size > 0
+                """).all().map { UInt32(truncatingIfNeeded: try $0.int64("uid")) })
         }
     }
 

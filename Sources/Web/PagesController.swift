@@ -45,7 +45,7 @@ struct PagesController: Sendable {
     }
 
     @Sendable func ticketList(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
-        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { max($0, 1) } ?? 1
+        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 1_000_000) } ?? 1
         let total = try await store.ticketCount()
         let tickets = try await store.tickets(limit: Self.pageSize, offset: (pageNumber - 1) * Self.pageSize)
         let rows: [[String: Any]] = tickets.map { ticket in
@@ -184,8 +184,10 @@ enum Format {
 
     /// RFC 6266 with an ASCII fallback, so non-ASCII names survive and no header can be injected.
     static func contentDisposition(filename: String) -> String {
-        let ascii = String(filename.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
-        let encoded = filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? ascii
+        let ascii = String(filename.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
+        // RFC 8187 attr-char: ASCII letters, digits and a few marks; everything else percent-encoded as UTF-8.
+        let attrChars = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~")
+        let encoded = filename.addingPercentEncoding(withAllowedCharacters: attrChars) ?? ascii
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
 }

@@ -49,7 +49,10 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as StoreError {
             context.logger.error("Storage error", metadata: ["error": "\(error)"])
-            throw HTTPError(.serviceUnavailable, message: "The database is unavailable. Try again in a moment.")
+            if case .unavailable = error {
+                throw HTTPError(.serviceUnavailable, message: "The database is unavailable. Try again in a moment.")
+            }
+            throw HTTPError(.internalServerError, message: "Something went wrong. The error was logged.")
         } catch {
             context.logger.error("Request failed", metadata: ["error": "\(error)"])
             throw HTTPError(.internalServerError, message: "Something went wrong. The error was logged.")

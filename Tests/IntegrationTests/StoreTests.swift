@@ -46,6 +46,30 @@ struct StoreTests {
         #expect(try await fixture.store.mailboxes().isEmpty)
     }
 
+    @Test("A different email reusing a Message-ID is filed too; a true refetch of either is recognised", arguments: Backend.allCases)
+    func reusedMessageID(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "reuse")
+        let mailbox = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "r@example.com", name: "R", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let first = simpleMessage(id: "same@example.com", subject: "Out of office", body: "first")
+        let second = simpleMessage(id: "same@example.com", subject: "Out of office", body: "second, different")
+        let mark = SyncWatermark(uidValidity: 3, lastUID: 1)
+        guard case .openedTicket = try await fixture.store.ingest(email(first), mailbox: mailbox.id, folder: "INBOX", watermark: mark) else {
+            Issue.record("the first email must open a ticket")
+            return
+        }
+        if case .duplicate = try await fixture.store.ingest(email(second), mailbox: mailbox.id, folder: "INBOX", watermark: mark) {
+            Issue.record("a different email with the same Message-ID must not be dropped as a duplicate")
+        }
+        for raw in [first, second] {
+            guard case .duplicate = try await fixture.store.ingest(email(raw), mailbox: mailbox.id, folder: "INBOX", watermark: mark) else {
+                Issue.record("a refetch must be recognised")
+                return
+            }
+        }
+        #expect(try await fixture.store.messageCount() == 2)
+    }
+
     @Test("Health and the activity log survive in the database", arguments: Backend.allCases)
     func health(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "health")
