@@ -69,6 +69,9 @@ public final class InboundSync: Service, Sendable {
 /// is not tried against the server every minute.
 actor Schedule {
     private var nextAttempt: [MailboxID: ContinuousClock.Instant] = [:]
+    /// Failures in a row, counted here too: an internal error (database, key) leaves the stored health as it
+    /// was, and must back off all the same.
+    private var failures: [MailboxID: Int] = [:]
 
     func isDue(_ id: MailboxID, at now: ContinuousClock.Instant) -> Bool {
         guard let next = nextAttempt[id] else { return true }
@@ -79,14 +82,15 @@ actor Schedule {
         switch result {
         case .success:
             nextAttempt[id] = nil
+            failures[id] = nil
         case .failure:
-            let failures = max(1, health.consecutiveFailures)
+            let count = (failures[id] ?? 0) + 1
+            failures[id] = count
             let cap: Duration = health.state.needsAdmin ? .seconds(3600) : .seconds(600)
-            let factor = 1 << min(failures - 1, 12)
-            let delay = min(pollInterval * factor, cap)
+            let delay = min(pollInterval * (1 << min(count - 1, 12)), cap)
             // Up to a sixth of jitter, so many mailboxes on one server do not retry in lockstep.
             let jitter = delay * Double.random(in: 0...0.16)
-            nextAttempt[id] = failures <= 1 ? nil : ContinuousClock.now + delay + jitter
+            nextAttempt[id] = count <= 1 ? nil : ContinuousClock.now + delay + jitter
         }
     }
 }

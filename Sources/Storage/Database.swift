@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -46,13 +47,24 @@ public final class Database: Service, Sendable {
             try await sql.raw("PRAGMA synchronous = FULL").run()
             try await sql.raw("PRAGMA foreign_keys = ON").run()
             return Database(url: url, dialect: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
-        case .postgres(let host, let port, let username, let password, let database):
+        case .postgres(let host, let port, let username, let password, let database, let tlsMode):
             var configuration = PostgresClient.Configuration(
-                host: host, port: port, username: username, password: password, database: database, tls: .disable)
+                host: host, port: port, username: username, password: password, database: database, tls: Self.tls(tlsMode))
             configuration.options.maximumConnections = 8
             configuration.options.connectionIdleTimeout = .seconds(60)
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             return Database(url: url, dialect: .postgres, backend: .postgres(client), logger: logger)
+        }
+    }
+
+    static func tls(_ mode: PostgresTLSMode) -> PostgresClient.Configuration.TLS {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(unverified)
+        case .require: return .require(unverified)
+        case .verifyFull: return .require(.makeClientConfiguration())
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Where Mailroom keeps its data: an SQLite file (the default) or a PostgreSQL server.
 public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
-    case postgres(host: String, port: Int, username: String, password: String?, database: String)
+    case postgres(host: String, port: Int, username: String, password: String?, database: String, tls: PostgresTLSMode = .disable)
 
     /// Reads `--database`: a file path, `sqlite:PATH`, or `postgres://user:pass@host:port/db`.
     public init(parsing text: String) throws(DatabaseURLError) {
@@ -20,9 +20,13 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             guard let user = components.user, !user.isEmpty else {
                 throw DatabaseURLError(message: "The PostgreSQL URL names no user. Use postgres://user:password@\(host):\(components.port ?? 5432)/\(database).")
             }
+            let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+            guard let tls = PostgresTLSMode(rawValue: sslmode) else {
+                throw DatabaseURLError(message: "sslmode=\(sslmode) is not supported. Use disable, prefer, require or verify-full.")
+            }
             self = .postgres(
                 host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
-                password: components.password.map { $0.removingPercentEncoding ?? $0 }, database: database)
+                password: components.password.map { $0.removingPercentEncoding ?? $0 }, database: database, tls: tls)
         } else if trimmed.hasPrefix("sqlite:") {
             self = .sqlite(path: String(trimmed.dropFirst("sqlite:".count)).replacingOccurrences(of: "//", with: "", options: .anchored))
         } else if trimmed.contains("://") {
@@ -36,7 +40,8 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
-        case .postgres(let host, let port, let username, _, let database): "postgres://\(username)@\(host):\(port)/\(database)"
+        case .postgres(let host, let port, let username, _, let database, let tls):
+            "postgres://\(username)@\(host):\(port)/\(database)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
         }
     }
 
@@ -45,6 +50,13 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if components.password != nil { components.password = "***" }
         return components.string ?? "(unreadable URL)"
     }
+}
+
+/// libpq's `sslmode` words, the ones that mean something here. `require` encrypts without checking the
+/// certificate (as libpq does); `verify-full` checks the chain and the host name.
+public enum PostgresTLSMode: String, Sendable, Equatable {
+    case disable, prefer, require
+    case verifyFull = "verify-full"
 }
 
 public struct DatabaseURLError: Error, Sendable, CustomStringConvertible {

@@ -115,6 +115,9 @@ struct StoreTests {
     func databaseURLs() throws {
         let url = try DatabaseURL(parsing: "postgres://mr:s3cret@db.example.com:5433/mailroom")
         #expect(url == .postgres(host: "db.example.com", port: 5433, username: "mr", password: "s3cret", database: "mailroom"))
+        #expect(try DatabaseURL(parsing: "postgres://mr@db/m?sslmode=verify-full")
+            == .postgres(host: "db", port: 5432, username: "mr", password: nil, database: "m", tls: .verifyFull))
+        #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "postgres://mr@db/m?sslmode=sometimes") }
         #expect(!url.description.contains("s3cret"))
         #expect(try DatabaseURL(parsing: "data/mailroom.sqlite") == .sqlite(path: "data/mailroom.sqlite"))
         #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "postgres://mr:s3cret@host/") }

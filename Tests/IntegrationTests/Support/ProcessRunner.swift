@@ -18,7 +18,7 @@ enum ProcessRunner {
         let dir = FileManager.default.temporaryDirectory
         let outputPath = dir.appendingPathComponent("mailroom-run-\(UUID().uuidString)").path
         let inputPath = dir.appendingPathComponent("mailroom-in-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
+        _ = FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
         defer {
             unlink(outputPath)
             unlink(inputPath)
