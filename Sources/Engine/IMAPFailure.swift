@@ -2,21 +2,18 @@ import IMAP
 import MailroomCore
 
 extension ConnectionFailure {
-    /// Restates an IMAP client error in the terms Diagnosis judges.
+    /// Restates an IMAP client error in the terms Diagnosis judges. It only translates; what a code means
+    /// (e.g. `[UNAVAILABLE]` is transient) is decided in Diagnosis.
     init(_ error: IMAPError) {
         let code = error.code.map { "\($0)".uppercased() }
         let kind: ConnectionFailure.Kind = switch error.kind {
         case .connectionFailed, .connectionClosed: .network
         case .timeout: .timeout
         case .tlsFailed: .tls
-        case .authenticationFailed:
-            code == "UNAVAILABLE" ? .serverUnavailable : .authenticationRejected(code: code)
+        case .authenticationFailed: .authenticationRejected(code: code)
         case .loginDisabled: .loginNotAllowed(code: code ?? "LOGINDISABLED")
-        case .commandFailed where error.command == "SELECT" || error.command == "EXAMINE":
-            code == "UNAVAILABLE" ? .serverUnavailable : .folderUnavailable(code: code)
-        case .commandFailed:
-            code == "UNAVAILABLE" ? .serverUnavailable : .commandFailed(code: code)
-        case .commandRejected, .unsupported: .commandFailed(code: code)
+        case .commandFailed where error.command == "SELECT" || error.command == "EXAMINE": .folderUnavailable(code: code)
+        case .commandFailed, .commandRejected, .unsupported: .commandFailed(code: code)
         case .protocolViolation, .literalTooLarge, .lineTooLong: .protocolError
         }
         self.init(kind: kind, serverText: error.serverText ?? error.detail, step: error.command ?? "connect")

@@ -2,19 +2,18 @@ import Foundation
 import Logging
 import MailroomCore
 import ServiceLifecycle
-import Storage
 
 /// The inbound worker: polls every enabled mailbox that fetches mail, a few at a time. One mailbox's failure
 /// is recorded on that mailbox and never stops the others.
 public final class InboundSync: Service, Sendable {
     private let syncer: MailboxSyncer
-    private let store: SQLStore
+    private let store: any MailroomStore
     private let settings: SyncSettings
     private let logger: Logger
     private let doorbell = Doorbell()
     private let schedule = Schedule()
 
-    public init(store: SQLStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
+    public init(store: any MailroomStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
         self.store = store
         self.settings = settings
         self.logger = logger

@@ -1,25 +1,20 @@
 import Foundation
 import MailroomCore
-import Storage
 
 /// Adding and removing mailboxes, the same way from the CLI, the API and (later) the admin pages.
 public struct MailboxService: Sendable {
-    public let store: SQLStore
+    public let store: any MailroomStore
     public let vault: any SecretVault
 
-    public init(store: SQLStore, vault: any SecretVault) {
+    public init(store: any MailroomStore, vault: any SecretVault) {
         self.store = store
         self.vault = vault
     }
 
     /// Validates, seals the password and stores the mailbox. The password is never stored in clear.
+    /// - Throws: `ValidationError` for bad input, `StoreError.conflict` when the address is taken.
     public func add(_ draft: MailboxDraft, password: String?) async throws -> Mailbox {
-        let valid: ValidMailbox
-        do {
-            valid = try draft.validated()
-        } catch {
-            throw error
-        }
+        let valid = try draft.validated()
         var sealed: SealedSecret?
         if valid.usage.fetchesMail {
             guard let password, !password.isEmpty else {
@@ -30,10 +25,6 @@ public struct MailboxService: Sendable {
             }
             sealed = try vault.seal(password)
         }
-        do {
-            return try await store.createMailbox(valid, incomingSecret: sealed, at: Date())
-        } catch StoreError.conflict(let message) {
-            throw ValidationError(field: "email", message: message)
-        }
+        return try await store.createMailbox(valid, incomingSecret: sealed, at: Date())
     }
 }

@@ -4,7 +4,6 @@ import IMAP
 import Logging
 import MIME
 import MailroomCore
-import Storage
 
 /// What one pass over a mailbox did.
 public struct SyncReport: Sendable, Equatable {
@@ -19,17 +18,25 @@ public struct SyncReport: Sendable, Equatable {
     /// Messages the server listed but returned no content for, filed as a notice and left on the server.
     public var unreadable = 0
     public init() {}
+
+    mutating func count(_ outcome: IngestOutcome) {
+        switch outcome {
+        case .openedTicket: openedTickets += 1
+        case .joinedTicket: joinedTickets += 1
+        case .duplicate: duplicates += 1
+        }
+    }
 }
 
 /// One pass of InboundSync over one mailbox: fetch what is new after the watermark, file each message with
 /// its watermark in one transaction, and only then touch the server (delete-after-fetch).
 public struct MailboxSyncer: Sendable {
-    let store: SQLStore
+    let store: any MailroomStore
     let vault: any SecretVault
     let settings: SyncSettings
     let logger: Logger
 
-    public init(store: SQLStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
+    public init(store: any MailroomStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
         self.store = store
         self.vault = vault
         self.settings = settings
@@ -151,11 +158,8 @@ public struct MailboxSyncer: Sendable {
                 let notice = IncomingEmail.tooLarge(
                     size: sizes[uid] ?? 0, limit: settings.maxMessageSize, folder: server.folder, uidValidity: status.uidValidity, uid: uid,
                     receivedAt: Date())
-                if case .duplicate = try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
-                    report.duplicates += 1
-                } else {
-                    report.openedTickets += 1
-                }
+                let outcome = try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark)
+                report.count(outcome)
                 pending.remove(uid)
                 report.tooLarge += 1
             }
@@ -191,8 +195,9 @@ public struct MailboxSyncer: Sendable {
                     let notices = stillThere.map {
                         IncomingEmail.unreadable(folder: server.folder, uidValidity: status.uidValidity, uid: $0, receivedAt: Date())
                     }
-                    let outcomes = try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark)
-                    CommittedGroup(outcomes: outcomes, uids: []).tally(into: &report, filed: &filed)
+                    for outcome in try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
+                        report.count(outcome)
+                    }
                     report.unreadable += stillThere.count
                     logger.warning("The server returned no content for some messages; filed notices", metadata: [
                         "mailbox": "\(mailbox.id)", "uids": "\(stillThere)",
@@ -270,13 +275,7 @@ struct CommittedGroup: Sendable {
     var uids: [UInt32]
 
     func tally(into report: inout SyncReport, filed: inout [UInt32]) {
-        for outcome in outcomes {
-            switch outcome {
-            case .openedTicket: report.openedTickets += 1
-            case .joinedTicket: report.joinedTickets += 1
-            case .duplicate: report.duplicates += 1
-            }
-        }
+        outcomes.forEach { report.count($0) }
         report.fetched += outcomes.count
         filed += uids
     }

@@ -11,12 +11,12 @@ public enum Diagnosis {
 
     /// Judges a failure of the incoming (IMAP) connection of a mailbox at `server`.
     public static func incoming(_ failure: ConnectionFailure, server: IncomingServer) -> Verdict {
-        let detail = failure.serverText.map { text in
-            [failure.step, codeOf(failure.kind)].compactMap { $0 }.joined(separator: " ") + (text.isEmpty ? "" : ": \(text)")
-        } ?? [failure.step, codeOf(failure.kind)].compactMap { $0 }.joined(separator: " ")
+        let head = [failure.step, codeOf(failure.kind)].compactMap { $0 }.joined(separator: " ")
+        let detail = failure.serverText.map { $0.isEmpty ? head : "\(head): \($0)" } ?? head
         let endpoint = "\(server.host):\(server.port)"
         switch failure.kind {
-        case .authenticationRejected(let code) where code == "UNAVAILABLE":
+        // RFC 5530 UNAVAILABLE: a subsystem is down, whichever command met it. Never a reason to sign in again.
+        case .authenticationRejected("UNAVAILABLE"), .folderUnavailable("UNAVAILABLE"), .commandFailed("UNAVAILABLE"):
             return transient(detail: detail, endpoint: endpoint)
         case .authenticationRejected(let code) where code == "CONTACTADMIN" || code == "AUTHORIZATIONFAILED":
             return Verdict(

@@ -59,6 +59,9 @@ public protocol MailroomStore: Sendable {
     /// Files several emails and moves the watermark in one transaction: one commit (one fsync) for a group.
     func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome]
 
+    /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
+    func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32>
+
     func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
     func log(_ id: MailboxID, _ entry: ActivityEntry) async throws

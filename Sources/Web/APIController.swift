@@ -33,8 +33,10 @@ struct APIController: Sendable {
             let health = try await store.health(mailbox.id)
             return try JSONResponse(value: APIResources.MailboxResource(mailbox, health: health), status: .created).response(from: request, context: context)
         } catch let error as ValidationError {
-            let status: HTTPResponse.Status = error.problems.contains { $0.message.contains("already exists") } ? .conflict : .unprocessableContent
-            return try JSONResponse(value: APIResources.ErrorResource(error: error.description, problems: error.problems), status: status)
+            return try JSONResponse(value: APIResources.ErrorResource(error: error.description, problems: error.problems), status: .unprocessableContent)
+                .response(from: request, context: context)
+        } catch StoreError.conflict(let message) {
+            return try JSONResponse(value: APIResources.ErrorResource(error: message, problems: [.init(field: "email", message: message)]), status: .conflict)
                 .response(from: request, context: context)
         }
     }

@@ -47,6 +47,8 @@ struct MailboxCommand: AsyncParsableCommand {
                     return (mailbox, try await store.health(mailbox.id))
                 } catch let error as MailroomCore.ValidationError {
                     throw ArgumentParser.ValidationError(error.problems.map(\.message).joined(separator: "\n"))
+                } catch StoreError.conflict(let message) {
+                    throw ArgumentParser.ValidationError(message)
                 }
             }
             if json {

@@ -84,6 +84,11 @@ struct ServeTests {
             """)
         #expect(created.status == 201)
         #expect(!created.body.contains(password))
+        let again = try await server.post("/api/v1/mailboxes", json: """
+            {"email": "\(badUser)@helpdesk.example", "name": "Billing twice", "imap_host": "localhost", "password": "Wr0ng-\(password)"}
+            """)
+        #expect(again.status == 409)
+        #expect(again.body.contains("already exists"))
         let invalid = try await server.post("/api/v1/mailboxes", json: #"{"email": "not an address", "name": "", "imap_port": 70000, "password": "x"}"#)
         #expect(invalid.status == 422)
         #expect(invalid.body.contains("is not an email address"))
@@ -142,7 +147,7 @@ struct ServeTests {
 
         // No secret anywhere: pages, API, CLI output, logs, database files.
         #expect(server.terminate() == 0)
-        var everything = [created.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
+        var everything = [created.body, again.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
         for name in try FileManager.default.contentsOfDirectory(atPath: workdir.path) where name.hasPrefix("mailroom.sqlite") {
             everything.append(String(decoding: try Data(contentsOf: workdir.appendingPathComponent(name)), as: UTF8.self))
         }

@@ -16,6 +16,7 @@ struct DiagnosisTests {
 
     @Test("Transient faults never ask for reauthorization", arguments: [
         ConnectionFailure.Kind.network, .timeout, .serverUnavailable, .authenticationRejected(code: "UNAVAILABLE"), .protocolError,
+        .folderUnavailable(code: "UNAVAILABLE"), .commandFailed(code: "UNAVAILABLE"),
     ])
     func transientFaults(kind: ConnectionFailure.Kind) {
         let verdict = Diagnosis.incoming(.init(kind: kind, serverText: "x"), server: server)

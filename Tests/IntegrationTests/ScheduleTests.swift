@@ -1,0 +1,54 @@
+@testable import Engine
+import Foundation
+import MailroomCore
+import Testing
+
+@Suite("The poll schedule backs off failing mailboxes")
+struct ScheduleTests {
+    let id = MailboxID(1)
+    let failure = Result<SyncReport, ConnectionFailure>.failure(ConnectionFailure(kind: .timeout))
+
+    @Test("The first failure retries at the next poll; repeated ones wait longer; success resets")
+    func backoff() async {
+        let schedule = Schedule()
+        let health = ConnectionHealth()  // an internal error leaves the stored health untouched
+        await schedule.record(id, result: failure, health: health, pollInterval: .seconds(60))
+        #expect(await schedule.isDue(id, at: .now))
+        await schedule.record(id, result: failure, health: health, pollInterval: .seconds(60))
+        #expect(!(await schedule.isDue(id, at: .now)))
+        #expect(!(await schedule.isDue(id, at: .now + .seconds(110))))
+        #expect(await schedule.isDue(id, at: .now + .seconds(140)))
+        await schedule.record(id, result: .success(SyncReport()), health: health, pollInterval: .seconds(60))
+        #expect(await schedule.isDue(id, at: .now))
+    }
+
+    @Test("The wait is capped: an hour when the admin must act, ten minutes when the fault is transient")
+    func caps() async {
+        let schedule = Schedule()
+        let needsAdmin = ConnectionHealth(state: .reauthorizationRequired)
+        for _ in 0..<20 { await schedule.record(id, result: failure, health: needsAdmin, pollInterval: .seconds(60)) }
+        #expect(!(await schedule.isDue(id, at: .now + .seconds(3500))))
+        #expect(await schedule.isDue(id, at: .now + .seconds(3600 * 1.17)))
+        let other = MailboxID(2)
+        for _ in 0..<20 { await schedule.record(other, result: failure, health: ConnectionHealth(), pollInterval: .seconds(60)) }
+        #expect(await schedule.isDue(other, at: .now + .seconds(600 * 1.17)))
+    }
+}
+
+@Suite("The doorbell wakes the worker early, and no ring is lost")
+struct DoorbellTests {
+    @Test("A ring while the worker is busy makes the next wait return at once; a ring during a wait ends it")
+    func rings() async {
+        let bell = Doorbell()
+        await bell.ring()
+        let start = ContinuousClock.now
+        await bell.wait(upTo: .seconds(30))
+        #expect(ContinuousClock.now - start < .seconds(5))
+
+        let waiting = Task { await bell.wait(upTo: .seconds(30)) }
+        try? await Task.sleep(for: .milliseconds(100))
+        await bell.ring()
+        await waiting.value
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+}
