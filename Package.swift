@@ -31,9 +31,29 @@ let package = Package(
         .target(name: "MIME", swiftSettings: swiftSettings),
         .target(name: "SASL", swiftSettings: swiftSettings),
         .target(
+            name: "MailTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IMAP",
             dependencies: [
-                "SASL",
+                "SASL", "MailTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMTP",
+            dependencies: [
+                "SASL", "MailTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -98,6 +118,7 @@ let package = Package(
         ),
         .testTarget(name: "MIMETests", dependencies: ["MIME"], swiftSettings: swiftSettings),
         .testTarget(name: "IMAPTests", dependencies: ["IMAP", "SASL"], swiftSettings: swiftSettings),
+        .testTarget(name: "SMTPTests", dependencies: ["SMTP", "SASL"], swiftSettings: swiftSettings),
         .testTarget(name: "MailroomCoreTests", dependencies: ["MailroomCore", "MIME"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

@@ -1,5 +1,5 @@
+import MailTransport
 import NIOCore
-import NIOSSL
 
 /// The thin NIO side of the client: bytes in → ``Response`` values out, commands out → bytes.
 ///
@@ -10,7 +10,7 @@ import NIOSSL
 ///  - turns EOF, TLS and I/O errors into a terminal ``IMAPError``.
 ///
 /// Confined to its event loop; the client talks to it through ``IMAPConnection``.
-final class IMAPChannelHandler: ChannelDuplexHandler {
+final class IMAPChannelHandler: ChannelDuplexHandler, UnconsumedInputReporting {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = IMAPOutbound
     typealias OutboundOut = ByteBuffer
@@ -89,7 +89,7 @@ final class IMAPChannelHandler: ChannelDuplexHandler {
         do {
             try self.parser.feed(bytes, into: &self.buffer)
         } catch {
-            self.fail(Self.map(error), context: context)
+            self.fail(IMAPError.wrapping(error), context: context)
             return
         }
         for index in firstNew..<self.buffer.count {
@@ -122,7 +122,7 @@ final class IMAPChannelHandler: ChannelDuplexHandler {
                 try self.parser.finish()
                 self.terminalError = IMAPError(.connectionClosed, command: self.waitingFor, detail: "server closed the connection")
             } catch {
-                self.terminalError = Self.map(error)
+                self.terminalError = IMAPError.wrapping(error)
             }
         }
         self.disarm()
@@ -131,7 +131,7 @@ final class IMAPChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.fail(Self.map(error), context: context)
+        self.fail(IMAPError.wrapping(error), context: context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -177,23 +177,6 @@ final class IMAPChannelHandler: ChannelDuplexHandler {
         self.disarm()
         self.deliver()
         context.close(promise: nil)
-    }
-
-    static func map(_ error: any Error) -> IMAPError {
-        if let error = error as? IMAPError { return error }
-        if let error = error as? NIOSSLError {
-            if case .uncleanShutdown = error {
-                return IMAPError(.connectionClosed, detail: "server closed the TLS connection")
-            }
-            return IMAPError(.tlsFailed, detail: "\(error)")
-        }
-        if error is BoringSSLError || error is NIOSSLExtraError {
-            return IMAPError(.tlsFailed, detail: "\(error)")
-        }
-        if let error = error as? ChannelError, case .connectTimeout = error {
-            return IMAPError(.timeout, command: "CONNECT", detail: "\(error)")
-        }
-        return IMAPError(.connectionClosed, detail: "\(error)")
     }
 
     // MARK: - Timers

@@ -85,12 +85,16 @@ extension IMAPClient {
                         if generation == self.capabilityGeneration { try await self.refreshCapabilities() }
                         return
                     case .no:
-                        throw IMAPError(.authenticationFailed, code: tagged.status.code, serverText: tagged.status.text, command: "AUTHENTICATE")
+                        // The mechanism's decoded error challenge (XOAUTH2/OAUTHBEARER JSON) is the admin's best detail.
+                        throw IMAPError(.authenticationFailed, code: tagged.status.code, serverText: tagged.status.text, command: "AUTHENTICATE",
+                                        detail: mechanism.failureDetail.map { "\(mechanism.name): \($0)" })
                     default:
                         var error = Self.error(for: tagged.status, command: "AUTHENTICATE")
                         if let mechanismError {
                             error.kind = .authenticationFailed
                             error.detail = "\(mechanismError)"
+                        } else if let detail = mechanism.failureDetail {
+                            error.detail = "\(mechanism.name): \(detail)"
                         }
                         throw error
                     }

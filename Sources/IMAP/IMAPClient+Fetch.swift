@@ -1,3 +1,4 @@
+import MailTransport
 import NIOCore
 
 extension IMAPClient {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailTransport
 import NIOCore
 
 /// An IMAP4rev1 client for one mailbox connection.
@@ -34,8 +35,8 @@ public actor IMAPClient {
     private var inbox: [Response] = []
     /// The fetch stream whose command is still running, if any.
     var activeFetch: FetchStream?
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// One command at a time on the connection, even while a command awaits the server.
+    private let gate = SerialGate()
 
     private init(server: IMAPServer, logger: Logger, connection: IMAPConnection) {
         self.server = server
@@ -90,33 +91,17 @@ public actor IMAPClient {
 
     /// Runs `body` with exclusive use of the connection. Fatal errors close the connection.
     func exclusive<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
-        await self.acquire()
-        defer { self.release() }
-        do {
-            return try await body()
-        } catch var error as IMAPError {
-            if error.command == nil { error.command = command }
-            if Self.isFatal(error.kind) {
-                self.logger.debug("IMAP connection failed", metadata: ["error": "\(error)"])
-                await self.connection.close()
+        try await self.gate.run {
+            do {
+                return try await body()
+            } catch var error as IMAPError {
+                if error.command == nil { error.command = command }
+                if Self.isFatal(error.kind) {
+                    self.logger.debug("IMAP connection failed", metadata: ["error": "\(error)"])
+                    await self.connection.close()
+                }
+                throw error
             }
-            throw error
-        }
-    }
-
-    private func acquire() async {
-        if !self.busy {
-            self.busy = true
-            return
-        }
-        await withCheckedContinuation { self.waiters.append($0) }
-    }
-
-    private func release() {
-        if self.waiters.isEmpty {
-            self.busy = false
-        } else {
-            self.waiters.removeFirst().resume()
         }
     }
 

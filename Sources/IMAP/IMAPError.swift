@@ -1,3 +1,5 @@
+import MailTransport
+
 /// The single error type thrown by ``IMAPClient``.
 ///
 /// Designed for classification (retry / re-authorize / alert an admin) and for safe logging:
@@ -58,5 +60,23 @@ public struct IMAPError: Error, Sendable, CustomStringConvertible {
         if let serverText = self.serverText { text += ": \(serverText)" }
         if let detail = self.detail { text += " — \(detail)" }
         return text
+    }
+}
+
+extension IMAPError {
+    /// The IMAP form of a transport failure (same kinds and wording as SMTP's).
+    init(_ failure: TransportFailure) {
+        let kind: Kind = switch failure.kind {
+        case .tls: .tlsFailed
+        case .closed: .connectionClosed
+        case .connectTimeout: .timeout
+        case .connectFailed: .connectionFailed
+        }
+        self.init(kind, command: failure.command, detail: failure.detail)
+    }
+
+    /// `error` itself if it already is an ``IMAPError``, otherwise its transport classification.
+    static func wrapping(_ error: any Error) -> IMAPError {
+        error as? IMAPError ?? IMAPError(TransportFailure(classifying: error))
     }
 }

@@ -17,12 +17,3 @@ struct IMAPOutbound: Sendable {
     /// Command name for the timeout error (never arguments).
     var commandName: String?
 }
-
-extension TimeAmount {
-    /// Converts a Swift `Duration` (as used in the public API) to NIO's `TimeAmount`.
-    init(duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        self = nanos.overflow ? .nanoseconds(Int64.max) : .nanoseconds(nanos.partialValue + attoseconds / 1_000_000_000)
-    }
-}

@@ -19,4 +19,16 @@ public protocol SASLMechanism: Sendable {
     ///
     /// Throwing makes the protocol layer cancel the exchange (`*` in IMAP).
     mutating func respond(to challenge: [UInt8]) throws -> [UInt8]
+
+    /// What the server said about a failed exchange, for an admin's eyes, once the exchange is over
+    /// (e.g. `status 401, schemes bearer, scope mail` from an XOAUTH2 error challenge).
+    ///
+    /// `nil` when the mechanism learned nothing beyond the protocol's own failure reply. Never
+    /// contains a password or token.
+    var failureDetail: String? { get }
+}
+
+extension SASLMechanism {
+    /// Mechanisms without a server error channel (PLAIN, LOGIN) have nothing to add.
+    public var failureDetail: String? { nil }
 }

@@ -37,6 +37,9 @@ public struct SASLOAuthBearer: SASLMechanism, CustomStringConvertible, CustomDeb
         return [0x01]
     }
 
+    /// The decoded error challenge (``SASLOAuthError/summary``), e.g. `status 401, schemes bearer, scope mail`.
+    public var failureDetail: String? { serverError.map { $0.summary(redacting: accessToken) } }
+
     public var description: String { "SASLOAuthBearer(user: \(user), token: <redacted>)" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["user": user, "accessToken": "<redacted>"]) }

@@ -33,4 +33,22 @@ public struct SASLOAuthError: Sendable, Equatable, Codable {
         guard decoded.status != nil || decoded.scope != nil || decoded.schemes != nil else { return nil }
         self = decoded
     }
+
+    /// A one-line summary such as `status 401, schemes bearer, scope mail` (fields in that order,
+    /// absent ones left out); `server refused the token` when the challenge said nothing usable.
+    public var summary: String {
+        var parts: [String] = []
+        if let status { parts.append("status \(status)") }
+        if let schemes { parts.append("schemes \(schemes)") }
+        if let scope { parts.append("scope \(scope)") }
+        if let openidConfiguration { parts.append("openid-configuration \(openidConfiguration)") }
+        return parts.isEmpty ? "server refused the token" : parts.joined(separator: ", ")
+    }
+
+    /// ``summary`` with `secret` cut out, should a server ever echo the token back.
+    func summary(redacting secret: String) -> String {
+        let text = summary
+        guard !secret.isEmpty else { return text }
+        return text.replacingOccurrences(of: secret, with: "<redacted>")
+    }
 }

@@ -31,6 +31,9 @@ public struct SASLXOAuth2: SASLMechanism, CustomStringConvertible, CustomDebugSt
         return []
     }
 
+    /// The decoded error challenge (``SASLOAuthError/summary``), e.g. `status 401, schemes bearer, scope mail`.
+    public var failureDetail: String? { serverError.map { $0.summary(redacting: accessToken) } }
+
     public var description: String { "SASLXOAuth2(user: \(user), token: <redacted>)" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["user": user, "accessToken": "<redacted>"]) }
