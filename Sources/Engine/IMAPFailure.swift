@@ -16,6 +16,7 @@ extension ConnectionFailure {
         case .commandFailed, .commandRejected, .unsupported: .commandFailed(code: code)
         case .protocolViolation, .literalTooLarge, .lineTooLong: .protocolError
         }
-        self.init(kind: kind, serverText: error.serverText ?? error.detail, step: error.command ?? "connect")
+        let text = [error.serverText, error.detail].compactMap { $0 }.joined(separator: " — ")
+        self.init(kind: kind, serverText: text.isEmpty ? nil : text, step: error.command ?? "connect")
     }
 }

@@ -13,11 +13,11 @@ public final class InboundSync: Service, Sendable {
     private let doorbell = Doorbell()
     private let schedule = Schedule()
 
-    public init(store: any MailroomStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
+    public init(store: any MailroomStore, vault: any SecretVault, tokens: TokenKeeper? = nil, settings: SyncSettings, logger: Logger) {
         self.store = store
         self.settings = settings
         self.logger = logger
-        self.syncer = MailboxSyncer(store: store, vault: vault, settings: settings, logger: logger)
+        self.syncer = MailboxSyncer(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
     }
 
     /// Asks for a pass now, e.g. after a mailbox was added.

@@ -1,5 +1,6 @@
 import Foundation
 import MailroomCore
+import OAuth
 
 /// Adding and removing mailboxes, the same way from the CLI, the API and (later) the admin pages.
 public struct MailboxService: Sendable {
@@ -26,5 +27,16 @@ public struct MailboxService: Sendable {
             sealed = try vault.seal(password)
         }
         return try await store.createMailbox(valid, incomingSecret: sealed, at: Date())
+    }
+
+    /// Stores a mailbox that signs in with the OAuth grant just obtained; the tokens are sealed by the Vault.
+    ///
+    /// The support address may differ from the signed-in account: that is a shared mailbox, opened with the
+    /// delegate's token (protocols.md §1.8).
+    public func add(_ draft: MailboxDraft, grant: TokenGrant) async throws -> Mailbox {
+        var draft = draft
+        draft.authentication = .oauth2
+        let valid = try draft.validated()
+        return try await store.createMailbox(valid, grant: try GrantSealing.seal(grant, vault: vault), at: Date())
     }
 }

@@ -32,13 +32,14 @@ public struct SyncReport: Sendable, Equatable {
 /// its watermark in one transaction, and only then touch the server (delete-after-fetch).
 public struct MailboxSyncer: Sendable {
     let store: any MailroomStore
-    let vault: any SecretVault
+    let signIn: IMAPSignIn
     let settings: SyncSettings
     let logger: Logger
 
-    public init(store: any MailroomStore, vault: any SecretVault, settings: SyncSettings, logger: Logger) {
+    /// - Parameter tokens: renews OAuth access tokens; without it, only password mailboxes can be fetched.
+    public init(store: any MailroomStore, vault: any SecretVault, tokens: TokenKeeper? = nil, settings: SyncSettings, logger: Logger) {
         self.store = store
-        self.vault = vault
+        self.signIn = IMAPSignIn(store: store, vault: vault, tokens: tokens)
         self.settings = settings
         self.logger = logger
     }
@@ -64,7 +65,7 @@ public struct MailboxSyncer: Sendable {
             }
             return .success(report)
         } catch let failure as ConnectionFailure {
-            let verdict = Diagnosis.incoming(failure, server: server)
+            let verdict = Diagnosis.incoming(failure, server: server, provider: mailbox.provider)
             let next = previous.failed(verdict, at: now)
             try? await store.setHealth(mailbox.id, .incoming, next)
             if previous.state != next.state || previous.detail != next.detail {
@@ -82,42 +83,15 @@ public struct MailboxSyncer: Sendable {
 
     /// One pass; throws ConnectionFailure for anything the server did.
     public func sync(_ mailbox: Mailbox, server: IncomingServer) async throws -> SyncReport {
-        guard let sealed = try await store.incomingSecret(mailbox.id) else {
-            throw ConnectionFailure(kind: .credentialUnreadable, serverText: "No password is stored for this mailbox.", step: "credentials")
-        }
-        let password: String
-        do {
-            password = try vault.open(sealed)
-        } catch {
-            throw ConnectionFailure(kind: .credentialUnreadable, serverText: "\(error)", step: "credentials")
-        }
-        let imapServer = IMAPServer(
-            host: server.host, port: server.port, security: IMAPSecurity(server.security),
-            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile,
-            // Headroom over the limit: RFC822.SIZE is only a hint (Exchange's is approximate), and an overrun is fatal to the connection.
-            maxLiteralSize: settings.maxMessageSize + settings.maxMessageSize / 4 + (1 << 20))
-        let client: IMAPClient
-        do {
-            client = try await IMAPClient.connect(to: imapServer, logger: logger)
-        } catch let error as IMAPError {
-            throw ConnectionFailure(error)
-        }
-        do {
-            let report = try await sync(mailbox, server: server, client: client, password: password)
-            await client.logout()
-            return report
-        } catch let error as IMAPError {
-            await client.close()
-            throw ConnectionFailure(error)
-        } catch {
-            await client.close()
-            throw error
+        let credential = try await signIn.credential(for: mailbox, server: server)
+        return try await IMAPSession.with(server, settings: settings, logger: logger) { client in
+            try await sync(mailbox, server: server, client: client, credential: credential)
         }
     }
 
-    private func sync(_ mailbox: Mailbox, server: IncomingServer, client: IMAPClient, password: String) async throws -> SyncReport {
+    private func sync(_ mailbox: Mailbox, server: IncomingServer, client: IMAPClient, credential: IMAPSignIn.Credential) async throws -> SyncReport {
         var report = SyncReport()
-        try await client.login(username: server.username, password: password)
+        try await signIn.signIn(client, as: credential, mailbox: mailbox, server: server)
         // EXAMINE when mail stays on the server: read-only, so not even \Seen changes.
         let status = try await client.select(server.folder, readOnly: !mailbox.deleteAfterFetch)
         let stored = try await store.watermark(mailbox.id, folder: server.folder)

@@ -23,6 +23,25 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         case protocolError
         /// Mailroom cannot read its own stored credential (the secret key changed, or none is stored).
         case credentialUnreadable
+        /// The identity provider refused to renew the access token; `problem` says who must act.
+        case tokenRefused(TokenProblem)
+        /// The mail server refused an access token the provider issued moments ago: the grant is fine, so the
+        /// protocol is disabled or the account lacks permission on the mailbox (protocols.md §1.10, §6).
+        case freshTokenRejected(code: String?)
+    }
+
+    /// Who can fix a refused token renewal (mirrors the OAuth module's taxonomy without depending on it).
+    public enum TokenProblem: String, Sendable, Equatable {
+        /// The grant is dead: the mailbox owner signs in again.
+        case reauthorization
+        /// A tenant or provider admin must act; signing in again won't help.
+        case providerAction
+        /// Mailroom's app registration (client secret, app ID) is broken: the operator must fix the configuration.
+        case appRegistration
+        /// Mailroom's OAuth settings are wrong (scopes, redirect URI, no app configured for this provider).
+        case configuration
+        /// Outage, throttling or network: retried automatically.
+        case transient
     }
 
     public var kind: Kind

@@ -10,7 +10,7 @@ public enum Diagnosis {
     }
 
     /// Judges a failure of the incoming (IMAP) connection of a mailbox at `server`.
-    public static func incoming(_ failure: ConnectionFailure, server: IncomingServer) -> Verdict {
+    public static func incoming(_ failure: ConnectionFailure, server: IncomingServer, provider: MailProvider = .other) -> Verdict {
         let head = [failure.step, codeOf(failure.kind)].compactMap { $0 }.joined(separator: " ")
         let detail = failure.serverText.map { $0.isEmpty ? head : "\(head): \($0)" } ?? head
         let endpoint = "\(server.host):\(server.port)"
@@ -24,6 +24,8 @@ public enum Diagnosis {
                 cause: "The mail server accepted the sign-in but does not let «\(server.username)» open this mailbox.",
                 fix: "Ask your mail provider's administrator to give this account access to the mailbox (or enable IMAP for it).",
                 detail: detail)
+        case .authenticationRejected where server.authentication == .oauth2:
+            return expiredSignIn(provider: provider, account: server.username, detail: detail)
         case .authenticationRejected:
             return Verdict(
                 state: .reauthorizationRequired,
@@ -56,6 +58,40 @@ public enum Diagnosis {
                 cause: "Mailroom cannot read the password stored for «\(server.username)»: it was saved under another secret key, or none is stored.",
                 fix: "Enter the password again and save, or start Mailroom with the secret key it was saved with (MAILROOM_SECRET_KEY or the key file).",
                 detail: detail)
+        case .tokenRefused(.reauthorization):
+            return expiredSignIn(provider: provider, account: server.username, detail: detail)
+        case .tokenRefused(.transient):
+            return Verdict(
+                state: .temporarilyFailing,
+                cause: "\(provider.identityProviderName) could not be reached or is temporarily unavailable, so Mailroom could not renew its access token.",
+                fix: "Nothing to do yet: Mailroom retries automatically and no mail is lost.",
+                detail: detail)
+        case .tokenRefused(.providerAction):
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "\(provider.identityProviderName) refuses access for «\(server.username)» for a reason signing in again will not fix (for example a conditional access policy, a disabled account or missing admin consent).",
+                fix: "Ask your \(provider.identityProviderName) administrator to allow this account and Mailroom's app; the provider's code below says what it requires.",
+                detail: detail)
+        case .tokenRefused(.appRegistration):
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "\(provider.identityProviderName) refused Mailroom's app registration (for example its client secret expired or was replaced). This affects every mailbox signed in with \(provider.identityProviderName).",
+                fix: "The Mailroom operator must create a new client secret in the app registration and update Mailroom's configuration. Signing in again will not help until then.",
+                detail: detail)
+        case .tokenRefused(.configuration):
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "Mailroom's OAuth settings for \(provider.identityProviderName) are not accepted (app, scopes or redirect address).",
+                fix: "The Mailroom operator must check the OAuth app configuration for \(provider.identityProviderName).",
+                detail: detail)
+        case .freshTokenRejected:
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "The mail server refused a token \(provider.identityProviderName) issued moments ago, so the sign-in itself is fine: IMAP is probably disabled for «\(server.username)», or the signed-in account has no access to this mailbox.",
+                fix: provider == .microsoft
+                    ? "In the Microsoft 365 admin center, enable IMAP for the mailbox (Users › Mail › Manage email apps, or Set-CASMailbox -ImapEnabled $true), and for a shared mailbox give the signed-in account Full Access."
+                    : "Enable IMAP access for the mailbox at your provider, and for a shared mailbox give the signed-in account access to it.",
+                detail: detail)
         case .commandFailed, .protocolError:
             return Verdict(
                 state: .temporarilyFailing,
@@ -63,6 +99,19 @@ public enum Diagnosis {
                 fix: "Mailroom retries automatically. If this lasts, check the server settings.",
                 detail: detail)
         }
+    }
+
+    /// Case 3 of the article: the OAuth sign-in expired or was revoked; one sign-in fixes it.
+    private static func expiredSignIn(provider: MailProvider, account: String, detail: String) -> Verdict {
+        let cause = switch provider {
+        case .microsoft: "Your Microsoft Office 365 credentials have expired. Please sign in again."
+        case .google: "Your Gmail credentials have expired. Please sign in again."
+        case .other: "Your sign-in for «\(account)» has expired. Please sign in again."
+        }
+        return Verdict(
+            state: .reauthorizationRequired, cause: cause,
+            fix: "Click «\(provider.signInLabel)» and sign in as «\(account)». Fetching resumes where it stopped; no mail is lost.",
+            detail: detail)
     }
 
     private static func transient(detail: String, endpoint: String) -> Verdict {
@@ -83,6 +132,8 @@ public enum Diagnosis {
         case .serverUnavailable: "[UNAVAILABLE]"
         case .protocolError: "protocol error"
         case .credentialUnreadable: "stored credential unreadable"
+        case .tokenRefused: nil
+        case .freshTokenRejected(let code): code.map { "[\($0)] with a fresh token" } ?? "rejected a fresh token"
         }
     }
 }

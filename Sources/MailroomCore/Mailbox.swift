@@ -25,6 +25,24 @@ public enum MailProvider: String, Sendable, Codable, CaseIterable {
         case .other: "Other"
         }
     }
+
+    /// Who issues this provider's OAuth tokens, in the admin's words.
+    public var identityProviderName: String {
+        switch self {
+        case .microsoft: "Microsoft"
+        case .google: "Google"
+        case .other: "The identity provider"
+        }
+    }
+
+    /// The sign-in button's label (PRODUCT.md).
+    public var signInLabel: String {
+        switch self {
+        case .microsoft: "Sign in with Microsoft"
+        case .google: "Sign in with Google"
+        case .other: "Sign in"
+        }
+    }
 }
 
 /// Which directions go through the customer's own server («Use your own mail server for …»).
@@ -56,20 +74,31 @@ public enum TransportSecurity: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// How Mailroom proves who it is to a mail server.
+public enum ServerAuthentication: String, Sendable, Codable, CaseIterable {
+    /// A password (or app password) sent with PLAIN or LOGIN: «Basic Auth» in Microsoft's words.
+    case password
+    /// An OAuth2 access token sent with XOAUTH2 or OAUTHBEARER, from a grant the admin gave by signing in.
+    case oauth2
+}
+
 /// Where and as whom Mailroom fetches mail.
 public struct IncomingServer: Sendable, Codable, Equatable {
     public var host: String
     public var port: Int
     public var security: TransportSecurity
+    /// The account the server opens: with OAuth, a shared mailbox's address while the token is a delegate's.
     public var username: String
     public var folder: String
+    public var authentication: ServerAuthentication
 
-    public init(host: String, port: Int, security: TransportSecurity, username: String, folder: String = "INBOX") {
+    public init(host: String, port: Int, security: TransportSecurity, username: String, folder: String = "INBOX", authentication: ServerAuthentication = .password) {
         self.host = host
         self.port = port
         self.security = security
         self.username = username
         self.folder = folder
+        self.authentication = authentication
     }
 }
 

@@ -15,12 +15,14 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
     public var username: String?
     public var folder: String?
     public var deleteAfterFetch: Bool
+    public var authentication: ServerAuthentication
 
     public init(
         email: String, name: String, provider: MailProvider = .other, usage: MailboxUsage = .incoming,
         imapHost: String? = nil, imapPort: Int? = nil, imapSecurity: TransportSecurity? = nil,
-        username: String? = nil, folder: String? = nil, deleteAfterFetch: Bool = false
+        username: String? = nil, folder: String? = nil, deleteAfterFetch: Bool = false, authentication: ServerAuthentication = .password
     ) {
+        self.authentication = authentication
         self.email = email
         self.name = name
         self.provider = provider
@@ -79,7 +81,7 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
             if folder.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) || folder.count > 500 {
                 problems.append(.init(field: "folder", message: "The folder must be one line, like INBOX."))
             }
-            incoming = host.map { IncomingServer(host: $0, port: port, security: security, username: username, folder: folder) }
+            incoming = host.map { IncomingServer(host: $0, port: port, security: security, username: username, folder: folder, authentication: authentication) }
         } else if deleteAfterFetch {
             problems.append(.init(field: "delete_after_fetch", message: "«Delete emails from server after fetching» applies only to Incoming only and Both."))
         }

@@ -42,9 +42,54 @@ public struct ActivityEntry: Sendable, Codable, Equatable {
     }
 }
 
+/// An OAuth grant as the Store keeps it: who granted what, in clear for display and identity checks; the tokens
+/// sealed by the Vault.
+public struct StoredGrant: Sendable, Equatable {
+    /// `microsoft`, `google` or `oidc`.
+    public var provider: String
+    public var tenant: String?
+    /// The account that signed in (for a shared mailbox, the delegate).
+    public var account: String
+    /// The account's stable ID (Microsoft `oid`, else `sub`).
+    public var subject: String
+    public var scopes: [String]
+    public var accessToken: SealedSecret
+    public var accessTokenExpiresAt: Date
+    public var refreshToken: SealedSecret?
+    public var obtainedAt: Date
+    public var refreshedAt: Date?
+    /// Bumped on every write; a refresh saves only over the version it read, so two refreshers cannot lose a
+    /// rotated refresh token to each other.
+    public var version: Int64
+
+    public init(
+        provider: String, tenant: String?, account: String, subject: String, scopes: [String], accessToken: SealedSecret,
+        accessTokenExpiresAt: Date, refreshToken: SealedSecret?, obtainedAt: Date, refreshedAt: Date?, version: Int64 = 0
+    ) {
+        self.provider = provider
+        self.tenant = tenant
+        self.account = account
+        self.subject = subject
+        self.scopes = scopes
+        self.accessToken = accessToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.refreshToken = refreshToken
+        self.obtainedAt = obtainedAt
+        self.refreshedAt = refreshedAt
+        self.version = version
+    }
+}
+
 /// The persistence Mailroom's workers and pages need; implemented by Storage on SQLite and PostgreSQL.
 public protocol MailroomStore: Sendable {
     func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at: Date) async throws -> Mailbox
+    /// Creates a mailbox that signs in with OAuth, together with its grant, in one transaction.
+    func createMailbox(_ mailbox: ValidMailbox, grant: StoredGrant, at: Date) async throws -> Mailbox
+    /// The mailbox's OAuth grant, if it has one.
+    func grant(_ id: MailboxID) async throws -> StoredGrant?
+    /// Saves a refreshed grant only if the stored one still has `expectedVersion`; returns whether it did.
+    /// The saved grant's version is `expectedVersion + 1`.
+    func replaceGrant(_ id: MailboxID, with grant: StoredGrant, expectedVersion: Int64) async throws -> Bool
     func mailboxes() async throws -> [Mailbox]
     func mailbox(_ id: MailboxID) async throws -> Mailbox?
     /// Removes the mailbox and its credentials; its tickets stay.

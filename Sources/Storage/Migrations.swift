@@ -120,6 +120,29 @@ enum Migrations {
             // Tells a true refetch from a different email that reuses a Message-ID.
             ["ALTER TABLE messages ADD COLUMN content_hash TEXT"]
         },
+        Step(version: 3, name: "OAuth grants and how a mailbox signs in") { dialect in
+            let blob = dialect == .sqlite ? "BLOB" : "BYTEA"
+            return [
+                "ALTER TABLE mailboxes ADD COLUMN imap_auth TEXT NOT NULL DEFAULT 'password'",
+                // One grant per mailbox serves both directions: IMAP and SMTP scopes share one resource.
+                """
+                CREATE TABLE oauth_grants (
+                    mailbox_id BIGINT PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    provider TEXT NOT NULL,
+                    tenant TEXT,
+                    account TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    access_token \(blob) NOT NULL,
+                    access_expires_at BIGINT NOT NULL,
+                    refresh_token \(blob),
+                    obtained_at BIGINT NOT NULL,
+                    refreshed_at BIGINT,
+                    version BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

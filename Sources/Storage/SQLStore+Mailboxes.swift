@@ -4,38 +4,52 @@ import SQLKit
 
 extension SQLStore {
     public func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at now: Date) async throws -> Mailbox {
-        let millis = Millis.from(now)
-        return try await database.transaction { sql in
-            let existing = try await sql.raw("SELECT id FROM mailboxes WHERE lower(email) = lower(\(bind: mailbox.email))").first()
-            if existing != nil {
-                throw StoreError.conflict("A mailbox for «\(mailbox.email)» already exists.")
-            }
-            let server = mailbox.incoming
-            guard let row = try await sql.raw("""
-                INSERT INTO mailboxes (email, name, provider, usage, imap_host, imap_port, imap_security, imap_username, imap_folder,
-                    delete_after_fetch, enabled, created_at, updated_at)
-                VALUES (\(bind: mailbox.email), \(bind: mailbox.name), \(bind: mailbox.provider.rawValue), \(bind: mailbox.usage.rawValue),
-                    \(bind: server?.host), \(bind: server.map { Int64($0.port) }), \(bind: server?.security.rawValue), \(bind: server?.username),
-                    \(bind: server?.folder), \(bind: mailbox.deleteAfterFetch ? Int64(1) : Int64(0)), \(bind: Int64(1)), \(bind: millis), \(bind: millis))
-                RETURNING id
-                """).first()
-            else { throw StoreError.corrupt("The new mailbox got no id.") }
-            let id = try row.int64("id")
+        try await database.transaction { sql in
+            let created = try await Self.insertMailbox(mailbox, at: now, sql: sql)
             if let incomingSecret {
                 try await sql.raw("""
                     INSERT INTO credentials (mailbox_id, direction, kind, sealed, updated_at)
-                    VALUES (\(bind: id), 'incoming', 'password', \(bind: Data(incomingSecret.bytes)), \(bind: millis))
+                    VALUES (\(bind: created.id.rawValue), 'incoming', 'password', \(bind: Data(incomingSecret.bytes)), \(bind: Millis.from(now)))
                     """).run()
             }
-            try await sql.raw("""
-                INSERT INTO activity_log (mailbox_id, at, kind, text)
-                VALUES (\(bind: id), \(bind: millis), 'created', \(bind: "Mailbox added (\(mailbox.usage.displayName), \(mailbox.provider.displayName))."))
-                """).run()
-            return Mailbox(
-                id: MailboxID(id), email: mailbox.email, name: mailbox.name, provider: mailbox.provider, usage: mailbox.usage,
-                incoming: mailbox.incoming, deleteAfterFetch: mailbox.deleteAfterFetch, enabled: true, createdAt: Millis.date(millis),
-                updatedAt: Millis.date(millis))
+            return created
         }
+    }
+
+    public func createMailbox(_ mailbox: ValidMailbox, grant: StoredGrant, at now: Date) async throws -> Mailbox {
+        try await database.transaction { sql in
+            let created = try await Self.insertMailbox(mailbox, at: now, sql: sql)
+            try await Self.insertGrant(grant, mailbox: created.id, sql: sql)
+            return created
+        }
+    }
+
+    static func insertMailbox(_ mailbox: ValidMailbox, at now: Date, sql: any SQLDatabase) async throws -> Mailbox {
+        let millis = Millis.from(now)
+        let existing = try await sql.raw("SELECT id FROM mailboxes WHERE lower(email) = lower(\(bind: mailbox.email))").first()
+        if existing != nil {
+            throw StoreError.conflict("A mailbox for «\(mailbox.email)» already exists.")
+        }
+        let server = mailbox.incoming
+        guard let row = try await sql.raw("""
+            INSERT INTO mailboxes (email, name, provider, usage, imap_host, imap_port, imap_security, imap_username, imap_folder,
+                imap_auth, delete_after_fetch, enabled, created_at, updated_at)
+            VALUES (\(bind: mailbox.email), \(bind: mailbox.name), \(bind: mailbox.provider.rawValue), \(bind: mailbox.usage.rawValue),
+                \(bind: server?.host), \(bind: server.map { Int64($0.port) }), \(bind: server?.security.rawValue), \(bind: server?.username),
+                \(bind: server?.folder), \(bind: (server?.authentication ?? .password).rawValue),
+                \(bind: mailbox.deleteAfterFetch ? Int64(1) : Int64(0)), \(bind: Int64(1)), \(bind: millis), \(bind: millis))
+            RETURNING id
+            """).first()
+        else { throw StoreError.corrupt("The new mailbox got no id.") }
+        let id = try row.int64("id")
+        try await sql.raw("""
+            INSERT INTO activity_log (mailbox_id, at, kind, text)
+            VALUES (\(bind: id), \(bind: millis), 'created', \(bind: "Mailbox added (\(mailbox.usage.displayName), \(mailbox.provider.displayName))."))
+            """).run()
+        return Mailbox(
+            id: MailboxID(id), email: mailbox.email, name: mailbox.name, provider: mailbox.provider, usage: mailbox.usage,
+            incoming: mailbox.incoming, deleteAfterFetch: mailbox.deleteAfterFetch, enabled: true, createdAt: Millis.date(millis),
+            updatedAt: Millis.date(millis))
     }
 
     public func mailboxes() async throws -> [Mailbox] {
@@ -54,7 +68,7 @@ extension SQLStore {
         try await database.transaction { sql in
             guard try await sql.raw("SELECT id FROM mailboxes WHERE id = \(bind: id.rawValue)").first() != nil else { return false }
             // Explicit, so removal works even where foreign-key cascades are off.
-            for table in ["credentials", "sync_state", "mailbox_health", "activity_log"] {
+            for table in ["credentials", "oauth_grants", "sync_state", "mailbox_health", "activity_log"] {
                 try await sql.raw("DELETE FROM \(ident: table) WHERE mailbox_id = \(bind: id.rawValue)").run()
             }
             try await sql.raw("UPDATE tickets SET mailbox_id = NULL WHERE mailbox_id = \(bind: id.rawValue)").run()
@@ -144,7 +158,8 @@ extension SQLStore {
             incoming = IncomingServer(
                 host: host, port: Int(try row.optionalInt64("imap_port") ?? 993),
                 security: TransportSecurity(rawValue: try row.optionalString("imap_security") ?? "tls") ?? .tls,
-                username: try row.optionalString("imap_username") ?? "", folder: try row.optionalString("imap_folder") ?? "INBOX")
+                username: try row.optionalString("imap_username") ?? "", folder: try row.optionalString("imap_folder") ?? "INBOX",
+                authentication: ServerAuthentication(rawValue: try row.optionalString("imap_auth") ?? "password") ?? .password)
         }
         return Mailbox(
             id: MailboxID(try row.int64("id")), email: try row.string("email"), name: try row.string("name"),

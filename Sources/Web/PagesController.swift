@@ -19,6 +19,7 @@ struct PagesController: Sendable {
         for (name, text) in [
             ("layout", Templates.layout), ("tickets", Templates.tickets), ("ticket", Templates.ticket),
             ("channels", Templates.channels), ("mailbox", Templates.mailbox), ("not_found", Templates.notFound),
+            ("signin_failed", Templates.signInFailed),
         ] {
             library.register(try MustacheTemplate(string: text), named: name)
         }
@@ -158,6 +159,7 @@ struct PagesController: Sendable {
             "after_fetch": mailbox.deleteAfterFetch ? "Delete from the server once the ticket is stored" : "Leave on the server untouched",
             "last_fetch": health.lastSuccessAt.map(Format.date) ?? "Never",
             "activity": activity, "has_activity": !activity.isEmpty,
+            "auth": try await Self.authenticationLabel(mailbox, store: store),
         ]
         if health.state != .connected {
             view["cause"] = health.cause
@@ -165,6 +167,21 @@ struct PagesController: Sendable {
             view["detail"] = health.detail
         }
         return page("mailbox", title: mailbox.email, nav: "admin", view)
+    }
+}
+
+extension PagesController {
+    /// «Password», or which account signed in for an OAuth mailbox (a delegate, for a shared mailbox).
+    static func authenticationLabel(_ mailbox: Mailbox, store: SQLStore) async throws -> String {
+        guard let server = mailbox.incoming else { return "—" }
+        switch server.authentication {
+        case .password:
+            return "Username and password"
+        case .oauth2:
+            guard let grant = try await store.grant(mailbox.id) else { return "\(mailbox.provider.signInLabel) (no sign-in stored)" }
+            let shared = grant.account.caseInsensitiveCompare(server.username) != .orderedSame
+            return "\(mailbox.provider.signInLabel) as \(grant.account)" + (shared ? " (shared mailbox \(server.username))" : "")
+        }
     }
 }
 

@@ -40,10 +40,13 @@ public enum APIResources {
         public var security: String
         public var username: String
         public var folder: String
+        /// `password` or `oauth2`; never the credential itself.
+        public var authentication: String
         init(_ server: IncomingServer) {
             host = server.host
             port = server.port
             security = server.security.rawValue
+            authentication = server.authentication.rawValue
             username = server.username
             folder = server.folder
         }

@@ -152,6 +152,7 @@ enum Templates {
         {{#detail}}<dt>Server said</dt><dd><code>{{detail}}</code></dd>{{/detail}}
         <dt>Server</dt><dd>{{server}}</dd>
         <dt>Username</dt><dd>{{username}}</dd>
+        <dt>Signs in with</dt><dd id="incoming-auth">{{auth}}</dd>
         <dt>Folder</dt><dd>{{folder}}</dd>
         <dt>After fetching</dt><dd>{{after_fetch}}</dd>
         <dt>Last fetch</dt><dd>{{last_fetch}}</dd>
@@ -171,5 +172,18 @@ enum Templates {
     static let notFound = #"""
     <h1>Not found</h1>
     <p class="sub">{{message}}</p>
+    """#
+
+    static let signInFailed = #"""
+    <div class="crumbs"><a href="/admin/channels/email">Admin › Channels › Email</a> › Sign-in</div>
+    <h1>{{heading}}</h1>
+    <section class="card">
+      <dl class="kv">
+        <dt>What happened</dt><dd id="signin-cause">{{cause}}</dd>
+        <dt>What to do</dt><dd id="signin-fix">{{fix}}</dd>
+        {{#detail}}<dt>Details</dt><dd><code>{{detail}}</code></dd>{{/detail}}
+      </dl>
+    </section>
+    <p>Nothing was saved. <a href="/admin/channels/email">Back to Email settings</a></p>
     """#
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MailroomCore
 import Mustache
+import OAuth
 import Storage
 
 /// What the web layer needs from the rest of Mailroom.
@@ -12,11 +13,22 @@ public struct WebDependencies: Sendable {
     public var mailboxes: MailboxService
     /// Woken when a mailbox is added, so its first fetch does not wait for the next poll.
     public var inbound: InboundSync?
+    /// The OAuth apps for «Sign in with Microsoft/Google»; nil when none is configured.
+    public var oauth: OAuthProviders?
+    /// Where browsers reach Mailroom (`MAILROOM_PUBLIC_URL`), for the OAuth redirect URI.
+    public var publicURL: String?
+    public var connectionTest: ConnectionTest
 
-    public init(store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?) {
+    public init(
+        store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
+        connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test"))
+    ) {
         self.store = store
         self.mailboxes = mailboxes
         self.inbound = inbound
+        self.oauth = oauth
+        self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.connectionTest = connectionTest
     }
 }
 
@@ -26,6 +38,7 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<BasicR
     router.add(middleware: ErrorPageMiddleware())
     let pages = try PagesController(dependencies: dependencies)
     pages.register(on: router)
+    SignInController(dependencies: dependencies, pages: pages).register(on: router)
     APIController(dependencies: dependencies).register(on: router.group("api/v1"))
     // For load balancers and orchestrators: 200 only when the database answers.
     router.get("healthz") { _, context in

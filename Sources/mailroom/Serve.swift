@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Hummingbird
 import Logging
+import OAuth
 import ServiceLifecycle
 import Storage
 import Web
@@ -43,8 +44,18 @@ struct Serve: AsyncParsableCommand {
         let store = SQLStore(database: database)
         let vault = try global.loadVault(logger: logger)
         let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
-        let inbound = InboundSync(store: store, vault: vault, settings: settings, logger: logger)
-        let router = try buildRouter(WebDependencies(store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound))
+        let providers = OAuthProviders(try OAuthConfiguration.sources(ProcessInfo.processInfo.environment))
+        if !providers.configured.isEmpty {
+            logger.info("OAuth sign-in enabled", metadata: ["providers": "\(providers.configured.map(\.rawValue).sorted())"])
+        }
+        let tokens = TokenKeeper(store: store, vault: vault, providers: providers, logger: logger)
+        let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
+        let environment = ProcessInfo.processInfo.environment
+        let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
+        let router = try buildRouter(WebDependencies(
+            store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound,
+            oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
+            connectionTest: ConnectionTest(settings: settings, logger: logger)))
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),

@@ -1,0 +1,104 @@
+import Foundation
+import IMAP
+import MailroomCore
+import SASL
+
+/// A credential in hand: a password an admin typed, or a token just obtained by signing in — tested before it is stored.
+public enum GivenCredential: Sendable {
+    case password(String)
+    case accessToken(String)
+}
+
+/// Signs an IMAP connection in with whatever the mailbox stores: a password, or an OAuth grant.
+struct IMAPSignIn: Sendable {
+    let store: any MailroomStore
+    let vault: any SecretVault
+    let tokens: TokenKeeper?
+
+    /// What to sign in with, read before connecting so an unreadable credential never costs a connection.
+    enum Credential {
+        case given(GivenCredential)
+        /// A stored grant, renewed as needed.
+        case oauth(TokenKeeper)
+    }
+
+    func credential(for mailbox: Mailbox, server: IncomingServer) async throws -> Credential {
+        switch server.authentication {
+        case .password:
+            guard let sealed = try await store.incomingSecret(mailbox.id) else {
+                throw ConnectionFailure(kind: .credentialUnreadable, serverText: "No password is stored for this mailbox.", step: "credentials")
+            }
+            do {
+                return .given(.password(try vault.open(sealed)))
+            } catch {
+                throw ConnectionFailure(kind: .credentialUnreadable, serverText: "\(error)", step: "credentials")
+            }
+        case .oauth2:
+            guard let tokens else {
+                throw ConnectionFailure(
+                    kind: .tokenRefused(.configuration),
+                    serverText: "This Mailroom has no OAuth apps configured; the operator must set the provider's client ID and secret.",
+                    step: "credentials")
+            }
+            return .oauth(tokens)
+        }
+    }
+
+    /// Signs in with the stored password or a usable OAuth access token (protocols.md §6 for what a refusal means).
+    func signIn(_ client: IMAPClient, as credential: Credential, mailbox: Mailbox, server: IncomingServer) async throws {
+        switch credential {
+        case .given(let given):
+            try await Self.signIn(client, user: server.username, with: given)
+        case .oauth(let tokens):
+            // A refused token earns exactly one renewal. If the provider refuses that, the grant is dead (its
+            // error says why); if the server refuses the renewed token too, the token is not the problem.
+            var access = try await tokens.accessToken(for: mailbox.id)
+            var renewed = false
+            while true {
+                do {
+                    try await Self.authenticate(client, user: server.username, token: access.token)
+                    return
+                } catch let error as IMAPError where error.kind == .authenticationFailed && !Self.isTemporary(error) {
+                    if renewed { throw Self.freshTokenRejected(error) }
+                    access = try await tokens.accessToken(for: mailbox.id, replacing: access.token)
+                    renewed = true
+                }
+            }
+        }
+    }
+
+    /// Signs in with a password, or a brand-new token (whose refusal is not the token's fault).
+    static func signIn(_ client: IMAPClient, user: String, with credential: GivenCredential) async throws {
+        switch credential {
+        case .password(let password):
+            try await client.login(username: user, password: password)
+        case .accessToken(let token):
+            do {
+                try await authenticate(client, user: user, token: token)
+            } catch let error as IMAPError where error.kind == .authenticationFailed && !isTemporary(error) {
+                throw freshTokenRejected(error)
+            }
+        }
+    }
+
+    static func freshTokenRejected(_ error: IMAPError) -> ConnectionFailure {
+        ConnectionFailure(
+            kind: .freshTokenRejected(code: error.code.map { "\($0)".uppercased() }),
+            serverText: [error.serverText, error.detail].compactMap { $0 }.joined(separator: " — "), step: "AUTHENTICATE")
+    }
+
+    /// XOAUTH2 where offered (Microsoft, Google), else OAUTHBEARER (RFC 7628).
+    private static func authenticate(_ client: IMAPClient, user: String, token: String) async throws {
+        let capabilities = await client.capabilities
+        if capabilities.contains("AUTH=XOAUTH2") || !capabilities.contains("AUTH=OAUTHBEARER") {
+            try await client.authenticate(mechanism: SASLXOAuth2(user: user, accessToken: token))
+        } else {
+            try await client.authenticate(mechanism: SASLOAuthBearer(user: user, accessToken: token))
+        }
+    }
+
+    private static func isTemporary(_ error: IMAPError) -> Bool {
+        if case .unavailable = error.code { return true }
+        return false
+    }
+}

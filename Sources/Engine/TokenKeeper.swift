@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import MailroomCore
+import OAuth
+
+/// Keeps each mailbox's OAuth access token usable: renews it ahead of expiry, one renewal per grant at a time,
+/// and saves a rotated refresh token before anyone uses the new access token. The one unavoidable window is a crash
+/// between the provider's answer and that save (milliseconds): with a provider that invalidates the old refresh
+/// token at once, it costs the admin a sign-in — never mail.
+public actor TokenKeeper {
+    /// An access token ready for XOAUTH2/OAUTHBEARER.
+    public struct Access: Sendable {
+        public var token: String
+        /// The account the token belongs to (the delegate, for a shared mailbox).
+        public var account: String
+    }
+
+    private let store: any MailroomStore
+    private let vault: any SecretVault
+    private let providers: OAuthProviders
+    private let logger: Logger
+    private var inFlight: [MailboxID: Task<TokenGrant, any Error>] = [:]
+    /// Transient failures are retried this many times within one request before the sync gives up (and backs off).
+    private let attempts = 3
+
+    public init(store: any MailroomStore, vault: any SecretVault, providers: OAuthProviders, logger: Logger) {
+        self.store = store
+        self.vault = vault
+        self.providers = providers
+        self.logger = logger
+    }
+
+    /// A usable access token for the mailbox. Throws ``ConnectionFailure`` (`tokenRefused`, `credentialUnreadable`).
+    ///
+    /// - Parameter rejected: a token the mail server just refused; the answer is then a different (renewed) one.
+    public func accessToken(for id: MailboxID, replacing rejected: String? = nil) async throws -> Access {
+        while true {
+            // Join whatever is already loading or renewing this grant: concurrent callers must not each spend the
+            // same refresh token, since the provider accepts a rotated one only once.
+            if let running = inFlight[id] {
+                let grant = try await Self.value(of: running)
+                if rejected == nil || grant.accessToken != rejected { return Access(grant) }
+                continue
+            }
+            let task = Task { try await self.obtain(id, replacing: rejected) }
+            inFlight[id] = task
+            defer { inFlight[id] = nil }
+            return Access(try await Self.value(of: task))
+        }
+    }
+
+    /// The stored grant if its access token is good to use, else a renewed one.
+    private func obtain(_ id: MailboxID, replacing rejected: String?) async throws -> TokenGrant {
+        let (grant, version) = try await load(id)
+        let mustRenew = rejected.map { $0 == grant.accessToken } ?? grant.needsRefresh(now: Date())
+        // Not renewing: still valid, or renewed by someone else since the token was refused.
+        guard mustRenew else { return grant }
+        return try await renew(id, grant: grant, version: version)
+    }
+
+    private static func value(of task: Task<TokenGrant, any Error>) async throws -> TokenGrant {
+        do {
+            return try await task.value
+        } catch let failure as OAuthFailure {
+            throw ConnectionFailure(failure)
+        }
+    }
+
+    private func renew(_ id: MailboxID, grant: TokenGrant, version: Int64) async throws -> TokenGrant {
+        let client = try await providers.client(for: grant.provider)
+        var attempt = 0
+        var renewed: TokenGrant
+        while true {
+            do {
+                renewed = try await client.refresh(grant)
+                break
+            } catch let failure as OAuthFailure where failure.kind == .transient && attempt + 1 < attempts {
+                attempt += 1
+                let wait = failure.retryAfter ?? .seconds(1 << attempt)
+                logger.notice("Token refresh failed for now; retrying", metadata: ["mailbox": "\(id)", "error": "\(failure)", "wait": "\(wait)"])
+                try await Task.sleep(for: min(wait, .seconds(30)))
+            }
+        }
+        let sealed = try GrantSealing.seal(renewed, vault: vault)
+        if try await store.replaceGrant(id, with: sealed, expectedVersion: version) {
+            logger.info("Access token renewed", metadata: ["mailbox": "\(id)", "rotated": "\(renewed.refreshToken != grant.refreshToken)"])
+            return renewed
+        }
+        // Someone else (another node, a reauthorization) saved a newer grant meanwhile: theirs wins.
+        logger.notice("Grant changed while renewing; using the stored one", metadata: ["mailbox": "\(id)"])
+        return try await load(id).grant
+    }
+
+    private func load(_ id: MailboxID) async throws -> (grant: TokenGrant, version: Int64) {
+        guard let stored = try await store.grant(id) else {
+            throw ConnectionFailure(kind: .tokenRefused(.reauthorization), serverText: "No sign-in is stored for this mailbox.", step: "credentials")
+        }
+        do {
+            return (try GrantSealing.open(stored, vault: vault), stored.version)
+        } catch {
+            throw ConnectionFailure(kind: .credentialUnreadable, serverText: "The stored sign-in cannot be decrypted: \(error)", step: "credentials")
+        }
+    }
+}
+
+extension TokenKeeper.Access {
+    init(_ grant: TokenGrant) {
+        self.init(token: grant.accessToken, account: grant.account)
+    }
+}
+
+/// Converts between the OAuth module's grant and the Store's sealed form; the Vault sees the tokens, nothing else.
+enum GrantSealing {
+    static func seal(_ grant: TokenGrant, vault: any SecretVault) throws -> StoredGrant {
+        StoredGrant(
+            provider: grant.provider.rawValue, tenant: grant.tenant, account: grant.account, subject: grant.subject, scopes: grant.scopes,
+            accessToken: try vault.seal(grant.accessToken), accessTokenExpiresAt: grant.accessTokenExpiresAt,
+            refreshToken: try grant.refreshToken.map(vault.seal), obtainedAt: grant.obtainedAt, refreshedAt: grant.refreshedAt)
+    }
+
+    static func open(_ stored: StoredGrant, vault: any SecretVault) throws -> TokenGrant {
+        TokenGrant(
+            provider: IdentityProviderKind(rawValue: stored.provider) ?? .openIDConnect, tenant: stored.tenant, account: stored.account,
+            subject: stored.subject, scopes: stored.scopes, accessToken: try vault.open(stored.accessToken),
+            accessTokenExpiresAt: stored.accessTokenExpiresAt, refreshToken: try stored.refreshToken.map(vault.open),
+            obtainedAt: stored.obtainedAt, refreshedAt: stored.refreshedAt)
+    }
+}
+
+extension ConnectionFailure {
+    /// Restates a refused token renewal; the OAuth taxonomy already decided who must act.
+    init(_ failure: OAuthFailure) {
+        let problem: TokenProblem = switch failure.kind {
+        case .reauthorizationRequired: .reauthorization
+        case .actionNeededAtProvider: .providerAction
+        case .appRegistration: .appRegistration
+        case .configuration, .signInRejected: .configuration
+        case .transient: .transient
+        }
+        var text = failure.description
+        if let correlation = failure.correlationID { text += " (correlation ID \(correlation))" }
+        self.init(kind: .tokenRefused(problem), serverText: text, step: "token refresh")
+    }
+}

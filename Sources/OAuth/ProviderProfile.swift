@@ -1,0 +1,123 @@
+import Foundation
+
+/// Which identity provider issued a grant; decides the issuer rule, the sign-in parameters and how errors read.
+public enum IdentityProviderKind: String, Sendable, Codable, CaseIterable {
+    case microsoft, google, openIDConnect = "oidc"
+}
+
+/// Everything Mailroom needs to talk to one identity provider with one registered app.
+///
+/// Every endpoint, client ID and secret is operator configuration: that is how national clouds, a company's own
+/// OpenID Connect provider, the tests and the demo (the bundled identity emulator) all use the same code.
+public struct ProviderProfile: Sendable, CustomStringConvertible {
+    public var kind: IdentityProviderKind
+    public var clientID: String
+    /// Confidential web client secret; sent only to the token endpoint.
+    public var clientSecret: String
+    public var authorizationEndpoint: URL
+    public var tokenEndpoint: URL
+    public var jwksURI: URL
+    public var issuer: IssuerRule
+    /// Scopes asked for at sign-in (mail resource, refresh, identity).
+    public var scopes: [String]
+    /// Provider-specific authorize parameters, e.g. `prompt=select_account` or `access_type=offline`.
+    public var extraAuthorizationParameters: [(String, String)]
+    /// For Microsoft: the tenant in the endpoint path (`common`, `organizations`, `consumers`, an ID or domain).
+    public var tenant: String?
+
+    public init(
+        kind: IdentityProviderKind, clientID: String, clientSecret: String, authorizationEndpoint: URL, tokenEndpoint: URL,
+        jwksURI: URL, issuer: IssuerRule, scopes: [String], extraAuthorizationParameters: [(String, String)] = [], tenant: String? = nil
+    ) {
+        self.kind = kind
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.authorizationEndpoint = authorizationEndpoint
+        self.tokenEndpoint = tokenEndpoint
+        self.jwksURI = jwksURI
+        self.issuer = issuer
+        self.scopes = scopes
+        self.extraAuthorizationParameters = extraAuthorizationParameters
+        self.tenant = tenant
+    }
+
+    public var description: String {
+        "ProviderProfile(\(kind.rawValue), client: \(clientID), secret: <redacted>, token: \(tokenEndpoint.absoluteString))"
+    }
+
+    /// The IMAP and SMTP scopes share Outlook's resource, so one token serves both (protocols.md §1.2).
+    public static func microsoftScopes(resource: String = "https://outlook.office.com") -> [String] {
+        ["\(resource)/IMAP.AccessAsUser.All", "\(resource)/SMTP.Send", "offline_access", "openid", "email", "profile"]
+    }
+
+    /// Microsoft identity platform v2.0 for one app registration.
+    ///
+    /// - Parameters:
+    ///   - authority: `https://login.microsoftonline.com`, a national cloud's authority, or the emulator's base URL.
+    ///   - tenant: `common`, `organizations`, `consumers`, a tenant ID or a verified domain.
+    ///   - resource: Outlook's resource for the mail scopes (differs in national clouds).
+    public static func microsoft(
+        clientID: String, clientSecret: String, tenant: String = "common",
+        authority: URL = URL(string: "https://login.microsoftonline.com")!, resource: String = "https://outlook.office.com"
+    ) -> ProviderProfile {
+        let base = authority.absoluteString.hasSuffix("/") ? String(authority.absoluteString.dropLast()) : authority.absoluteString
+        let escapedTenant = tenant.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? tenant
+        func url(_ path: String) -> URL { URL(string: "\(base)/\(escapedTenant)\(path)") ?? authority }
+        return ProviderProfile(
+            kind: .microsoft, clientID: clientID, clientSecret: clientSecret,
+            authorizationEndpoint: url("/oauth2/v2.0/authorize"), tokenEndpoint: url("/oauth2/v2.0/token"),
+            jwksURI: url("/discovery/v2.0/keys"),
+            issuer: .microsoft(authority: base, tenant: tenant),
+            scopes: microsoftScopes(resource: resource),
+            // Microsoft signs the browser into one account; make the admin choose which, every time.
+            extraAuthorizationParameters: [("prompt", "select_account")],
+            tenant: tenant)
+    }
+
+    /// Builds a profile from an OpenID Connect discovery document (Google publishes one; so does any OIDC provider).
+    ///
+    /// Google gets its offline-access parameters: a refresh token comes only with `access_type=offline`, and only on
+    /// a consent screen (`prompt=consent`) when the user has signed in to this app before (protocols.md §2.1).
+    public static func fromDiscovery(
+        _ document: DiscoveryDocument, kind: IdentityProviderKind, clientID: String, clientSecret: String, scopes: [String]? = nil
+    ) -> ProviderProfile {
+        let defaultScopes = kind == .google ? ["https://mail.google.com/", "openid", "email"] : ["openid", "email", "profile", "offline_access"]
+        let extra: [(String, String)] = kind == .google ? [("access_type", "offline"), ("prompt", "consent select_account")] : []
+        return ProviderProfile(
+            kind: kind, clientID: clientID, clientSecret: clientSecret,
+            authorizationEndpoint: document.authorizationEndpoint, tokenEndpoint: document.tokenEndpoint,
+            jwksURI: document.jwksURI, issuer: .exact(document.issuer), scopes: scopes ?? defaultScopes,
+            extraAuthorizationParameters: extra)
+    }
+}
+
+/// Which `iss` an id_token may carry.
+public enum IssuerRule: Sendable, Equatable {
+    /// Exactly this issuer (Google, any OIDC provider).
+    case exact(String)
+    /// Microsoft's multi-tenant rule: `{authority}/{tid}/v2.0`, where `tid` is the token's own tenant claim; a
+    /// tenant-specific profile also requires that tenant.
+    case microsoft(authority: String, tenant: String)
+}
+
+/// The fields of an OpenID Connect discovery document Mailroom uses (OpenID Connect Discovery 1.0 §3).
+public struct DiscoveryDocument: Sendable, Codable, Equatable {
+    public var issuer: String
+    public var authorizationEndpoint: URL
+    public var tokenEndpoint: URL
+    public var jwksURI: URL
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case authorizationEndpoint = "authorization_endpoint"
+        case tokenEndpoint = "token_endpoint"
+        case jwksURI = "jwks_uri"
+    }
+
+    public init(issuer: String, authorizationEndpoint: URL, tokenEndpoint: URL, jwksURI: URL) {
+        self.issuer = issuer
+        self.authorizationEndpoint = authorizationEndpoint
+        self.tokenEndpoint = tokenEndpoint
+        self.jwksURI = jwksURI
+    }
+}
