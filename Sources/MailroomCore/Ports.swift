@@ -80,6 +80,90 @@ public struct StoredGrant: Sendable, Equatable {
     }
 }
 
+/// An agent's reply as it enters the outbox: the composed bytes plus what the ticket shows of it.
+public struct OutboundReply: Sendable {
+    public var ticket: TicketNumber
+    public var mailbox: MailboxID
+    public var messageID: String
+    public var from: Person
+    public var to: [Person]
+    public var cc: [Person]
+    public var subject: String
+    public var textBody: String
+    /// The SMTP envelope: `MAIL FROM` and `RCPT TO`.
+    public var envelopeFrom: String
+    public var recipients: [String]
+    public var raw: [UInt8]
+
+    public init(
+        ticket: TicketNumber, mailbox: MailboxID, messageID: String, from: Person, to: [Person], cc: [Person], subject: String,
+        textBody: String, envelopeFrom: String, recipients: [String], raw: [UInt8]
+    ) {
+        self.ticket = ticket
+        self.mailbox = mailbox
+        self.messageID = messageID
+        self.from = from
+        self.to = to
+        self.cc = cc
+        self.subject = subject
+        self.textBody = textBody
+        self.envelopeFrom = envelopeFrom
+        self.recipients = recipients
+        self.raw = raw
+    }
+}
+
+/// Where a reply stands: shown on the ticket, so an accepted reply is never silently dropped.
+public enum DeliveryState: String, Sendable, Codable {
+    /// Waiting for its first attempt or for a retry after a temporary failure.
+    case queued
+    case sent
+    /// Refused for good (or retried until the retry window closed); `lastError` says why.
+    case failed
+}
+
+/// One reply in the outbox.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    /// The reply's row among the ticket's messages.
+    public var messageRowID: Int64
+    public var ticket: TicketNumber
+    public var mailbox: MailboxID?
+    public var envelopeFrom: String
+    public var recipients: [String]
+    public var state: DeliveryState
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+    public var createdAt: Date
+    public var sentAt: Date?
+
+    public init(
+        id: Int64, messageRowID: Int64, ticket: TicketNumber, mailbox: MailboxID?, envelopeFrom: String, recipients: [String],
+        state: DeliveryState, attempts: Int, nextAttemptAt: Date, lastError: String?, createdAt: Date, sentAt: Date?
+    ) {
+        self.id = id
+        self.messageRowID = messageRowID
+        self.ticket = ticket
+        self.mailbox = mailbox
+        self.envelopeFrom = envelopeFrom
+        self.recipients = recipients
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
+}
+
+/// What one delivery attempt came to.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case sent
+    case retry(error: String, at: Date)
+    case failed(error: String)
+}
+
 /// The persistence Mailroom's workers and pages need; implemented by Storage on SQLite and PostgreSQL.
 public protocol MailroomStore: Sendable {
     func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at: Date) async throws -> Mailbox
@@ -117,4 +201,13 @@ public protocol MailroomStore: Sendable {
     func ticket(_ number: TicketNumber) async throws -> TicketDetail?
     /// The original bytes of a stored message, e.g. to hand out an attachment.
     func rawMessage(_ messageID: Int64) async throws -> [UInt8]?
+
+    /// Puts a reply on its ticket and in the outbox, in one transaction.
+    func enqueue(_ reply: OutboundReply, at: Date) async throws -> Delivery
+    /// Queued replies whose next attempt is due, oldest first.
+    func dueDeliveries(now: Date, limit: Int) async throws -> [Delivery]
+    /// Records an attempt's outcome.
+    func record(_ outcome: DeliveryOutcome, delivery id: Int64, at: Date) async throws
+    /// The ticket's replies and where each stands, by message row.
+    func deliveries(ticket: TicketNumber) async throws -> [Int64: Delivery]
 }

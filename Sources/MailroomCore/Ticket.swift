@@ -78,6 +78,11 @@ public struct AttachmentInfo: Sendable, Codable, Equatable {
     }
 }
 
+/// Whether a ticket's email came from a customer or is an agent's reply.
+public enum MessageDirection: String, Sendable, Codable {
+    case incoming, outgoing
+}
+
 /// One email on a ticket.
 public struct TicketMessage: Sendable, Codable, Equatable {
     public var id: Int64
@@ -94,11 +99,14 @@ public struct TicketMessage: Sendable, Codable, Equatable {
     public var rawSize: Int
     /// What could not be read in the original; the ticket still shows what could.
     public var defects: [String]
+    public var direction: MessageDirection
 
     public init(
         id: Int64, from: Person, to: [Person], cc: [Person], subject: String, messageID: String?, textBody: String,
-        htmlBody: String?, attachments: [AttachmentInfo], receivedAt: Date, sentAt: Date?, rawSize: Int, defects: [String]
+        htmlBody: String?, attachments: [AttachmentInfo], receivedAt: Date, sentAt: Date?, rawSize: Int, defects: [String],
+        direction: MessageDirection = .incoming
     ) {
+        self.direction = direction
         self.id = id
         self.from = from
         self.to = to

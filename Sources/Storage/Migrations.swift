@@ -143,6 +143,30 @@ enum Migrations {
                 """,
             ]
         },
+        Step(version: 4, name: "outbox of replies") { dialect in
+            let id = dialect == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+            return [
+                // One row per reply to send; the reply itself is a row of messages (direction 'outgoing'), written
+                // in the same transaction, so an accepted reply is on the ticket and in the queue, or neither.
+                """
+                CREATE TABLE outbox (
+                    id \(id),
+                    message_row_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                    ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+                    mailbox_id BIGINT REFERENCES mailboxes (id) ON DELETE SET NULL,
+                    envelope_from TEXT NOT NULL,
+                    recipients_json TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    next_attempt_at BIGINT NOT NULL,
+                    last_error TEXT,
+                    created_at BIGINT NOT NULL,
+                    sent_at BIGINT
+                )
+                """,
+                "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -122,7 +122,7 @@ extension SQLStore {
             let summary = try Self.summary(from: row)
             let messages = try await sql.raw("""
                 SELECT id, from_email, from_name, to_json, cc_json, subject, message_id, text_body, html_body, attachments_json,
-                    defects_json, received_at, sent_at, raw_size
+                    defects_json, received_at, sent_at, raw_size, direction
                 FROM messages WHERE ticket_id = \(bind: number.rawValue) ORDER BY received_at, id
                 """).all().map { row in
                 TicketMessage(
@@ -135,7 +135,8 @@ extension SQLStore {
                     attachments: Self.decodeJSON([AttachmentInfo].self, try row.string("attachments_json")) ?? [],
                     receivedAt: try row.date("received_at"), sentAt: try row.optionalDate("sent_at"),
                     rawSize: Int(try row.int64("raw_size")),
-                    defects: Self.decodeJSON([String].self, try row.string("defects_json")) ?? [])
+                    defects: Self.decodeJSON([String].self, try row.string("defects_json")) ?? [],
+                    direction: MessageDirection(rawValue: try row.string("direction")) ?? .incoming)
             }
             return TicketDetail(summary: summary, messages: messages)
         }

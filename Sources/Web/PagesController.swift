@@ -30,6 +30,7 @@ struct PagesController: Sendable {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/tickets"]) }
         router.get("tickets", use: ticketList)
         router.get("tickets/:number", use: ticketPage)
+        router.post("tickets/:number/replies", use: postReply)
         router.get("tickets/:number/messages/:message/attachments/:index", use: attachment)
         router.get("admin/channels/email", use: channels)
         router.get("admin/channels/email/:id", use: mailboxPage)
@@ -62,9 +63,37 @@ struct PagesController: Sendable {
     }
 
     @Sendable func ticketPage(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
-        guard let number = context.parameters.get("number", as: Int64.self), let detail = try await store.ticket(TicketNumber(number)) else {
+        guard let number = context.parameters.get("number", as: Int64.self) else { return notFound("There is no ticket with this number.") }
+        return try await ticketPage(number: number)
+    }
+
+    /// The reply form: the reply is stored and queued, then the agent sees it on the ticket with its delivery state.
+    @Sendable func postReply(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        guard let number = context.parameters.get("number", as: Int64.self) else {
+            return try notFound("There is no ticket with this number.").response(from: request, context: context)
+        }
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let form = (try? URLEncodedFormDecoder().decode(ReplyForm.self, from: String(buffer: body))) ?? ReplyForm(text: "")
+        do {
+            let delivery = try await dependencies.replies.reply(to: TicketNumber(number), text: form.text)
+            return Response(status: .seeOther, headers: [.location: "/tickets/\(number)#message-\(delivery.messageRowID)"])
+        } catch let error as ReplyError {
+            return try await ticketPage(number: number, replyError: error.description, replyText: form.text).response(from: request, context: context)
+        }
+    }
+
+    struct ReplyForm: Decodable {
+        var text: String
+    }
+
+    /// The ticket with its conversation, each reply's delivery, and the reply form (refilled after a refused reply).
+    func ticketPage(number: Int64, replyError: String? = nil, replyText: String = "") async throws -> HTMLResponse {
+        guard let detail = try await store.ticket(TicketNumber(number)) else {
             return notFound("There is no ticket with this number.")
         }
+        let deliveries = try await store.deliveries(ticket: TicketNumber(number))
+        var mailbox: Mailbox?
+        if let id = detail.summary.mailboxID { mailbox = try await store.mailbox(id) }
         let messages: [[String: Any]] = detail.messages.map { message in
             var view: [String: Any] = [
                 "id": message.id, "number": number, "from": message.from.formatted,
@@ -82,13 +111,36 @@ struct PagesController: Sendable {
             ]
             if !message.cc.isEmpty { view["cc"] = message.cc.map(\.formatted).joined(separator: ", ") }
             if let html = message.htmlBody, !html.isEmpty { view["html_srcdoc"] = html }
+            if message.direction == .outgoing {
+                view["outgoing"] = true
+                if let delivery = deliveries[message.id] { view["delivery"] = Self.deliveryView(delivery) }
+            }
             return view
         }
         let summary = detail.summary
-        return page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", [
+        var view: [String: Any] = [
             "number": number, "subject": summary.subject, "requester": summary.requester.formatted,
             "message_count": summary.messageCount, "one": summary.messageCount == 1, "status": summary.status.rawValue, "messages": messages,
-        ])
+            "reply_text": replyText,
+        ]
+        if let mailbox { view["from"] = "\(mailbox.name) <\(mailbox.email)>" }
+        if let replyError { view["reply_error"] = replyError }
+        return page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", view, status: replyError == nil ? .ok : .unprocessableContent)
+    }
+
+    /// What the agent reads about a reply: on its way, sent, or refused with the server's words.
+    static func deliveryView(_ delivery: Delivery) -> [String: Any] {
+        let text: String
+        switch delivery.state {
+        case .queued:
+            text = delivery.lastError.map { "Not sent yet; retrying automatically (attempt \(delivery.attempts), next at \(Format.date(delivery.nextAttemptAt))). Last error: \($0)" }
+                ?? "Sending…"
+        case .sent:
+            text = "Sent \(delivery.sentAt.map(Format.date) ?? "")"
+        case .failed:
+            text = "Not delivered: \(delivery.lastError ?? "the server refused it")"
+        }
+        return ["id": delivery.id, "state": delivery.state.rawValue, "text": text]
     }
 
     /// Hands out an attachment from the stored original. Always as a download, never rendered by the browser,

@@ -41,6 +41,13 @@ enum Templates {
     .msg pre.body { white-space:pre-wrap; word-wrap:break-word; font: 14px/1.55 ui-monospace, SFMono-Regular, Menlo, monospace; margin:0; }
     .msg iframe { width:100%; min-height:320px; border:1px solid var(--line); border-radius:6px; background:#fff; }
     .msg details { margin-top:10px; }
+    .msg.reply { border-left:4px solid #2f6fdf; }
+    .delivery { font-size:13px; margin-top:10px; }
+    .delivery.failed { color:#b42318; font-weight:600; }
+    .delivery.sent { color:#127a3a; }
+    form.reply textarea { width:100%; min-height:140px; box-sizing:border-box; font:14px/1.5 system-ui, sans-serif; padding:8px; border:1px solid var(--line); border-radius:6px; }
+    form.reply button { margin-top:8px; padding:8px 16px; border-radius:6px; border:1px solid #2f6fdf; background:#2f6fdf; color:#fff; font-weight:600; cursor:pointer; }
+    .error { color:#b42318; }
     .attachments { margin:12px 0 0; padding:0; list-style:none; display:flex; flex-wrap:wrap; gap:8px; }
     .attachments a { display:inline-block; border:1px solid var(--line); border-radius:6px; padding:4px 10px; font-size:13px; color:var(--ink); text-decoration:none; background:#fafbfc; }
     .defects { color:var(--warn); font-size:13px; margin-top:10px; }
@@ -92,7 +99,7 @@ enum Templates {
     <h1>{{subject}}</h1>
     <p class="sub">#{{number}} · {{requester}} · {{message_count}} message{{^one}}s{{/one}} · {{status}}</p>
     {{#messages}}
-    <article class="card msg" id="message-{{id}}">
+    <article class="card msg{{#outgoing}} reply{{/outgoing}}" id="message-{{id}}">
       <header>
         <div><div class="who">{{from}}</div><div class="meta">To: {{to}}{{#cc}} · Cc: {{cc}}{{/cc}}</div><div class="meta">{{subject}}</div></div>
         <div class="meta">{{received_at}}</div>
@@ -109,8 +116,17 @@ enum Templates {
       </ul>
       {{/has_attachments}}
       {{#has_defects}}<div class="defects">Parts of this email were malformed and shown as well as they could be read: {{defects}}</div>{{/has_defects}}
+      {{#delivery}}<div class="delivery {{state}}" id="delivery-{{id}}">{{text}}</div>{{/delivery}}
     </article>
     {{/messages}}
+    <section class="card">
+      <form class="reply" method="post" action="/tickets/{{number}}/replies">
+        <label for="reply-text"><strong>Reply to {{requester}}</strong>{{#from}} <span class="muted">from {{from}}</span>{{/from}}</label>
+        {{#reply_error}}<p class="error" id="reply-error">{{reply_error}}</p>{{/reply_error}}
+        <textarea id="reply-text" name="text" required>{{reply_text}}</textarea>
+        <button type="submit">Send reply</button>
+      </form>
+    </section>
     """#
 
     static let channels = #"""

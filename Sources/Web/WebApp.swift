@@ -18,11 +18,15 @@ public struct WebDependencies: Sendable {
     /// Where browsers reach Mailroom (`MAILROOM_PUBLIC_URL`), for the OAuth redirect URI.
     public var publicURL: String?
     public var connectionTest: ConnectionTest
+    /// Accepts agents' replies into the outbox.
+    public var replies: ReplyService
 
     public init(
         store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
-        connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test"))
+        connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test")),
+        replies: ReplyService? = nil
     ) {
+        self.replies = replies ?? ReplyService(store: store, outbound: nil)
         self.store = store
         self.mailboxes = mailboxes
         self.inbound = inbound

@@ -51,11 +51,22 @@ struct Serve: AsyncParsableCommand {
         let tokens = TokenKeeper(store: store, vault: vault, providers: providers, logger: logger)
         let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
         let environment = ProcessInfo.processInfo.environment
+        var relay: SMTPRelay?
+        if let url = environment["MAILROOM_SMTP_URL"], !url.isEmpty {
+            do {
+                relay = try SMTPRelay.parse(url)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        let outbound = OutboundQueue(
+            store: store, relay: relay, settings: OutboundSettings(trustedCertificatesPEMFile: trustedCAFile), logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let router = try buildRouter(WebDependencies(
             store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound,
             oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
-            connectionTest: ConnectionTest(settings: settings, logger: logger)))
+            connectionTest: ConnectionTest(settings: settings, logger: logger),
+            replies: ReplyService(store: store, outbound: outbound)))
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),
@@ -70,7 +81,7 @@ struct Serve: AsyncParsableCommand {
         }
         // Order matters: services stop in reverse, so the database outlives the workers that use it.
         let group = ServiceGroup(configuration: .init(
-            services: [database, InboundAfterMigration(inbound: inbound, store: store), app],
+            services: [database, AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -81,12 +92,13 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Starts the inbound worker only once the schema exists (the web server migrates before it listens).
-struct InboundAfterMigration: Service {
-    let inbound: InboundSync
+/// Starts a worker only once the schema exists (the web server migrates before it listens; this only reads the
+/// migrations table then).
+struct AfterMigration: Service {
     let store: SQLStore
+    let worker: any Service
     func run() async throws {
         try await store.migrate()
-        try await inbound.run()
+        try await worker.run()
     }
 }

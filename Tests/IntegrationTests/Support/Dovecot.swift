@@ -25,6 +25,8 @@ final class Dovecot: @unchecked Sendable {
     let submissionsPort: Int
     /// Where the submission service relays mail: a free loopback port nothing listens on.
     let submissionRelayPort: Int
+    /// LMTP on loopback: how the test Postfix delivers mail into these Maildirs.
+    let lmtpPort: Int
     /// The RFC 7662 introspection endpoint for OAuth tokens, when OAuth is on.
     let introspectionURL: String?
     /// The test CA that signed the server certificate; Mailroom is told to trust it.
@@ -43,6 +45,7 @@ final class Dovecot: @unchecked Sendable {
         submissionPort = try ProcessRunner.freePort()
         submissionsPort = try ProcessRunner.freePort()
         submissionRelayPort = try ProcessRunner.freePort()
+        lmtpPort = try ProcessRunner.freePort()
         self.introspectionURL = introspectionURL
         let fm = FileManager.default
         for sub in ["etc", "run", "state", "log", "tls", "mail"] {
@@ -85,7 +88,8 @@ final class Dovecot: @unchecked Sendable {
             instance_name = mailroom-test-\(imapPort)
             base_dir = \(root.path)/run
             state_dir = \(root.path)/state
-            protocols = imap submission
+            protocols = imap submission lmtp
+            postmaster_address = postmaster@localhost
             listen = 127.0.0.1
             log_path = \(root.path)/log/dovecot.log
             ssl = yes
@@ -141,6 +145,12 @@ final class Dovecot: @unchecked Sendable {
                 ssl = yes
               }
             }
+            service lmtp {
+              inet_listener lmtp {
+                address = 127.0.0.1
+                port = \(lmtpPort)
+              }
+            }
             service auth {
               inet_listener auth-client-postfix {
                 address = 127.0.0.1
@@ -155,6 +165,7 @@ final class Dovecot: @unchecked Sendable {
         try await ProcessRunner.waitForPort(authPort)
         try await ProcessRunner.waitForPort(submissionPort)
         try await ProcessRunner.waitForPort(submissionsPort)
+        try await ProcessRunner.waitForPort(lmtpPort)
         TestCleanup.register { [configFile] in _ = try? ProcessRunner.run(["doveadm", "-c", configFile, "stop"], allowFailure: true) }
     }
 

@@ -33,6 +33,11 @@ final class Postfix: @unchecked Sendable {
     let caFile: String
     let dovecot: Dovecot
 
+    /// Mail for this domain is delivered into Dovecot (user = the full address).
+    static let customerDomain = "customer.example"
+    /// Refused with `550 5.1.1` at RCPT time.
+    static let refusedRecipient = "nobody@customer.example"
+
     init(dovecot: Dovecot) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix") else {
             throw ProcessRunner.Failure(command: "find postfix", status: -1,
@@ -81,7 +86,7 @@ final class Postfix: @unchecked Sendable {
             smtpd_sasl_security_options = noanonymous
             smtpd_sasl_tls_security_options = noanonymous
             smtpd_relay_restrictions = permit_sasl_authenticated, reject
-            smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+            smtpd_recipient_restrictions = check_recipient_access texthash:\(configDirectory)/recipient_access, permit_sasl_authenticated, reject
 
             # TLS with the Dovecot test CA's server certificate (CN=localhost, SAN localhost and 127.0.0.1).
             smtpd_tls_cert_file = \(dovecot.certificateFile)
@@ -90,12 +95,11 @@ final class Postfix: @unchecked Sendable {
             smtpd_tls_auth_only = yes
             smtpd_tls_loglevel = 1
 
-            # Delivery. For now nothing leaves this instance: accepted mail ends in the error transport.
-            # Later: hand mail for the test domain to Dovecot over LMTP, e.g.
-            #   virtual_mailbox_domains = example.test
-            #   virtual_transport = lmtp:inet:127.0.0.1:<dovecot lmtp port>
-            # (Dovecot then needs `protocols = imap lmtp` and a `service lmtp { inet_listener … }`.)
-            default_transport = error:mailroom test Postfix does not deliver mail yet
+            # Delivery: mail for the customers' test domain goes into the test Dovecot over LMTP; anything else
+            # ends in the error transport (nothing leaves this machine).
+            virtual_mailbox_domains = \(Self.customerDomain)
+            virtual_transport = lmtp:inet:127.0.0.1:\(dovecot.lmtpPort)
+            default_transport = error:mailroom test Postfix delivers only to \(Self.customerDomain)
             """
         let master = """
             127.0.0.1:\(submissionPort) inet n - n - - smtpd
@@ -128,6 +132,9 @@ final class Postfix: @unchecked Sendable {
 
             """
         try main.write(toFile: "\(configDirectory)/main.cf", atomically: true, encoding: .utf8)
+        // A recipient the server refuses for good at RCPT time, as a mailbox that does not exist would be.
+        try "\(Self.refusedRecipient) 550 5.1.1 <\(Self.refusedRecipient)>: Recipient address rejected: User unknown in virtual mailbox table\n"
+            .write(toFile: "\(configDirectory)/recipient_access", atomically: true, encoding: .utf8)
         try master.write(toFile: "\(configDirectory)/master.cf", atomically: true, encoding: .utf8)
 
         let configDirectory = configDirectory
@@ -143,6 +150,16 @@ final class Postfix: @unchecked Sendable {
     }
 
     var configDirectory: String { root.appendingPathComponent("etc").path }
+
+    /// Stops the instance (an outage, as far as Mailroom can tell); ``start()`` brings it back with its queue.
+    func stop() throws {
+        try ProcessRunner.run(["/usr/sbin/postfix", "-c", configDirectory, "stop"])
+    }
+
+    func start() async throws {
+        try ProcessRunner.run(["/usr/sbin/postfix", "-c", configDirectory, "start"])
+        try await ProcessRunner.waitForPort(submissionPort)
+    }
     var logFile: String { root.appendingPathComponent("log/postfix.log").path }
 
     /// What Postfix logged so far (smtpd's view of each session, SASL failures, TLS errors).

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import MailroomCore
+import SMTP
+import ServiceLifecycle
+
+/// How the outbox behaves; operator configuration.
+public struct OutboundSettings: Sendable {
+    /// How often the outbox is checked when nothing wakes it.
+    public var pollInterval: Duration
+    /// The wait after the first temporary failure; it doubles per attempt up to ``maxRetryDelay``.
+    public var firstRetryDelay: Duration
+    public var maxRetryDelay: Duration
+    /// How long temporary failures are retried before the reply is marked failed (default 24 hours).
+    public var retryWindow: TimeInterval
+    public var trustedCertificatesPEMFile: String?
+
+    public init(
+        pollInterval: Duration = .seconds(5), firstRetryDelay: Duration = .seconds(60), maxRetryDelay: Duration = .seconds(900),
+        retryWindow: TimeInterval = 24 * 3600, trustedCertificatesPEMFile: String? = nil
+    ) {
+        self.pollInterval = pollInterval
+        self.firstRetryDelay = firstRetryDelay
+        self.maxRetryDelay = maxRetryDelay
+        self.retryWindow = retryWindow
+        self.trustedCertificatesPEMFile = trustedCertificatesPEMFile
+    }
+}
+
+/// Sends what agents put in the outbox: each reply is sent, or visibly failed — never silently dropped.
+///
+/// A reply is recorded as sent only after the server's `250` to the message data. A crash after that `250` and
+/// before the record is the one window in which a reply can go out twice: the next start sends it again.
+public struct OutboundQueue: Service {
+    let store: any MailroomStore
+    let relay: SMTPRelay?
+    let settings: OutboundSettings
+    let logger: Logger
+    private let doorbell = Doorbell()
+
+    public init(store: any MailroomStore, relay: SMTPRelay?, settings: OutboundSettings, logger: Logger) {
+        self.store = store
+        self.relay = relay
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Asks for a pass now, e.g. right after an agent sent a reply.
+    public func wake() async { await doorbell.ring() }
+
+    public func run() async throws {
+        logger.info("Outbound queue started", metadata: ["relay": "\(relay.map { "\($0)" } ?? "none")"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.sendDue()
+                await self.doorbell.wait(upTo: self.settings.pollInterval)
+            }
+        }
+    }
+
+    /// One pass over the replies that are due.
+    public func sendDue(now: Date = Date()) async {
+        let due: [Delivery]
+        do {
+            due = try await store.dueDeliveries(now: now, limit: 50)
+        } catch {
+            logger.error("Could not read the outbox", metadata: ["error": "\(error)"])
+            return
+        }
+        for delivery in due {
+            let outcome = await attempt(delivery, now: now)
+            do {
+                try await store.record(outcome, delivery: delivery.id, at: Date())
+            } catch {
+                // The reply stays queued and is tried again: a possible duplicate, never a loss.
+                logger.error("Could not record a delivery", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    func attempt(_ delivery: Delivery, now: Date) async -> DeliveryOutcome {
+        guard let relay else {
+            return retryOrFail(delivery, error: "No outgoing server is configured: the operator must set MAILROOM_SMTP_URL.", now: now)
+        }
+        guard let raw = try? await store.rawMessage(delivery.messageRowID) else {
+            return .failed(error: "The reply's stored message could not be read.")
+        }
+        let server = SMTPServer(host: relay.host, port: relay.port, security: relay.security, trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile)
+        do {
+            let client = try await SMTPClient.connect(to: server, logger: logger)
+            defer { Task { await client.close() } }
+            if let username = relay.username, let password = relay.password {
+                try await client.login(username: username, password: password)
+            }
+            let result = try await client.send(raw, from: delivery.envelopeFrom, to: delivery.recipients)
+            await client.quit()
+            if result.rejected.isEmpty {
+                logger.info("Reply sent", metadata: ["ticket": "\(delivery.ticket)", "delivery": "\(delivery.id)"])
+                return .sent
+            }
+            // Some recipients took it; resending would double it for them. Record the refusals on the ticket.
+            let refused = result.rejected.map { "\($0.address): \($0.reply.code) \($0.reply.message)" }.joined(separator: "; ")
+            logger.notice("Reply sent, some recipients refused", metadata: ["ticket": "\(delivery.ticket)", "refused": "\(refused)"])
+            return .failed(error: "Delivered to \(result.accepted.joined(separator: ", ")), refused for \(refused)")
+        } catch {
+            let text = Self.describe(error)
+            if error.isPermanent {
+                logger.notice("Reply refused", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
+                return .failed(error: text)
+            }
+            logger.notice("Reply not sent yet", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
+            return retryOrFail(delivery, error: text, now: now)
+        }
+    }
+
+    /// Temporary failures wait longer each time, until the retry window closes.
+    func retryOrFail(_ delivery: Delivery, error: String, now: Date) -> DeliveryOutcome {
+        let delay = min(settings.firstRetryDelay * (1 << min(delivery.attempts, 16)), settings.maxRetryDelay)
+        let next = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        if next.timeIntervalSince(delivery.createdAt) > settings.retryWindow {
+            return .failed(error: "Gave up after \(Int(settings.retryWindow / 3600)) hours of temporary failures. Last: \(error)")
+        }
+        return .retry(error: error, at: next)
+    }
+
+    /// The server's reply with its enhanced code, or what went wrong on the way; never a credential.
+    static func describe(_ error: SMTPError) -> String {
+        if let reply = error.reply {
+            return "\(reply.code)\(reply.enhancedStatusCode.map { " \($0)" } ?? "") \(reply.message)"
+        }
+        return "\(error)"
+    }
+}
