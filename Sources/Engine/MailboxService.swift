@@ -17,9 +17,9 @@ public struct MailboxService: Sendable {
     public func add(_ draft: MailboxDraft, password: String?) async throws -> Mailbox {
         let valid = try draft.validated()
         var sealed: SealedSecret?
-        if valid.usage.fetchesMail {
+        if valid.incoming != nil || valid.outgoing != nil {
             guard let password, !password.isEmpty else {
-                throw ValidationError(field: "password", message: "Enter the password of «\(valid.incoming?.username ?? valid.email)» so Mailroom can fetch mail.")
+                throw ValidationError(field: "password", message: "Enter the password of «\(valid.incoming?.username ?? valid.outgoing?.username ?? valid.email)» so Mailroom can sign in to its mail server.")
             }
             guard !password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw ValidationError(field: "password", message: "The password must not contain line breaks.")

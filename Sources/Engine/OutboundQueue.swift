@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailroomCore
+import SASL
 import SMTP
 import ServiceLifecycle
 
@@ -34,13 +35,23 @@ public struct OutboundSettings: Sendable {
 public struct OutboundQueue: Service {
     let store: any MailroomStore
     let relay: SMTPRelay?
+    let vault: (any SecretVault)?
+    let tokens: TokenKeeper?
     let settings: OutboundSettings
     let logger: Logger
     private let doorbell = Doorbell()
 
-    public init(store: any MailroomStore, relay: SMTPRelay?, settings: OutboundSettings, logger: Logger) {
+    /// - Parameters:
+    ///   - relay: the operator's default server, for mailboxes that fetch only.
+    ///   - vault, tokens: open a mailbox's own SMTP password, or renew its OAuth token.
+    public init(
+        store: any MailroomStore, relay: SMTPRelay?, vault: (any SecretVault)? = nil, tokens: TokenKeeper? = nil,
+        settings: OutboundSettings, logger: Logger
+    ) {
         self.store = store
         self.relay = relay
+        self.vault = vault
+        self.tokens = tokens
         self.settings = settings
         self.logger = logger
     }
@@ -79,19 +90,23 @@ public struct OutboundQueue: Service {
     }
 
     func attempt(_ delivery: Delivery, now: Date) async -> DeliveryOutcome {
-        guard let relay else {
-            return retryOrFail(delivery, error: "No outgoing server is configured: the operator must set MAILROOM_SMTP_URL.", now: now)
-        }
         guard let raw = try? await store.rawMessage(delivery.messageRowID) else {
             return .failed(error: "The reply's stored message could not be read.")
         }
-        let server = SMTPServer(host: relay.host, port: relay.port, security: relay.security, trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile)
+        var mailbox: Mailbox?
+        if let id = delivery.mailbox { mailbox = try? await store.mailbox(id) }
+        let route: Route
+        if let mailbox, let server = mailbox.outgoing {
+            route = .own(mailbox, server)
+        } else if let relay {
+            route = .relay(relay)
+        } else {
+            return retryOrFail(delivery, error: "No outgoing server is configured: the operator must set MAILROOM_SMTP_URL.", now: now)
+        }
         do {
-            let client = try await SMTPClient.connect(to: server, logger: logger)
+            let client = try await SMTPClient.connect(to: route.server(trusting: settings.trustedCertificatesPEMFile), logger: logger)
             defer { Task { await client.close() } }
-            if let username = relay.username, let password = relay.password {
-                try await client.login(username: username, password: password)
-            }
+            try await signIn(client, route: route)
             let result = try await client.send(raw, from: delivery.envelopeFrom, to: delivery.recipients)
             await client.quit()
             if result.rejected.isEmpty {
@@ -102,15 +117,77 @@ public struct OutboundQueue: Service {
             let refused = result.rejected.map { "\($0.address): \($0.reply.code) \($0.reply.message)" }.joined(separator: "; ")
             logger.notice("Reply sent, some recipients refused", metadata: ["ticket": "\(delivery.ticket)", "refused": "\(refused)"])
             return .failed(error: "Delivered to \(result.accepted.joined(separator: ", ")), refused for \(refused)")
-        } catch {
+        } catch let error as SMTPError {
             let text = Self.describe(error)
-            if error.isPermanent {
+            if error.isPermanent && error.kind != .authenticationFailed {
                 logger.notice("Reply refused", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
                 return .failed(error: text)
             }
+            // A refused sign-in is the mailbox's problem, fixed by the admin; the reply waits for that.
             logger.notice("Reply not sent yet", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
             return retryOrFail(delivery, error: text, now: now)
+        } catch let failure as ConnectionFailure {
+            return retryOrFail(delivery, error: "Signing in to send failed: \(failure.serverText ?? "\(failure.kind)")", now: now)
+        } catch {
+            return retryOrFail(delivery, error: "\(error)", now: now)
         }
+    }
+
+    /// Where a reply leaves: the mailbox's own server, or the operator's relay.
+    enum Route {
+        case own(Mailbox, OutgoingServer)
+        case relay(SMTPRelay)
+
+        func server(trusting caFile: String?) -> SMTPServer {
+            switch self {
+            case .own(_, let server):
+                let security: SMTPSecurity = switch server.security {
+                case .tls: .implicitTLS
+                case .starttls: .startTLS
+                case .none: .none
+                }
+                return SMTPServer(host: server.host, port: server.port, security: security, trustedCertificatesPEMFile: caFile)
+            case .relay(let relay):
+                return SMTPServer(host: relay.host, port: relay.port, security: relay.security, trustedCertificatesPEMFile: caFile)
+            }
+        }
+    }
+
+    /// SMTP AUTH with the route's credential: the relay's, the mailbox's password, or its OAuth token (renewed once if refused).
+    private func signIn(_ client: SMTPClient, route: Route) async throws {
+        switch route {
+        case .relay(let relay):
+            if let username = relay.username, let password = relay.password {
+                try await client.login(username: username, password: password)
+            }
+        case .own(let mailbox, let server):
+            switch server.authentication {
+            case .password:
+                guard let vault, let sealed = try await store.outgoingSecret(mailbox.id) else {
+                    throw ConnectionFailure(kind: .credentialUnreadable, serverText: "No SMTP password is stored for this mailbox.", step: "credentials")
+                }
+                try await client.login(username: server.username, password: try vault.open(sealed))
+            case .oauth2:
+                guard let tokens else {
+                    throw ConnectionFailure(kind: .tokenRefused(.configuration), serverText: "OAuth is not configured here.", step: "credentials")
+                }
+                let access = try await tokens.accessToken(for: mailbox.id)
+                let first = await Self.mechanism(for: client, user: server.username, token: access.token)
+                do {
+                    try await client.authenticate(mechanism: first)
+                } catch {
+                    guard error.kind == .authenticationFailed, !error.isTransient else { throw error }
+                    let renewed = try await tokens.accessToken(for: mailbox.id, replacing: access.token)
+                    try await client.authenticate(mechanism: await Self.mechanism(for: client, user: server.username, token: renewed.token))
+                }
+            }
+        }
+    }
+
+    private static func mechanism(for client: SMTPClient, user: String, token: String) async -> any SASLMechanism {
+        let offered = await client.extensions.authMechanisms
+        if offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER") { return SASLXOAuth2(user: user, accessToken: token) }
+        return SASLOAuthBearer(user: user, accessToken: token)
     }
 
     /// Temporary failures wait longer each time, until the retry window closes.

@@ -59,6 +59,8 @@ public enum MailboxUsage: String, Sendable, Codable, CaseIterable {
 
     /// Whether Mailroom fetches this mailbox over IMAP.
     public var fetchesMail: Bool { self != .outgoing }
+    /// Whether replies leave through the mailbox's own SMTP server (otherwise through the operator's default one).
+    public var sendsMail: Bool { self != .incoming }
 }
 
 /// Transport security of a server connection. `none` exists only because some operators ask for it explicitly.
@@ -102,6 +104,25 @@ public struct IncomingServer: Sendable, Codable, Equatable {
     }
 }
 
+/// Where and as whom Mailroom sends replies from this mailbox («Outgoing only» and «Both»).
+public struct OutgoingServer: Sendable, Codable, Equatable {
+    public var host: String
+    public var port: Int
+    /// `.tls` is TLS from the first byte (465), `.starttls` the usual submission port (587).
+    public var security: TransportSecurity
+    /// The SMTP AUTH identity: with OAuth, the support address while the token may be a delegate's.
+    public var username: String
+    public var authentication: ServerAuthentication
+
+    public init(host: String, port: Int, security: TransportSecurity, username: String, authentication: ServerAuthentication = .password) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.authentication = authentication
+    }
+}
+
 /// A support email connected to Mailroom. Holds no secrets: credentials live sealed in the Store.
 public struct Mailbox: Sendable, Codable, Equatable, Identifiable {
     public var id: MailboxID
@@ -110,6 +131,7 @@ public struct Mailbox: Sendable, Codable, Equatable, Identifiable {
     public var provider: MailProvider
     public var usage: MailboxUsage
     public var incoming: IncomingServer?
+    public var outgoing: OutgoingServer?
     public var deleteAfterFetch: Bool
     public var enabled: Bool
     public var createdAt: Date
@@ -117,8 +139,9 @@ public struct Mailbox: Sendable, Codable, Equatable, Identifiable {
 
     public init(
         id: MailboxID, email: String, name: String, provider: MailProvider, usage: MailboxUsage,
-        incoming: IncomingServer?, deleteAfterFetch: Bool, enabled: Bool, createdAt: Date, updatedAt: Date
+        incoming: IncomingServer?, outgoing: OutgoingServer? = nil, deleteAfterFetch: Bool, enabled: Bool, createdAt: Date, updatedAt: Date
     ) {
+        self.outgoing = outgoing
         self.id = id
         self.email = email
         self.name = name

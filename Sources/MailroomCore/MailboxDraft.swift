@@ -16,13 +16,20 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
     public var folder: String?
     public var deleteAfterFetch: Bool
     public var authentication: ServerAuthentication
+    public var smtpHost: String?
+    public var smtpPort: Int?
+    public var smtpSecurity: TransportSecurity?
 
     public init(
         email: String, name: String, provider: MailProvider = .other, usage: MailboxUsage = .incoming,
         imapHost: String? = nil, imapPort: Int? = nil, imapSecurity: TransportSecurity? = nil,
-        username: String? = nil, folder: String? = nil, deleteAfterFetch: Bool = false, authentication: ServerAuthentication = .password
+        username: String? = nil, folder: String? = nil, deleteAfterFetch: Bool = false, authentication: ServerAuthentication = .password,
+        smtpHost: String? = nil, smtpPort: Int? = nil, smtpSecurity: TransportSecurity? = nil
     ) {
         self.authentication = authentication
+        self.smtpHost = smtpHost
+        self.smtpPort = smtpPort
+        self.smtpSecurity = smtpSecurity
         self.email = email
         self.name = name
         self.provider = provider
@@ -40,6 +47,15 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         switch provider {
         case .microsoft: ("outlook.office365.com", 993, .tls)
         case .google: ("imap.gmail.com", 993, .tls)
+        case .other: nil
+        }
+    }
+
+    /// Submission settings the product pre-fills for the big providers.
+    public static func defaultOutgoing(for provider: MailProvider) -> (host: String, port: Int, security: TransportSecurity)? {
+        switch provider {
+        case .microsoft: ("smtp.office365.com", 587, .starttls)
+        case .google: ("smtp.gmail.com", 587, .starttls)
         case .other: nil
         }
     }
@@ -85,9 +101,28 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         } else if deleteAfterFetch {
             problems.append(.init(field: "delete_after_fetch", message: "«Delete emails from server after fetching» applies only to Incoming only and Both."))
         }
+        var outgoing: OutgoingServer?
+        if usage.sendsMail {
+            let defaults = Self.defaultOutgoing(for: provider)
+            let host = (smtpHost?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.host
+            let security = smtpSecurity ?? defaults?.security ?? .starttls
+            let port = smtpPort ?? defaults?.port ?? (security == .tls ? 465 : 587)
+            let smtpUser = (username?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? email
+            if let host {
+                if !HostSyntax.isPlausible(host) {
+                    problems.append(.init(field: "smtp_host", message: "«\(host)» is not a host name or IP address."))
+                }
+            } else {
+                problems.append(.init(field: "smtp_host", message: "Enter the SMTP server replies are sent through, like smtp.example.com."))
+            }
+            if !(1...65535).contains(port) {
+                problems.append(.init(field: "smtp_port", message: "The SMTP port must be between 1 and 65535 (usually 587 for STARTTLS, 465 for SSL/TLS)."))
+            }
+            outgoing = host.map { OutgoingServer(host: $0, port: port, security: security, username: smtpUser, authentication: authentication) }
+        }
         if !problems.isEmpty { throw ValidationError(problems: problems) }
         return ValidMailbox(
-            email: email, name: name, provider: provider, usage: usage, incoming: incoming,
+            email: email, name: name, provider: provider, usage: usage, incoming: incoming, outgoing: outgoing,
             deleteAfterFetch: usage.fetchesMail && deleteAfterFetch
         )
     }
@@ -100,6 +135,7 @@ public struct ValidMailbox: Sendable, Equatable {
     public var provider: MailProvider
     public var usage: MailboxUsage
     public var incoming: IncomingServer?
+    public var outgoing: OutgoingServer?
     public var deleteAfterFetch: Bool
 }
 

@@ -166,6 +166,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
 
 /// The persistence Mailroom's workers and pages need; implemented by Storage on SQLite and PostgreSQL.
 public protocol MailroomStore: Sendable {
+    /// Creates a password mailbox; the password serves every direction the mailbox uses its own server for.
     func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at: Date) async throws -> Mailbox
     /// Creates a mailbox that signs in with OAuth, together with its grant, in one transaction.
     func createMailbox(_ mailbox: ValidMailbox, grant: StoredGrant, at: Date) async throws -> Mailbox
@@ -179,6 +180,8 @@ public protocol MailroomStore: Sendable {
     /// Removes the mailbox and its credentials; its tickets stay.
     func removeMailbox(_ id: MailboxID) async throws -> Bool
     func incomingSecret(_ id: MailboxID) async throws -> SealedSecret?
+    /// The password for the mailbox's own SMTP server (the same account's, stored per direction).
+    func outgoingSecret(_ id: MailboxID) async throws -> SealedSecret?
 
     func watermark(_ id: MailboxID, folder: String) async throws -> SyncWatermark?
     /// Sets the watermark without filing mail (an empty folder, or a new UIDVALIDITY).

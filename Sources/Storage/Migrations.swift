@@ -167,6 +167,15 @@ enum Migrations {
                 "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
             ]
         },
+        Step(version: 5, name: "a mailbox's own outgoing server") { _ in
+            [
+                "ALTER TABLE mailboxes ADD COLUMN smtp_host TEXT",
+                "ALTER TABLE mailboxes ADD COLUMN smtp_port BIGINT",
+                "ALTER TABLE mailboxes ADD COLUMN smtp_security TEXT",
+                "ALTER TABLE mailboxes ADD COLUMN smtp_username TEXT",
+                "ALTER TABLE mailboxes ADD COLUMN smtp_auth TEXT",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

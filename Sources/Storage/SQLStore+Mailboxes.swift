@@ -7,10 +7,16 @@ extension SQLStore {
         try await database.transaction { sql in
             let created = try await Self.insertMailbox(mailbox, at: now, sql: sql)
             if let incomingSecret {
-                try await sql.raw("""
-                    INSERT INTO credentials (mailbox_id, direction, kind, sealed, updated_at)
-                    VALUES (\(bind: created.id.rawValue), 'incoming', 'password', \(bind: Data(incomingSecret.bytes)), \(bind: Millis.from(now)))
-                    """).run()
+                // One account, one password: it signs in for fetching and, with its own SMTP server, for sending.
+                var directions: [Direction] = []
+                if mailbox.incoming != nil { directions.append(.incoming) }
+                if mailbox.outgoing != nil { directions.append(.outgoing) }
+                for direction in directions {
+                    try await sql.raw("""
+                        INSERT INTO credentials (mailbox_id, direction, kind, sealed, updated_at)
+                        VALUES (\(bind: created.id.rawValue), \(bind: direction.rawValue), 'password', \(bind: Data(incomingSecret.bytes)), \(bind: Millis.from(now)))
+                        """).run()
+                }
             }
             return created
         }
@@ -33,10 +39,12 @@ extension SQLStore {
         let server = mailbox.incoming
         guard let row = try await sql.raw("""
             INSERT INTO mailboxes (email, name, provider, usage, imap_host, imap_port, imap_security, imap_username, imap_folder,
-                imap_auth, delete_after_fetch, enabled, created_at, updated_at)
+                imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, delete_after_fetch, enabled, created_at, updated_at)
             VALUES (\(bind: mailbox.email), \(bind: mailbox.name), \(bind: mailbox.provider.rawValue), \(bind: mailbox.usage.rawValue),
                 \(bind: server?.host), \(bind: server.map { Int64($0.port) }), \(bind: server?.security.rawValue), \(bind: server?.username),
                 \(bind: server?.folder), \(bind: (server?.authentication ?? .password).rawValue),
+                \(bind: mailbox.outgoing?.host), \(bind: mailbox.outgoing.map { Int64($0.port) }), \(bind: mailbox.outgoing?.security.rawValue),
+                \(bind: mailbox.outgoing?.username), \(bind: mailbox.outgoing?.authentication.rawValue),
                 \(bind: mailbox.deleteAfterFetch ? Int64(1) : Int64(0)), \(bind: Int64(1)), \(bind: millis), \(bind: millis))
             RETURNING id
             """).first()
@@ -48,7 +56,7 @@ extension SQLStore {
             """).run()
         return Mailbox(
             id: MailboxID(id), email: mailbox.email, name: mailbox.name, provider: mailbox.provider, usage: mailbox.usage,
-            incoming: mailbox.incoming, deleteAfterFetch: mailbox.deleteAfterFetch, enabled: true, createdAt: Millis.date(millis),
+            incoming: mailbox.incoming, outgoing: mailbox.outgoing, deleteAfterFetch: mailbox.deleteAfterFetch, enabled: true, createdAt: Millis.date(millis),
             updatedAt: Millis.date(millis))
     }
 
@@ -79,8 +87,16 @@ extension SQLStore {
     }
 
     public func incomingSecret(_ id: MailboxID) async throws -> SealedSecret? {
+        try await secret(id, direction: .incoming)
+    }
+
+    public func outgoingSecret(_ id: MailboxID) async throws -> SealedSecret? {
+        try await secret(id, direction: .outgoing)
+    }
+
+    private func secret(_ id: MailboxID, direction: Direction) async throws -> SealedSecret? {
         try await database.withSQL { sql in
-            try await sql.raw("SELECT sealed FROM credentials WHERE mailbox_id = \(bind: id.rawValue) AND direction = 'incoming'")
+            try await sql.raw("SELECT sealed FROM credentials WHERE mailbox_id = \(bind: id.rawValue) AND direction = \(bind: direction.rawValue)")
                 .first().map { SealedSecret(bytes: try $0.bytes("sealed")) }
         }
     }
@@ -161,11 +177,19 @@ extension SQLStore {
                 username: try row.optionalString("imap_username") ?? "", folder: try row.optionalString("imap_folder") ?? "INBOX",
                 authentication: ServerAuthentication(rawValue: try row.optionalString("imap_auth") ?? "password") ?? .password)
         }
+        var outgoing: OutgoingServer?
+        if let host = try row.optionalString("smtp_host") {
+            outgoing = OutgoingServer(
+                host: host, port: Int(try row.optionalInt64("smtp_port") ?? 587),
+                security: TransportSecurity(rawValue: try row.optionalString("smtp_security") ?? "starttls") ?? .starttls,
+                username: try row.optionalString("smtp_username") ?? "",
+                authentication: ServerAuthentication(rawValue: try row.optionalString("smtp_auth") ?? "password") ?? .password)
+        }
         return Mailbox(
             id: MailboxID(try row.int64("id")), email: try row.string("email"), name: try row.string("name"),
             provider: MailProvider(rawValue: try row.string("provider")) ?? .other,
             usage: MailboxUsage(rawValue: try row.string("usage")) ?? .incoming,
-            incoming: incoming, deleteAfterFetch: try row.int64("delete_after_fetch") != 0, enabled: try row.int64("enabled") != 0,
+            incoming: incoming, outgoing: outgoing, deleteAfterFetch: try row.int64("delete_after_fetch") != 0, enabled: try row.int64("enabled") != 0,
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
     }
 }

@@ -60,7 +60,8 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let outbound = OutboundQueue(
-            store: store, relay: relay, settings: OutboundSettings(trustedCertificatesPEMFile: trustedCAFile), logger: logger)
+            store: store, relay: relay, vault: vault, tokens: tokens, settings: OutboundSettings(trustedCertificatesPEMFile: trustedCAFile),
+            logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let router = try buildRouter(WebDependencies(
             store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound,

@@ -193,3 +193,46 @@ struct ReplyFormTests {
         }
     }
 }
+
+@Suite("Replies from a mailbox's own server, signed in with OAuth", .serialized)
+struct OAuthReplyTests {
+    @Test("A Microsoft mailbox («Both») sends its reply through its own SMTP server with XOAUTH2 and a token longer than 2,048 bytes; the customer gets it once")
+    func replyWithXOAuth2() async throws {
+        let world = try await OAuthWorld.make(name: "oauth-reply")
+        let postfix = try await TestServers.shared.postfix()
+        let account = await world.emulator.workAccount("sender")
+        let signIn = try await world.signIn(.microsoft, as: account)
+        #expect(signIn.grant.accessToken.utf8.count > 2048)
+        let customer = "\(uniqueUser("client"))@\(Postfix.customerDomain)"
+        let customerID = "\(UUID().uuidString)@customer.example"
+        try world.dovecot.deliver([simpleMessage(id: customerID, subject: "Where is my order?", from: "Client <\(customer)>")], to: account)
+        let draft = MailboxDraft(
+            email: account, name: "Contoso Support", provider: .microsoft, usage: .both, imapHost: "localhost", imapPort: world.dovecot.imapsPort,
+            imapSecurity: .tls, username: account, smtpHost: "localhost", smtpPort: postfix.submissionPort, smtpSecurity: .starttls)
+        let mailbox = try await MailboxService(store: world.fixture.store, vault: world.fixture.vault).add(draft, grant: signIn.grant)
+        #expect(mailbox.outgoing?.authentication == .oauth2)
+        guard case .success = await world.syncer.syncAndRecord(mailbox) else {
+            Issue.record("fetching failed: \(try await world.health(mailbox))")
+            return
+        }
+        let ticket = try #require(try await world.fixture.store.tickets(limit: 1, offset: 0).first).number
+        let queue = OutboundQueue(
+            store: world.fixture.store, relay: nil, vault: world.fixture.vault, tokens: world.tokens,
+            settings: OutboundSettings(trustedCertificatesPEMFile: world.dovecot.caFile), logger: world.logs.logger("outbound"))
+        let delivery = try await ReplyService(store: world.fixture.store, outbound: nil).reply(to: ticket, text: "It ships today.")
+        await queue.sendDue()
+        let after = try #require(try await world.fixture.store.deliveries(ticket: ticket)[delivery.messageRowID])
+        #expect(after.state == .sent, "\(after.lastError ?? "")")
+        let maildir = world.dovecot.maildir(customer, folder: nil).appendingPathComponent("new")
+        var files: [URL] = []
+        for _ in 0..<100 where files.isEmpty {
+            files = (try? FileManager.default.contentsOfDirectory(at: maildir, includingPropertiesForKeys: nil)) ?? []
+            if files.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(files.count == 1)
+        let message = MessageParser.parse(Array(try Data(contentsOf: try #require(files.first))))
+        #expect(message.inReplyTo == [customerID])
+        #expect(message.from.first?.email == account)
+        #expect(!world.logs.text.contains(signIn.grant.accessToken))
+    }
+}
