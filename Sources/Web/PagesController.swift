@@ -212,6 +212,9 @@ struct PagesController: Sendable {
             "last_fetch": health.lastSuccessAt.map(Format.date) ?? "Never",
             "activity": activity, "has_activity": !activity.isEmpty,
             "auth": try await Self.authenticationLabel(mailbox, store: store),
+            "outgoing": mailbox.outgoing.map {
+                "\($0.host):\($0.port) · \($0.security.displayName) · as \($0.username) with \($0.authentication == .oauth2 ? mailbox.provider.signInLabel : "its password")"
+            } ?? "The operator's default outgoing server (MAILROOM_SMTP_URL)",
         ]
         if health.state != .connected {
             view["cause"] = health.cause

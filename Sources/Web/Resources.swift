@@ -11,6 +11,7 @@ public enum APIResources {
         public var provider: String
         public var usage: String
         public var imap: IMAPResource?
+        public var smtp: SMTPResource?
         public var deleteAfterFetch: Bool
         public var enabled: Bool
         public var health: [String: HealthResource]
@@ -23,6 +24,7 @@ public enum APIResources {
             provider = mailbox.provider.rawValue
             usage = mailbox.usage.rawValue
             imap = mailbox.incoming.map(IMAPResource.init)
+            smtp = mailbox.outgoing.map(SMTPResource.init)
             deleteAfterFetch = mailbox.deleteAfterFetch
             enabled = mailbox.enabled
             var directions: [String: HealthResource] = [:]
@@ -31,6 +33,22 @@ public enum APIResources {
             }
             self.health = directions
             createdAt = mailbox.createdAt
+        }
+    }
+
+    public struct SMTPResource: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var security: String
+        public var username: String
+        /// `password` or `oauth2`; never the credential itself.
+        public var authentication: String
+        init(_ server: OutgoingServer) {
+            host = server.host
+            port = server.port
+            security = server.security.rawValue
+            username = server.username
+            authentication = server.authentication.rawValue
         }
     }
 
@@ -88,11 +106,18 @@ public enum APIResources {
         public var password: String?
         public var folder: String?
         public var deleteAfterFetch: Bool?
+        public var smtpHost: String?
+        public var smtpPort: Int?
+        public var smtpSecurity: String?
 
         public init(
             email: String?, name: String?, provider: String?, usage: String?, imapHost: String?, imapPort: Int?, imapSecurity: String?,
-            username: String?, password: String?, folder: String?, deleteAfterFetch: Bool?
+            username: String?, password: String?, folder: String?, deleteAfterFetch: Bool?,
+            smtpHost: String? = nil, smtpPort: Int? = nil, smtpSecurity: String? = nil
         ) {
+            self.smtpHost = smtpHost
+            self.smtpPort = smtpPort
+            self.smtpSecurity = smtpSecurity
             self.email = email
             self.name = name
             self.provider = provider
@@ -201,12 +226,13 @@ extension MailboxDraft {
         let provider: MailProvider = choice(request.provider, "provider", default: .other)
         let usage: MailboxUsage = choice(request.usage, "usage", default: .incoming)
         let security: TransportSecurity? = request.imapSecurity == nil ? nil : choice(request.imapSecurity, "imap_security", default: TransportSecurity.tls)
+        let smtpSecurity: TransportSecurity? = request.smtpSecurity == nil ? nil : choice(request.smtpSecurity, "smtp_security", default: TransportSecurity.starttls)
         if request.email == nil { problems.append(.init(field: "email", message: "Enter the support email address.")) }
         if request.name == nil { problems.append(.init(field: "name", message: "Enter the name customers see.")) }
         if !problems.isEmpty { throw ValidationError(problems: problems) }
         self.init(
             email: request.email ?? "", name: request.name ?? "", provider: provider, usage: usage, imapHost: request.imapHost,
             imapPort: request.imapPort, imapSecurity: security, username: request.username, folder: request.folder,
-            deleteAfterFetch: request.deleteAfterFetch ?? false)
+            deleteAfterFetch: request.deleteAfterFetch ?? false, smtpHost: request.smtpHost, smtpPort: request.smtpPort, smtpSecurity: smtpSecurity)
     }
 }

@@ -28,6 +28,8 @@ struct SignInController: Sendable {
         var deleteAfterFetch: Bool
         var imapHost: String?
         var imapPort: Int?
+        var smtpHost: String?
+        var smtpPort: Int?
     }
 
     @Sendable func start(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -42,7 +44,8 @@ struct SignInController: Sendable {
             provider: provider, email: String(query["email"] ?? ""), name: String(query["name"] ?? "Support"),
             usage: query["usage"].flatMap { MailboxUsage(rawValue: String($0)) } ?? .both,
             deleteAfterFetch: query["delete_after_fetch"] == "true" || query["delete_after_fetch"] == "on",
-            imapHost: query["imap_host"].map(String.init), imapPort: query["imap_port"].flatMap { Int($0) })
+            imapHost: query["imap_host"].map(String.init), imapPort: query["imap_port"].flatMap { Int($0) },
+            smtpHost: query["smtp_host"].map(String.init), smtpPort: query["smtp_port"].flatMap { Int($0) })
         do {
             // An empty address means «the account I sign in with»; check the other settings now, the address later.
             var probe = setup
@@ -132,7 +135,7 @@ extension SignInController.Setup {
     func draft(username: String) -> MailboxDraft {
         MailboxDraft(
             email: email, name: name, provider: provider, usage: usage, imapHost: imapHost, imapPort: imapPort,
-            username: username, deleteAfterFetch: deleteAfterFetch, authentication: .oauth2)
+            username: username, deleteAfterFetch: deleteAfterFetch, authentication: .oauth2, smtpHost: smtpHost, smtpPort: smtpPort)
     }
 }
 

@@ -175,6 +175,12 @@ enum Templates {
       </dl>
     </section>
     <section class="card">
+      <h2 style="font-size:16px;margin:0 0 10px">Outgoing</h2>
+      <dl class="kv">
+        <dt>Replies leave through</dt><dd id="outgoing-server">{{outgoing}}</dd>
+      </dl>
+    </section>
+    <section class="card">
       <h2 style="font-size:16px;margin:0 0 10px">Activity</h2>
       {{#has_activity}}
       <table class="list"><tbody>

@@ -25,6 +25,9 @@ struct MailboxCommand: AsyncParsableCommand {
         @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.") var passwordStdin = false
         @Option(help: "The folder to fetch.") var folder: String?
         @Flag(name: .customLong("delete-after-fetch"), help: "Delete each email from the server once its ticket is stored.") var deleteAfterFetch = false
+        @Option(name: .customLong("smtp-host"), help: "The mailbox's own SMTP server (usage outgoing or both).") var smtpHost: String?
+        @Option(name: .customLong("smtp-port")) var smtpPort: Int?
+        @Option(name: .customLong("smtp-security"), help: "starttls, tls or none.") var smtpSecurity: String?
         @Flag(help: "Print the new mailbox as JSON.") var json = false
 
         func run() async throws {
@@ -38,7 +41,8 @@ struct MailboxCommand: AsyncParsableCommand {
             }
             let request = APIResources.NewMailboxRequest(
                 email: email, name: name, provider: provider, usage: usage, imapHost: imapHost, imapPort: imapPort,
-                imapSecurity: imapSecurity, username: username, password: password, folder: folder, deleteAfterFetch: deleteAfterFetch)
+                imapSecurity: imapSecurity, username: username, password: password, folder: folder, deleteAfterFetch: deleteAfterFetch,
+                smtpHost: smtpHost, smtpPort: smtpPort, smtpSecurity: smtpSecurity)
             let vault = try global.loadVault(logger: logger)
             let json = json
             let (mailbox, health) = try await global.withStore(logger: logger) { store in
