@@ -94,7 +94,17 @@ public enum AutomaticMail {
             if path.isEmpty || Self.isDaemon(path) { return true }
         }
         let senders = parsed.from.map(\.email) + (parsed.sender.map { [$0.email] } ?? [])
-        return senders.contains(where: Self.isDaemon)
+        if senders.contains(where: Self.isDaemon) { return true }
+        // `From: MAILER-DAEMON (Mail Delivery Subsystem)` has no domain, so the address parser skips it.
+        return (parsed.headerValues("From") + parsed.headerValues("Sender")).contains { value in
+            let address: Substring
+            if let open = value.firstIndex(of: "<"), let close = value[open...].firstIndex(of: ">") {
+                address = value[value.index(after: open)..<close]
+            } else {
+                address = value[..<(value.firstIndex(of: "(") ?? value.endIndex)]
+            }
+            return Self.isDaemon(address.trimmingASCIIWhitespace)
+        }
     }
 
     /// MAILER-DAEMON, postmaster (any case, with or without a domain).

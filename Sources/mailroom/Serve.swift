@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let outbound = OutboundQueue(
-            store: store, relay: relay, vault: vault, tokens: tokens, settings: OutboundSettings(trustedCertificatesPEMFile: trustedCAFile),
+            store: store, relay: relay, vault: vault, tokens: tokens, settings: try Self.outboundSettings(environment, caFile: trustedCAFile),
             logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let router = try buildRouter(WebDependencies(
@@ -90,6 +90,22 @@ struct Serve: AsyncParsableCommand {
         } catch where "\(error)".contains("Address already in use") {
             throw ValidationError("Port \(port) on \(host) is already in use. Stop the other program or choose another with --port.")
         }
+    }
+}
+
+extension Serve {
+    /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
+    static func outboundSettings(_ environment: [String: String], caFile: String?) throws -> OutboundSettings {
+        func number(_ name: String, default fallback: Double) throws -> Double {
+            guard let text = environment[name], !text.isEmpty else { return fallback }
+            guard let value = Double(text), value > 0, value.isFinite else { throw ValidationError("\(name) must be a positive number; got «\(text)».") }
+            return value
+        }
+        return OutboundSettings(
+            firstRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", default: 60) * 1000)),
+            maxRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_MAX_RETRY_DELAY", default: 900) * 1000)),
+            retryWindow: try number("MAILROOM_OUTBOX_RETRY_HOURS", default: 24) * 3600,
+            trustedCertificatesPEMFile: caFile)
     }
 }
 
