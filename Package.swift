@@ -135,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "mailroom",
             dependencies: [
-                "MailroomCore", "Storage", "Engine", "Web", "IMAP", "OAuth",
+                "MailroomCore", "Storage", "Engine", "Web", "IMAP", "SMTP", "OAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

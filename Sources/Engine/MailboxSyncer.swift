@@ -211,9 +211,14 @@ public struct MailboxSyncer: Sendable {
 
     /// Parses a fetched message into what a ticket needs; malformed mail still yields an email.
     static func incomingEmail(_ message: FetchedMessage) -> IncomingEmail {
-        let parsed = MessageParser.parse(message.body)
-        let digest = SHA256.hash(data: message.body).map { String(format: "%02x", $0) }.joined()
-        return IncomingEmail(parsed: parsed, raw: message.body, receivedAt: message.internalDate ?? Date(), contentHash: digest)
+        incomingEmail(raw: message.body, receivedAt: message.internalDate ?? Date())
+    }
+
+    /// Parses raw bytes into what a ticket needs, with the hash that recognises a refetch.
+    static func incomingEmail(raw: [UInt8], receivedAt: Date) -> IncomingEmail {
+        let parsed = MessageParser.parse(raw)
+        let digest = SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined()
+        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: digest)
     }
 }
 

@@ -191,6 +191,9 @@ public protocol MailroomStore: Sendable {
     /// Files several emails and moves the watermark in one transaction: one commit (one fsync) for a group.
     func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome]
 
+    /// Files one email that arrived over SMTP (no folder, no watermark); committed before the sender hears `250`.
+    func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome
+
     /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
     func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32>
 

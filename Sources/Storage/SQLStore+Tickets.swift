@@ -20,8 +20,14 @@ extension SQLStore {
         }
     }
 
+    public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
+        try await database.transaction { sql in
+            try await Self.file(email, mailbox: mailbox, watermark: nil, sql: sql)
+        }
+    }
+
     /// Files one email inside the caller's transaction.
-    static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark, sql: any SQLDatabase) async throws -> IngestOutcome {
+    static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase) async throws -> IngestOutcome {
         var email = email
         if let row = try await sql.raw("""
             SELECT ticket_id, content_hash FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
@@ -67,7 +73,7 @@ extension SQLStore {
             VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                 \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
-                \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: Int64(watermark.uidValidity)), \(bind: email.sourceUID.map { Int64($0) }),
+                \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: watermark.map { Int64($0.uidValidity) }), \(bind: email.sourceUID.map { Int64($0) }),
                 \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)), \(bind: email.contentHash.isEmpty ? nil : email.contentHash))
             """).run()
         return outcome

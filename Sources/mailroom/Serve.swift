@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import OAuth
 import ServiceLifecycle
+import SMTP
 import Storage
 import Web
 
@@ -26,11 +27,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Extra CA certificates (PEM) to trust for mail servers, beside the system's (env MAILROOM_CA_FILE).", valueName: "path"))
     var caFile: String?
 
+    @Option(name: .customLong("smtp-receiver-port"), help: ArgumentHelp("Port of the SMTP receiver for «Outgoing only» mailboxes; off when not given (env MAILROOM_SMTP_RECEIVER_PORT).", valueName: "port"))
+    var smtpReceiverPort: Int? = ProcessInfo.processInfo.environment["MAILROOM_SMTP_RECEIVER_PORT"].flatMap { Int($0) }
+
     /// `--ca-file`, else `MAILROOM_CA_FILE`.
     var trustedCAFile: String? { caFile ?? ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"] }
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
+        if let smtpReceiverPort, !(1...65535).contains(smtpReceiverPort) {
+            throw ValidationError("--smtp-receiver-port must be between 1 and 65535.")
+        }
         guard pollInterval >= 1, pollInterval <= 86_400 else { throw ValidationError("--poll-interval must be between 1 and 86400 seconds.") }
         if let caFile = trustedCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("The CA file «\(caFile)» cannot be read.")
@@ -80,9 +87,17 @@ struct Serve: AsyncParsableCommand {
             let applied = try await store.migrate()
             if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
         }
+        var workers: [any Service] = [AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound)]
+        if let smtpReceiverPort {
+            let intake = MailIntake(store: store, logger: logger)
+            let receiver = SMTPReceiver(
+                configuration: SMTPReceiverConfiguration(host: host, port: smtpReceiverPort, hostname: host == "0.0.0.0" ? "localhost" : host),
+                acceptsRecipient: { await intake.accepts($0) }, store: { try await intake.store($0) }, logger: logger)
+            workers.append(AfterMigration(store: store, worker: ReceiverService(receiver: receiver)))
+        }
         // Order matters: services stop in reverse, so the database outlives the workers that use it.
         let group = ServiceGroup(configuration: .init(
-            services: [database, AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), app],
+            services: [database] + workers + [app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -106,6 +121,14 @@ extension Serve {
             maxRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_MAX_RETRY_DELAY", default: 900) * 1000)),
             retryWindow: try number("MAILROOM_OUTBOX_RETRY_HOURS", default: 24) * 3600,
             trustedCertificatesPEMFile: caFile)
+    }
+}
+
+/// The SMTP receiver as a service: it stops listening on graceful shutdown.
+struct ReceiverService: Service {
+    let receiver: SMTPReceiver
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await receiver.run() }
     }
 }
 
