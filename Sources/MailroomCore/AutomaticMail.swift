@@ -21,6 +21,19 @@ public enum AutomaticMailKind: String, Sendable, Hashable, Codable, CaseIterable
 /// Recognises auto-replies, bounces, read receipts and list or bulk mail from the header fields
 /// (RFC 3834, RFC 3464, RFC 8098, RFC 2369/2919, and the de-facto headers of Exchange and others).
 /// Pure: a function of the parsed message (and, when known, the SMTP envelope sender).
+extension AutomaticMailKind {
+    /// How the ticket labels it.
+    public var displayName: String {
+        switch self {
+        case .autoReply: "Automatic reply"
+        case .bounce: "Delivery failure report (bounce)"
+        case .readReceipt: "Read receipt"
+        case .bulk: "Bulk mail"
+        case .list: "Mailing-list mail"
+        }
+    }
+}
+
 public enum AutomaticMail {
     /// The kind of automatic mail `parsed` is, or `nil` for mail a person wrote.
     ///

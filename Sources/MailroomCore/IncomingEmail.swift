@@ -24,6 +24,8 @@ public struct IncomingEmail: Sendable {
     public var contentHash: String
     /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
     public var sourceUID: UInt32?
+    /// An auto-reply, bounce, read receipt or bulk mail: filed, marked, and never answered automatically.
+    public var automatic: AutomaticMailKind?
 
     /// Reads what a ticket needs from a parsed message. Never fails: missing parts get readable stand-ins.
     public init(parsed: ParsedMessage, raw: [UInt8], receivedAt: Date, contentHash: String) {
@@ -53,6 +55,7 @@ public struct IncomingEmail: Sendable {
         self.dedupeKey = parsed.messageID.flatMap { $0.isEmpty ? nil : "mid:" + $0 } ?? "sha256:" + contentHash
         self.raw = raw
         self.contentHash = contentHash
+        self.automatic = AutomaticMail.kind(of: parsed)
     }
 
     /// A stand-in for a message too large to download, so it shows up as a ticket instead of blocking the

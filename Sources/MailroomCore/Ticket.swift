@@ -100,12 +100,15 @@ public struct TicketMessage: Sendable, Codable, Equatable {
     /// What could not be read in the original; the ticket still shows what could.
     public var defects: [String]
     public var direction: MessageDirection
+    /// Set for auto-replies, bounces, read receipts and bulk mail (see ``AutomaticMail``).
+    public var automatic: AutomaticMailKind?
 
     public init(
         id: Int64, from: Person, to: [Person], cc: [Person], subject: String, messageID: String?, textBody: String,
         htmlBody: String?, attachments: [AttachmentInfo], receivedAt: Date, sentAt: Date?, rawSize: Int, defects: [String],
-        direction: MessageDirection = .incoming
+        direction: MessageDirection = .incoming, automatic: AutomaticMailKind? = nil
     ) {
+        self.automatic = automatic
         self.direction = direction
         self.id = id
         self.from = from

@@ -176,6 +176,9 @@ enum Migrations {
                 "ALTER TABLE mailboxes ADD COLUMN smtp_auth TEXT",
             ]
         },
+        Step(version: 6, name: "automatic mail is marked") { _ in
+            ["ALTER TABLE messages ADD COLUMN automatic TEXT"]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

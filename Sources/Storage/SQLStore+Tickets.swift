@@ -69,12 +69,13 @@ extension SQLStore {
         guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
         try await sql.raw("""
             INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash)
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic)
             VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                 \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
                 \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: watermark.map { Int64($0.uidValidity) }), \(bind: email.sourceUID.map { Int64($0) }),
-                \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)), \(bind: email.contentHash.isEmpty ? nil : email.contentHash))
+                \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)), \(bind: email.contentHash.isEmpty ? nil : email.contentHash),
+                \(bind: email.automatic?.rawValue))
             """).run()
         return outcome
     }
@@ -128,7 +129,7 @@ extension SQLStore {
             let summary = try Self.summary(from: row)
             let messages = try await sql.raw("""
                 SELECT id, from_email, from_name, to_json, cc_json, subject, message_id, text_body, html_body, attachments_json,
-                    defects_json, received_at, sent_at, raw_size, direction
+                    defects_json, received_at, sent_at, raw_size, direction, automatic
                 FROM messages WHERE ticket_id = \(bind: number.rawValue) ORDER BY received_at, id
                 """).all().map { row in
                 TicketMessage(
@@ -142,7 +143,8 @@ extension SQLStore {
                     receivedAt: try row.date("received_at"), sentAt: try row.optionalDate("sent_at"),
                     rawSize: Int(try row.int64("raw_size")),
                     defects: Self.decodeJSON([String].self, try row.string("defects_json")) ?? [],
-                    direction: MessageDirection(rawValue: try row.string("direction")) ?? .incoming)
+                    direction: MessageDirection(rawValue: try row.string("direction")) ?? .incoming,
+                    automatic: try row.optionalString("automatic").flatMap(AutomaticMailKind.init(rawValue:)))
             }
             return TicketDetail(summary: summary, messages: messages)
         }

@@ -111,6 +111,7 @@ struct PagesController: Sendable {
             ]
             if !message.cc.isEmpty { view["cc"] = message.cc.map(\.formatted).joined(separator: ", ") }
             if let html = message.htmlBody, !html.isEmpty { view["html_srcdoc"] = html }
+            if let automatic = message.automatic { view["automatic"] = automatic.displayName }
             if message.direction == .outgoing {
                 view["outgoing"] = true
                 if let delivery = deliveries[message.id] { view["delivery"] = Self.deliveryView(delivery) }

@@ -116,6 +116,7 @@ enum Templates {
       </ul>
       {{/has_attachments}}
       {{#has_defects}}<div class="defects">Parts of this email were malformed and shown as well as they could be read: {{defects}}</div>{{/has_defects}}
+      {{#automatic}}<div class="delivery" id="automatic-{{id}}">{{automatic}} — sent by a machine; Mailroom never answers it automatically.</div>{{/automatic}}
       {{#delivery}}<div class="delivery {{state}}" id="delivery-{{id}}">{{text}}</div>{{/delivery}}
     </article>
     {{/messages}}

@@ -151,6 +151,31 @@ struct ReplyTests {
         #expect(try await world.delivered(count: 2, timeout: .seconds(2)).count == 1)
     }
 
+    @Test("An out-of-office reply from the customer is filed on the ticket, marked as automatic, and nothing is sent back")
+    func automaticRepliesAreMarkedNotAnswered() async throws {
+        let world = try await ReplyWorld.make(subject: "Loop check")
+        let oof = Array("""
+            From: \(world.customer)
+            To: \(world.mailbox.email)
+            Subject: Automatic reply: Loop check [#\(world.ticket)]
+            Auto-Submitted: auto-replied
+            X-Auto-Response-Suppress: All
+            Message-ID: <oof-\(UUID().uuidString)@customer.example>
+            In-Reply-To: <\(world.customerMessageID)>
+            Date: Sun, 29 Nov 2026 11:00:00 +0000
+
+            I am out of the office until Monday.
+
+            """.utf8)
+        let user = try #require(world.mailbox.incoming?.username)
+        try world.dovecot.deliver([oof], to: user)
+        _ = try await world.fixture.syncer(dovecot: world.dovecot).sync(world.mailbox, server: #require(world.mailbox.incoming))
+        let detail = try #require(try await world.fixture.store.ticket(world.ticket))
+        #expect(detail.messages.count == 2)
+        #expect(detail.messages.last?.automatic == .autoReply)
+        #expect(try await world.fixture.store.dueDeliveries(now: Date(), limit: 10).isEmpty)
+    }
+
     @Test("An empty reply, or one for a ticket whose mailbox was removed, is refused with a message and nothing is queued")
     func badRepliesAreRefused() async throws {
         let world = try await ReplyWorld.make()
