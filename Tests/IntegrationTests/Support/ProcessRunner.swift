@@ -53,8 +53,22 @@ enum ProcessRunner {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // A clean signal state for the child. Threads of this test process block signals (SIGCHLD among them) and
+        // ignore SIGPIPE, and a spawned process inherits both: a Dovecot or Postfix master that never sees
+        // SIGCHLD never reaps its children, and runs into its process limit after a few hundred logins.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var all = sigset_t()
+        sigemptyset(&all)
+        for signal in Int32(1)..<Int32(32) where signal != SIGKILL && signal != SIGSTOP { sigaddset(&all, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard spawned == 0 else {
             throw Failure(command: arguments.joined(separator: " "), status: spawned, output: "cannot start: \(String(cString: strerror(spawned)))")
         }
