@@ -105,9 +105,14 @@ public struct OutboundQueue: Service {
         }
         do {
             let client = try await SMTPClient.connect(to: route.server(trusting: settings.trustedCertificatesPEMFile), logger: logger)
-            defer { Task { await client.close() } }
-            try await signIn(client, route: route)
-            let result = try await client.send(raw, from: delivery.envelopeFrom, to: delivery.recipients)
+            let result: SMTPSendResult
+            do {
+                try await signIn(client, route: route)
+                result = try await client.send(raw, from: delivery.envelopeFrom, to: delivery.recipients)
+            } catch {
+                await client.close()
+                throw error
+            }
             await client.quit()
             if result.rejected.isEmpty {
                 logger.info("Reply sent", metadata: ["ticket": "\(delivery.ticket)", "delivery": "\(delivery.id)"])

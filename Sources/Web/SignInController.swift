@@ -37,7 +37,7 @@ struct SignInController: Sendable {
         guard let oauth = dependencies.oauth, let publicURL = dependencies.publicURL else {
             return try failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "The operator must set the provider's client ID and secret (see the README, «Configuration»).", request: request, context: context)
         }
-        guard let provider = query["provider"].flatMap({ MailProvider(rawValue: String($0)) }), let kind = provider.identityProviderKind, oauth.configured.contains(kind) else {
+        guard let provider = query["provider"].flatMap({ MailProvider(rawValue: String($0)) }), oauth.configured.contains(provider.identityProviderKind) else {
             return try failure("Sign-in is not set up", cause: "Sign-in with «\(query["provider"] ?? "")» is not configured here.", fix: "Choose Microsoft Office 365 or Gmail, or ask the operator to register Mailroom with this provider.", request: request, context: context)
         }
         let setup = Setup(
@@ -55,7 +55,7 @@ struct SignInController: Sendable {
             return try failure("Check the mailbox settings", cause: error.description, fix: "Go back, correct the settings and sign in again.", request: request, context: context)
         }
         let session = Randomness.sessionID()
-        let client = try await oauth.client(for: kind)
+        let client = try await oauth.client(for: provider.identityProviderKind)
         let setupJSON = String(decoding: try JSONEncoder().encode(setup), as: UTF8.self)
         let url = await client.startSignIn(
             redirectURI: "\(publicURL)/oauth/callback", session: session, loginHint: setup.email.isEmpty ? nil : setup.email, context: setupJSON)
@@ -141,7 +141,7 @@ extension SignInController.Setup {
 
 extension MailProvider {
     /// Which identity provider signs in for this mail provider.
-    var identityProviderKind: IdentityProviderKind? {
+    var identityProviderKind: IdentityProviderKind {
         switch self {
         case .microsoft: .microsoft
         case .google: .google
