@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import MailroomCore
+import SASL
+import SMTP
 
 /// «Save tests the connection first»: signs in and opens the folder with a credential that is not stored yet,
 /// so a wrong password or a token for the wrong mailbox is reported before anything changes.
@@ -25,6 +27,48 @@ public struct ConnectionTest: Sendable {
             return Diagnosis.incoming(failure, server: server, provider: provider)
         } catch {
             return Diagnosis.incoming(ConnectionFailure(kind: .protocolError, serverText: "\(error)"), server: server, provider: provider)
+        }
+    }
+
+    /// Tests every direction the mailbox uses its own servers for, incoming first; the first failure wins.
+    public func servers(incoming: IncomingServer?, outgoing: OutgoingServer?, provider: MailProvider, credential: GivenCredential) async -> Diagnosis.Verdict? {
+        if let incoming, let verdict = await self.incoming(incoming, provider: provider, credential: credential) { return verdict }
+        if let outgoing, let verdict = await self.outgoing(outgoing, provider: provider, credential: credential) { return verdict }
+        return nil
+    }
+
+    /// Signs in to the outgoing server and quits without sending anything (PRODUCT.md: «SMTP: sign in, no mail sent»).
+    public func outgoing(_ server: OutgoingServer, provider: MailProvider, credential: GivenCredential) async -> Diagnosis.Verdict? {
+        let security: SMTPSecurity = switch server.security {
+        case .tls: .implicitTLS
+        case .starttls: .startTLS
+        case .none: .none
+        }
+        let client: SMTPClient
+        do {
+            client = try await SMTPClient.connect(
+                to: SMTPServer(host: server.host, port: server.port, security: security, trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile),
+                logger: logger)
+        } catch {
+            return Diagnosis.outgoing(OutgoingFailure(error), server: server, provider: provider)
+        }
+        do {
+            switch credential {
+            case .password(let password):
+                try await client.login(username: server.username, password: password)
+            case .accessToken(let token):
+                let offered = await client.extensions.authMechanisms
+                let mechanism: any SASLMechanism = offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER")
+                    ? SASLXOAuth2(user: server.username, accessToken: token) : SASLOAuthBearer(user: server.username, accessToken: token)
+                try await client.authenticate(mechanism: mechanism)
+            }
+            await client.quit()
+            return nil
+        } catch {
+            await client.close()
+            // A token issued moments ago that the server refuses: SMTP AUTH is off for the mailbox, not a dead sign-in.
+            if case .accessToken = credential { return Diagnosis.outgoing(OutgoingFailure(error, freshToken: true), server: server, provider: provider) }
+            return Diagnosis.outgoing(OutgoingFailure(error), server: server, provider: provider)
         }
     }
 }

@@ -23,6 +23,12 @@ public final class InboundSync: Service, Sendable {
     /// Asks for a pass now, e.g. after a mailbox was added.
     public func wake() async { await doorbell.ring() }
 
+    /// Fetches this mailbox on the next pass, whatever its backoff said: its sign-in was just fixed.
+    public func retryNow(_ id: MailboxID) async {
+        await schedule.forget(id)
+        await doorbell.ring()
+    }
+
     public func run() async throws {
         logger.info("Inbound sync started", metadata: ["poll_interval": "\(settings.pollInterval)"])
         await cancelWhenGracefulShutdown {
@@ -71,6 +77,11 @@ actor Schedule {
     /// Failures in a row, counted here too: an internal error (database, key) leaves the stored health as it
     /// was, and must back off all the same.
     private var failures: [MailboxID: Int] = [:]
+
+    func forget(_ id: MailboxID) {
+        nextAttempt[id] = nil
+        failures[id] = nil
+    }
 
     func isDue(_ id: MailboxID, at now: ContinuousClock.Instant) -> Bool {
         guard let next = nextAttempt[id] else { return true }

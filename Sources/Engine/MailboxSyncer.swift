@@ -35,6 +35,7 @@ public struct MailboxSyncer: Sendable {
     let signIn: IMAPSignIn
     let settings: SyncSettings
     let logger: Logger
+    let health: HealthRecorder
 
     /// - Parameter tokens: renews OAuth access tokens; without it, only password mailboxes can be fetched.
     public init(store: any MailroomStore, vault: any SecretVault, tokens: TokenKeeper? = nil, settings: SyncSettings, logger: Logger) {
@@ -42,21 +43,17 @@ public struct MailboxSyncer: Sendable {
         self.signIn = IMAPSignIn(store: store, vault: vault, tokens: tokens)
         self.settings = settings
         self.logger = logger
+        self.health = HealthRecorder(store: store, logger: logger)
     }
 
     /// Syncs once and records the outcome in the mailbox's health; never throws for server trouble.
     @discardableResult
     public func syncAndRecord(_ mailbox: Mailbox) async -> Result<SyncReport, ConnectionFailure> {
         guard let server = mailbox.incoming else { return .success(SyncReport()) }
-        let now = Date()
-        let previous = (try? await store.health(mailbox.id)[.incoming]) ?? ConnectionHealth()
+        let started = Date()
         do {
             let report = try await sync(mailbox, server: server)
-            let next = previous.succeeded(at: Date())
-            try? await store.setHealth(mailbox.id, .incoming, next)
-            if previous.state != .connected {
-                try? await store.log(mailbox.id, ActivityEntry(at: now, kind: "connected", text: "Fetching works (\(server.host):\(server.port), folder \(server.folder))."))
-            }
+            await health.succeeded(mailbox, .incoming, works: "Fetching works (\(server.host):\(server.port), folder \(server.folder)).", startedAt: started)
             if report.fetched > 0 {
                 logger.info("Fetched mail", metadata: [
                     "mailbox": "\(mailbox.id)", "fetched": "\(report.fetched)", "opened": "\(report.openedTickets)",
@@ -66,11 +63,7 @@ public struct MailboxSyncer: Sendable {
             return .success(report)
         } catch let failure as ConnectionFailure {
             let verdict = Diagnosis.incoming(failure, server: server, provider: mailbox.provider)
-            let next = previous.failed(verdict, at: now)
-            try? await store.setHealth(mailbox.id, .incoming, next)
-            if previous.state != next.state || previous.detail != next.detail {
-                try? await store.log(mailbox.id, ActivityEntry(at: now, kind: next.state.rawValue, text: "\(verdict.cause) \(verdict.detail.map { "(\($0))" } ?? "")"))
-            }
+            let next = await health.failed(mailbox, .incoming, verdict, startedAt: started)
             logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
             return .failure(failure)
         } catch {

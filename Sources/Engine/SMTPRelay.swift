@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SMTP
 
 /// The operator's default outgoing server (`MAILROOM_SMTP_URL`): replies of «Incoming only» mailboxes leave here.
@@ -55,4 +56,23 @@ public struct SMTPRelay: Sendable, CustomStringConvertible {
 public struct SMTPRelayError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension SMTPRelay {
+    /// Sends one message through the relay and fails unless every recipient took it.
+    func deliver(_ message: [UInt8], from sender: String, to recipients: [String], trusting caFile: String?, logger: Logger) async throws {
+        let client = try await SMTPClient.connect(
+            to: SMTPServer(host: host, port: port, security: security, trustedCertificatesPEMFile: caFile), logger: logger)
+        do {
+            if let username, let password { try await client.login(username: username, password: password) }
+            let result = try await client.send(message, from: sender, to: recipients)
+            await client.quit()
+            if !result.rejected.isEmpty {
+                throw SMTPRelayError("The relay refused \(result.rejected.map(\.address).joined(separator: ", ")).")
+            }
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
 }

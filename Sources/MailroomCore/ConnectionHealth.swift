@@ -49,11 +49,16 @@ public struct ConnectionHealth: Sendable, Codable, Equatable {
     /// When the current state began; a transient failure is surfaced only when it lasts.
     public var since: Date?
     public var consecutiveFailures: Int
+    /// The state the admins were last emailed about; nil when nothing is outstanding. Written only by the
+    /// notifier (``MailroomStore/markNotified(_:_:state:at:)``), so one episode sends one email each way.
+    public var notifiedState: HealthState?
 
     public init(
         state: HealthState = .pending, cause: String? = nil, fix: String? = nil, detail: String? = nil,
-        lastAttemptAt: Date? = nil, lastSuccessAt: Date? = nil, since: Date? = nil, consecutiveFailures: Int = 0
+        lastAttemptAt: Date? = nil, lastSuccessAt: Date? = nil, since: Date? = nil, consecutiveFailures: Int = 0,
+        notifiedState: HealthState? = nil
     ) {
+        self.notifiedState = notifiedState
         self.state = state
         self.cause = cause
         self.fix = fix
@@ -68,7 +73,7 @@ public struct ConnectionHealth: Sendable, Codable, Equatable {
     public func succeeded(at now: Date) -> ConnectionHealth {
         ConnectionHealth(
             state: .connected, lastAttemptAt: now, lastSuccessAt: now,
-            since: state == .connected ? (since ?? now) : now, consecutiveFailures: 0
+            since: state == .connected ? (since ?? now) : now, consecutiveFailures: 0, notifiedState: notifiedState
         )
     }
 
@@ -78,7 +83,7 @@ public struct ConnectionHealth: Sendable, Codable, Equatable {
             state: verdict.state, cause: verdict.cause, fix: verdict.fix, detail: verdict.detail,
             lastAttemptAt: now, lastSuccessAt: lastSuccessAt,
             since: state == verdict.state ? (since ?? now) : now,
-            consecutiveFailures: consecutiveFailures + 1
+            consecutiveFailures: consecutiveFailures + 1, notifiedState: notifiedState
         )
     }
 }

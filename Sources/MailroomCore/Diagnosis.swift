@@ -102,7 +102,7 @@ public enum Diagnosis {
     }
 
     /// Case 3 of the article: the OAuth sign-in expired or was revoked; one sign-in fixes it.
-    private static func expiredSignIn(provider: MailProvider, account: String, detail: String) -> Verdict {
+    static func expiredSignIn(provider: MailProvider, account: String, detail: String) -> Verdict {
         let cause = switch provider {
         case .microsoft: "Your Microsoft Office 365 credentials have expired. Please sign in again."
         case .google: "Your Gmail credentials have expired. Please sign in again."

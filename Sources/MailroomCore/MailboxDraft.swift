@@ -156,8 +156,8 @@ public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// Cheap syntax checks; the server has the last word on whether an address or host exists.
-enum EmailAddressSyntax {
-    static func isPlausible(_ s: String) -> Bool {
+public enum EmailAddressSyntax {
+    public static func isPlausible(_ s: String) -> Bool {
         guard s.count <= 320, !s.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" }) else { return false }
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }

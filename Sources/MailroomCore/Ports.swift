@@ -197,6 +197,18 @@ public protocol MailroomStore: Sendable {
     /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
     func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32>
 
+    /// Replaces the password of every direction that signs in with one (Case 2: the password changed).
+    func replacePassword(_ id: MailboxID, with sealed: SealedSecret, at: Date) async throws
+    /// Moves the mailbox to a new, tested OAuth sign-in in one transaction; the old settings go to «Others».
+    func reconnect(_ id: MailboxID, _ change: Reconnection, at: Date) async throws -> Mailbox
+    /// The settings replaced by the last reconnection, if any.
+    func previousSettings(_ id: MailboxID) async throws -> PreviousSettings?
+
+    /// The admins, who are emailed when a mailbox needs action and when it recovers.
+    func admins() async throws -> [User]
+    /// Records which state the admins were told about (nil: the episode is over), so each episode mails once.
+    func markNotified(_ id: MailboxID, _ direction: Direction, state: HealthState?, at: Date) async throws
+
     func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
     func log(_ id: MailboxID, _ entry: ActivityEntry) async throws

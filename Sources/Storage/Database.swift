@@ -168,10 +168,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unavailable(String)
     case corrupt(String)
     case conflict(String)
+    case notFound(String)
 
     public var description: String {
         switch self {
-        case .unavailable(let message), .corrupt(let message), .conflict(let message): message
+        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message): message
         }
     }
 }

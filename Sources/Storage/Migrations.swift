@@ -179,6 +179,34 @@ enum Migrations {
         Step(version: 6, name: "automatic mail is marked") { _ in
             ["ALTER TABLE messages ADD COLUMN automatic TEXT"]
         },
+        Step(version: 7, name: "people who sign in, their sessions, notices and replaced settings") { dialect in
+            let id = dialect == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+            return [
+                """
+                CREATE TABLE users (
+                    id \(id),
+                    email TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    password_hash TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX users_email ON users (lower(email))",
+                // Only a hash of the session token is stored: a copy of the database signs no one in.
+                """
+                CREATE TABLE web_sessions (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """,
+                "ALTER TABLE mailbox_health ADD COLUMN notified_state TEXT",
+                "ALTER TABLE mailbox_health ADD COLUMN notified_at BIGINT",
+                "ALTER TABLE mailboxes ADD COLUMN previous_json TEXT",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

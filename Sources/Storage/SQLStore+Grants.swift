@@ -33,7 +33,7 @@ extension SQLStore {
             VALUES (\(bind: id.rawValue), \(bind: grant.provider), \(bind: grant.tenant), \(bind: grant.account), \(bind: grant.subject),
                 \(bind: grant.scopes.joined(separator: " ")), \(bind: Data(grant.accessToken.bytes)), \(bind: Millis.from(grant.accessTokenExpiresAt)),
                 \(bind: grant.refreshToken.map { Data($0.bytes) }), \(bind: Millis.from(grant.obtainedAt)),
-                \(bind: grant.refreshedAt.map(Millis.from)), \(bind: Int64(0)))
+                \(bind: grant.refreshedAt.map(Millis.from)), \(bind: grant.version))
             """).run()
     }
 

@@ -133,7 +133,8 @@ extension SQLStore {
                     state: HealthState(rawValue: try row.string("state")) ?? .pending,
                     cause: try row.optionalString("cause"), fix: try row.optionalString("fix"), detail: try row.optionalString("detail"),
                     lastAttemptAt: try row.optionalDate("last_attempt_at"), lastSuccessAt: try row.optionalDate("last_success_at"),
-                    since: try row.optionalDate("since"), consecutiveFailures: Int(try row.int64("consecutive_failures")))
+                    since: try row.optionalDate("since"), consecutiveFailures: Int(try row.int64("consecutive_failures")),
+                    notifiedState: try row.optionalString("notified_state").flatMap(HealthState.init(rawValue:)))
             }
             return result
         }

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import MIME
+import MailroomCore
+import SMTP
+import ServiceLifecycle
+
+/// Watches every mailbox's health: marks Microsoft mailboxes still on Basic Auth as «Migration to OAuth required»,
+/// and emails the admins once when a mailbox starts needing action (or has been failing for too long) and once
+/// when it recovers. What was sent is stored with the health, so a restart never sends it twice.
+public struct AdminNotifier: Service {
+    public struct Settings: Sendable {
+        /// How often the states are checked.
+        public var interval: Duration
+        /// A temporary failure reaches the admins only when it lasts this long (default one hour).
+        public var transientAlertAfter: TimeInterval
+        /// Where admins open Mailroom, for the link in the email.
+        public var publicURL: String?
+        /// The sender of notices; defaults to the relay's username.
+        public var from: String?
+
+        public init(interval: Duration = .seconds(30), transientAlertAfter: TimeInterval = 3600, publicURL: String? = nil, from: String? = nil) {
+            self.interval = interval
+            self.transientAlertAfter = transientAlertAfter
+            self.publicURL = publicURL
+            self.from = from
+        }
+    }
+
+    let store: any MailroomStore
+    let relay: SMTPRelay?
+    let settings: Settings
+    let trustedCertificatesPEMFile: String?
+    let logger: Logger
+    let health: HealthRecorder
+    private let doorbell = Doorbell()
+
+    public init(store: any MailroomStore, relay: SMTPRelay?, settings: Settings, trustedCertificatesPEMFile: String? = nil, logger: Logger) {
+        self.store = store
+        self.relay = relay
+        self.settings = settings
+        self.trustedCertificatesPEMFile = trustedCertificatesPEMFile
+        self.logger = logger
+        self.health = HealthRecorder(store: store, logger: logger)
+    }
+
+    public func wake() async { await doorbell.ring() }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.pass()
+                await self.doorbell.wait(upTo: self.settings.interval)
+            }
+        }
+    }
+
+    /// One look at every mailbox: configuration-implied states first, then what the admins must hear.
+    public func pass(now: Date = Date()) async {
+        let mailboxes: [Mailbox]
+        do {
+            mailboxes = try await store.mailboxes()
+        } catch {
+            logger.error("Cannot list mailboxes for notices", metadata: ["error": "\(error)"])
+            return
+        }
+        for mailbox in mailboxes {
+            for direction in Self.directions(of: mailbox) {
+                await health.applyConfiguration(mailbox, direction, at: now)
+                guard let current = try? await store.health(mailbox.id)[direction] else { continue }
+                await notifyIfDue(mailbox, direction, current, now: now)
+            }
+        }
+    }
+
+    /// The directions that go through the mailbox's own servers, and so have a health of their own.
+    public static func directions(of mailbox: Mailbox) -> [Direction] {
+        var directions: [Direction] = []
+        if mailbox.usage.fetchesMail, mailbox.incoming != nil { directions.append(.incoming) }
+        if mailbox.usage.sendsMail, mailbox.outgoing != nil { directions.append(.outgoing) }
+        return directions
+    }
+
+    /// Whether the admins must hear about this health now.
+    func needsNotice(_ health: ConnectionHealth, now: Date) -> Bool {
+        if health.state.needsAdmin { return true }
+        guard health.state == .temporarilyFailing, let since = health.since else { return false }
+        return now.timeIntervalSince(since) >= settings.transientAlertAfter
+    }
+
+    private func notifyIfDue(_ mailbox: Mailbox, _ direction: Direction, _ current: ConnectionHealth, now: Date) async {
+        let trouble = needsNotice(current, now: now)
+        let notice: Notice
+        if trouble, current.notifiedState == nil {
+            notice = .trouble(current)
+        } else if current.state == .connected, let told = current.notifiedState {
+            notice = .recovered(was: told)
+        } else {
+            return
+        }
+        let admins = (try? await store.admins()) ?? []
+        let recipients = admins.map(\.email)
+        let outcome: String
+        if recipients.isEmpty {
+            outcome = "No admin account exists to email; create one with «mailroom admin create»."
+        } else if let relay {
+            do {
+                try await send(notice, mailbox: mailbox, direction: direction, to: recipients, relay: relay, now: now)
+                outcome = "Emailed the admins (\(recipients.joined(separator: ", "))): \(notice.subject(mailbox))."
+            } catch {
+                // Not marked: the next pass tries again, so a notice is late rather than lost.
+                logger.warning("Could not email the admins", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+                return
+            }
+        } else {
+            outcome = "The admins could not be emailed: no default outgoing server is configured (MAILROOM_SMTP_URL)."
+        }
+        do {
+            try await store.markNotified(mailbox.id, direction, state: notice.markedState, at: now)
+            try await store.log(mailbox.id, ActivityEntry(at: now, kind: "notice", text: outcome))
+        } catch {
+            logger.error("Could not record a notice", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+        }
+    }
+
+    enum Notice {
+        case trouble(ConnectionHealth)
+        case recovered(was: HealthState)
+
+        var markedState: HealthState? {
+            switch self {
+            case .trouble(let health): health.state
+            case .recovered: nil
+            }
+        }
+
+        func subject(_ mailbox: Mailbox) -> String {
+            switch self {
+            case .trouble(let health): "\(mailbox.email): \(health.state.displayName)"
+            case .recovered: "\(mailbox.email) is connected again"
+            }
+        }
+    }
+
+    private func send(_ notice: Notice, mailbox: Mailbox, direction: Direction, to recipients: [String], relay: SMTPRelay, now: Date) async throws {
+        let link = settings.publicURL.map { "\($0)/admin/channels/email/\(mailbox.id)" } ?? "Admin › Channels › Email in Mailroom"
+        let what = direction == .incoming ? "Fetching mail (incoming)" : "Sending replies (outgoing)"
+        let text: String
+        switch notice {
+        case .trouble(let health):
+            text = """
+                \(what) for the support address \(mailbox.email) needs your attention.
+
+                State: \(health.state.displayName)
+                What happened: \(health.cause ?? "—")
+                What to do: \(health.fix ?? "—")
+                \(health.detail.map { "Server said: \($0)\n" } ?? "")
+                Open the mailbox: \(link)
+
+                You will get one more email when it works again.
+                """
+        case .recovered(let was):
+            text = """
+                \(what) for the support address \(mailbox.email) works again (it was: \(was.displayName)).
+
+                Mail that arrived meanwhile is being fetched; nothing was lost.
+
+                Open the mailbox: \(link)
+                """
+        }
+        let sender = settings.from ?? relay.username.flatMap { $0.contains("@") ? $0 : nil } ?? "mailroom@\(Self.domain(of: mailbox.email))"
+        let message = OutgoingMessage(
+            from: MailAddress(name: "Mailroom", email: sender), to: recipients.map { MailAddress(email: $0) },
+            subject: "[Mailroom] \(notice.subject(mailbox))", messageID: "mr.notice.\(UUID().uuidString.lowercased())@\(Self.domain(of: sender))",
+            date: now, textBody: text, extraHeaders: [("Auto-Submitted", "auto-generated")])
+        let built = try MessageBuilder.build(message)
+        try await relay.deliver(built.bytes, from: sender, to: built.recipients, trusting: trustedCertificatesPEMFile, logger: logger)
+    }
+
+    static func domain(of address: String) -> String {
+        address.split(separator: "@").last.map(String.init) ?? "localhost"
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+extension Diagnosis {
+    /// Case 1 of the article: Microsoft retired Basic Auth for IMAP and SMTP AUTH, so a Microsoft mailbox that
+    /// still signs in with a password must move to «Sign in with Microsoft». Nil when the direction is fine as set up.
+    public static func migration(_ mailbox: Mailbox, _ direction: Direction) -> Verdict? {
+        guard mailbox.provider == .microsoft else { return nil }
+        let usesPassword = switch direction {
+        case .incoming: mailbox.incoming?.authentication == .password
+        case .outgoing: mailbox.outgoing?.authentication == .password
+        }
+        guard usesPassword else { return nil }
+        return Verdict(
+            state: .migrationRequired,
+            cause: "Microsoft has turned off sign-in with a username and password (Basic Auth) for Exchange Online, so this mailbox must move to OAuth.",
+            fix: "Click «Sign in with Microsoft» and sign in as «\(mailbox.incoming?.username ?? mailbox.outgoing?.username ?? mailbox.email)». Mailroom keeps fetching where it stopped; no mail is lost.",
+            detail: nil)
+    }
+
+    /// What the admin sees for a direction: a pending migration outranks a working connection and a password
+    /// failure (the password is not what is wrong), but never hides a provider-side problem.
+    public static func effective(_ health: ConnectionHealth, mailbox: Mailbox, direction: Direction) -> ConnectionHealth {
+        guard let migration = migration(mailbox, direction) else { return health }
+        switch health.state {
+        case .actionNeededAtProvider, .temporarilyFailing, .paused:
+            return health
+        case .pending, .connected, .reauthorizationRequired, .migrationRequired:
+            var shown = health
+            shown.state = .migrationRequired
+            shown.cause = migration.cause
+            shown.fix = migration.fix
+            if health.state == .reauthorizationRequired { shown.detail = health.detail }
+            return shown
+        }
+    }
+}
