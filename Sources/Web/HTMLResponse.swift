@@ -10,7 +10,7 @@ struct HTMLResponse: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
-        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-src 'self'; object-src 'none'; base-uri 'none'"
         headers[.xContentTypeOptions] = "nosniff"
         headers[.xFrameOptions] = "SAMEORIGIN"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))

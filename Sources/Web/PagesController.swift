@@ -19,34 +19,63 @@ struct PagesController: Sendable {
         for (name, text) in [
             ("layout", Templates.layout), ("tickets", Templates.tickets), ("ticket", Templates.ticket),
             ("channels", Templates.channels), ("mailbox", Templates.mailbox), ("not_found", Templates.notFound),
-            ("signin_failed", Templates.signInFailed),
+            ("signin_failed", Templates.signInFailed), ("signin", Templates.signIn), ("new_mailbox", Templates.newMailbox),
+            ("help_reauthorize", Templates.helpReauthorize),
         ] {
             library.register(try MustacheTemplate(string: text), named: name)
         }
         self.library = library
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AppRequestContext>) {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/tickets"]) }
         router.get("tickets", use: ticketList)
         router.get("tickets/:number", use: ticketPage)
         router.post("tickets/:number/replies", use: postReply)
         router.get("tickets/:number/messages/:message/attachments/:index", use: attachment)
-        router.get("admin/channels/email", use: channels)
-        router.get("admin/channels/email/:id", use: mailboxPage)
+        router.get("help/reauthorize", use: helpReauthorize)
+        router.get("favicon.ico") { _, _ in Response(status: .noContent, headers: [.cacheControl: "max-age=86400"]) }
+        router.get("static/mailbox-form.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
+                body: .init(byteBuffer: ByteBuffer(string: Templates.mailboxFormScript)))
+        }
     }
 
-    func page(_ template: String, title: String, nav: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> HTMLResponse {
-        let body = library.render(context, withTemplate: template) ?? ""
-        let html = library.render(["title": title, "body": body, "nav_\(nav)": true], withTemplate: "layout") ?? body
+    /// Renders a page in the layout: the signed-in person, their CSRF token for every form, and for admins the
+    /// reauthorization banner while any mailbox needs it.
+    func page(
+        _ template: String, title: String, nav: String, _ view: [String: Any], context: AppRequestContext, status: HTTPResponse.Status = .ok
+    ) async throws -> HTMLResponse {
+        var view = view
+        var layout: [String: Any] = ["title": title, "nav_\(nav)": true]
+        if let session = context.session {
+            view["csrf"] = session.csrfToken
+            layout["csrf"] = session.csrfToken
+            layout["signed_in"] = true
+            layout["user_name"] = session.user.name
+            layout["user_role"] = session.user.role.displayName
+            if session.user.isAdmin {
+                layout["is_admin"] = true
+                view["is_admin"] = true
+                if try await !store.mailboxesNeedingReauthorization().isEmpty { layout["banner"] = true }
+            }
+        }
+        let body = library.render(view, withTemplate: template) ?? ""
+        layout["body"] = body
+        let html = library.render(layout, withTemplate: "layout") ?? body
         return HTMLResponse(html: html, status: status)
     }
 
-    func notFound(_ message: String) -> HTMLResponse {
-        page("not_found", title: "Not found", nav: "tickets", ["message": message], status: .notFound)
+    func notFound(_ message: String, context: AppRequestContext) async throws -> HTMLResponse {
+        try await page("not_found", title: "Not found", nav: "tickets", ["message": message], context: context, status: .notFound)
     }
 
-    @Sendable func ticketList(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
+    @Sendable func helpReauthorize(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
+        try await page("help_reauthorize", title: "Reauthorize your Email settings", nav: "admin", [:], context: context)
+    }
+
+    @Sendable func ticketList(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
         let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 1_000_000) } ?? 1
         let total = try await store.ticketCount()
         let tickets = try await store.tickets(limit: Self.pageSize, offset: (pageNumber - 1) * Self.pageSize)
@@ -59,26 +88,27 @@ struct PagesController: Sendable {
         var view: [String: Any] = ["tickets": rows, "has_tickets": !rows.isEmpty, "total": total, "one": total == 1]
         if pageNumber > 1 { view["prev"] = pageNumber - 1 }
         if pageNumber * Self.pageSize < total { view["next"] = pageNumber + 1 }
-        return page("tickets", title: "Tickets", nav: "tickets", view)
+        return try await page("tickets", title: "Tickets", nav: "tickets", view, context: context)
     }
 
-    @Sendable func ticketPage(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
-        guard let number = context.parameters.get("number", as: Int64.self) else { return notFound("There is no ticket with this number.") }
-        return try await ticketPage(number: number)
+    @Sendable func ticketPage(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
+        guard let number = context.parameters.get("number", as: Int64.self) else { return try await notFound("There is no ticket with this number.", context: context) }
+        return try await ticketPage(number: number, context: context)
     }
 
     /// The reply form: the reply is stored and queued, then the agent sees it on the ticket with its delivery state.
-    @Sendable func postReply(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func postReply(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let number = context.parameters.get("number", as: Int64.self) else {
-            return try notFound("There is no ticket with this number.").response(from: request, context: context)
+            return try await notFound("There is no ticket with this number.", context: context).response(from: request, context: context)
         }
-        let body = try await request.body.collect(upTo: 1 << 20)
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
         let form = (try? URLEncodedFormDecoder().decode(ReplyForm.self, from: String(buffer: body))) ?? ReplyForm(text: "")
         do {
             let delivery = try await dependencies.replies.reply(to: TicketNumber(number), text: form.text)
             return Response(status: .seeOther, headers: [.location: "/tickets/\(number)#message-\(delivery.messageRowID)"])
         } catch let error as ReplyError {
-            return try await ticketPage(number: number, replyError: error.description, replyText: form.text).response(from: request, context: context)
+            return try await ticketPage(number: number, context: context, replyError: error.description, replyText: form.text).response(from: request, context: context)
         }
     }
 
@@ -87,9 +117,9 @@ struct PagesController: Sendable {
     }
 
     /// The ticket with its conversation, each reply's delivery, and the reply form (refilled after a refused reply).
-    func ticketPage(number: Int64, replyError: String? = nil, replyText: String = "") async throws -> HTMLResponse {
+    func ticketPage(number: Int64, context: AppRequestContext, replyError: String? = nil, replyText: String = "") async throws -> HTMLResponse {
         guard let detail = try await store.ticket(TicketNumber(number)) else {
-            return notFound("There is no ticket with this number.")
+            return try await notFound("There is no ticket with this number.", context: context)
         }
         let deliveries = try await store.deliveries(ticket: TicketNumber(number))
         var mailbox: Mailbox?
@@ -126,7 +156,7 @@ struct PagesController: Sendable {
         ]
         if let mailbox { view["from"] = "\(mailbox.name) <\(mailbox.email)>" }
         if let replyError { view["reply_error"] = replyError }
-        return page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", view, status: replyError == nil ? .ok : .unprocessableContent)
+        return try await page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", view, context: context, status: replyError == nil ? .ok : .unprocessableContent)
     }
 
     /// What the agent reads about a reply: on its way, sent, or refused with the server's words.
@@ -146,7 +176,7 @@ struct PagesController: Sendable {
 
     /// Hands out an attachment from the stored original. Always as a download, never rendered by the browser,
     /// so a hostile HTML or SVG attachment cannot run in Mailroom's origin.
-    @Sendable func attachment(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func attachment(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let number = context.parameters.get("number", as: Int64.self),
               let messageID = context.parameters.get("message", as: Int64.self),
               let index = context.parameters.get("index", as: Int.self),
@@ -155,11 +185,11 @@ struct PagesController: Sendable {
               let info = message.attachments.first(where: { $0.index == index }),
               let raw = try await store.rawMessage(messageID)
         else {
-            return try notFound("There is no such attachment.").response(from: request, context: context)
+            return try await notFound("There is no such attachment.", context: context).response(from: request, context: context)
         }
         let parsed = MessageParser.parse(raw)
         guard index < parsed.attachments.count else {
-            return try notFound("The attachment could not be read from the stored email.").response(from: request, context: context)
+            return try await notFound("The attachment could not be read from the stored email.", context: context).response(from: request, context: context)
         }
         let data = parsed.attachments[index].data
         var headers = HTTPFields()
@@ -169,60 +199,6 @@ struct PagesController: Sendable {
         headers[.xContentTypeOptions] = "nosniff"
         headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    @Sendable func channels(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
-        var rows: [[String: Any]] = []
-        for mailbox in try await store.mailboxes() {
-            let health = try await store.health(mailbox.id)[.incoming] ?? ConnectionHealth()
-            var row: [String: Any] = [
-                "id": mailbox.id.rawValue, "email": mailbox.email, "name": mailbox.name, "provider": mailbox.provider.displayName,
-                "usage": mailbox.usage.displayName, "delete_after_fetch": mailbox.deleteAfterFetch,
-                "server": mailbox.incoming.map { "\($0.host):\($0.port) · \($0.security.displayName)" } ?? "—",
-            ]
-            if mailbox.usage.fetchesMail {
-                row["state"] = health.state.rawValue
-                row["state_label"] = health.state.displayName
-                row["last_fetch"] = health.lastSuccessAt.map(Format.date) ?? "Never"
-                if health.state != .connected, let cause = health.cause {
-                    row["cause"] = cause
-                    row["fix"] = health.fix ?? ""
-                }
-            } else {
-                row["state"] = "pending"
-                row["state_label"] = "Not fetched (Outgoing only)"
-                row["last_fetch"] = "—"
-            }
-            rows.append(row)
-        }
-        return page("channels", title: "Email channels", nav: "admin", ["mailboxes": rows, "has_mailboxes": !rows.isEmpty])
-    }
-
-    @Sendable func mailboxPage(_ request: Request, context: BasicRequestContext) async throws -> HTMLResponse {
-        guard let id = context.parameters.get("id", as: Int64.self), let mailbox = try await store.mailbox(MailboxID(id)) else {
-            return notFound("There is no mailbox with this id.")
-        }
-        let health = try await store.health(mailbox.id)[.incoming] ?? ConnectionHealth()
-        let activity = try await store.activity(mailbox.id, limit: 50).map { ["at": Format.date($0.at), "text": $0.text] }
-        var view: [String: Any] = [
-            "email": mailbox.email, "name": mailbox.name, "provider": mailbox.provider.displayName, "usage": mailbox.usage.displayName,
-            "state": health.state.rawValue, "state_label": health.state.displayName,
-            "server": mailbox.incoming.map { "\($0.host):\($0.port) · \($0.security.displayName)" } ?? "—",
-            "username": mailbox.incoming?.username ?? "—", "folder": mailbox.incoming?.folder ?? "—",
-            "after_fetch": mailbox.deleteAfterFetch ? "Delete from the server once the ticket is stored" : "Leave on the server untouched",
-            "last_fetch": health.lastSuccessAt.map(Format.date) ?? "Never",
-            "activity": activity, "has_activity": !activity.isEmpty,
-            "auth": try await Self.authenticationLabel(mailbox, store: store),
-            "outgoing": mailbox.outgoing.map {
-                "\($0.host):\($0.port) · \($0.security.displayName) · as \($0.username) with \($0.authentication == .oauth2 ? mailbox.provider.signInLabel : "its password")"
-            } ?? "The operator's default outgoing server (MAILROOM_SMTP_URL)",
-        ]
-        if health.state != .connected {
-            view["cause"] = health.cause
-            view["fix"] = health.fix
-            view["detail"] = health.detail
-        }
-        return page("mailbox", title: mailbox.email, nav: "admin", view)
     }
 }
 

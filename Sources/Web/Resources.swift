@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import MailroomCore
 
@@ -17,6 +18,8 @@ public enum APIResources {
         public var health: [String: HealthResource]
         public var createdAt: Date
 
+        /// - Parameter health: the stored health; each direction that goes through the mailbox's own server is shown
+        ///   as the admin sees it (``APIResources/shownHealth(_:stored:)``).
         public init(_ mailbox: Mailbox, health: [Direction: ConnectionHealth]) {
             id = mailbox.id.rawValue
             email = mailbox.email
@@ -28,8 +31,8 @@ public enum APIResources {
             deleteAfterFetch = mailbox.deleteAfterFetch
             enabled = mailbox.enabled
             var directions: [String: HealthResource] = [:]
-            if mailbox.usage.fetchesMail {
-                directions[Direction.incoming.rawValue] = HealthResource(health[.incoming] ?? ConnectionHealth())
+            for (direction, shown) in APIResources.shownHealth(mailbox, stored: health) {
+                directions[direction.rawValue] = HealthResource(shown)
             }
             self.health = directions
             createdAt = mailbox.createdAt
@@ -71,8 +74,13 @@ public enum APIResources {
     }
 
     public struct HealthResource: Codable, Sendable, Equatable {
+        /// The raw state, e.g. `reauthorization_required`.
         public var state: String
+        /// The state in the admin's words, e.g. «Reauthorization required» (`label` is the same, kept for older clients).
+        public var stateLabel: String
         public var label: String
+        /// Whether the admin has to act before mail flows again (the states that raise the banner).
+        public var needsAdmin: Bool
         public var cause: String?
         public var fix: String?
         public var detail: String?
@@ -82,7 +90,9 @@ public enum APIResources {
         public var consecutiveFailures: Int
         public init(_ health: ConnectionHealth) {
             state = health.state.rawValue
+            stateLabel = health.state.displayName
             label = health.state.displayName
+            needsAdmin = health.state.needsAdmin
             cause = health.cause
             fix = health.fix
             detail = health.detail
@@ -187,13 +197,113 @@ public enum APIResources {
         }
     }
 
+    /// Every error the API answers: a sentence, the fields at fault, and — when a connection test failed — what the
+    /// server said, judged the same way as on the Email settings pages. Never carries a secret.
     public struct ErrorResource: Codable, Sendable {
         public var error: String
-        public var problems: [ValidationError.Problem]?
-        public init(error: String, problems: [ValidationError.Problem]? = nil) {
+        public var problems: [ValidationError.Problem]
+        /// The state the failed test implies, e.g. `reauthorization_required` (connection test failures only).
+        public var state: String?
+        public var stateLabel: String?
+        public var cause: String?
+        public var fix: String?
+        public var detail: String?
+        public init(error: String, problems: [ValidationError.Problem]? = nil, cause: String? = nil, fix: String? = nil, detail: String? = nil) {
             self.error = error
-            self.problems = problems
+            self.problems = problems ?? []
+            self.cause = cause
+            self.fix = fix
+            self.detail = detail
         }
+
+        /// A refused connection test: nothing was stored or changed.
+        public init(testFailed verdict: Diagnosis.Verdict) {
+            self.init(error: "The connection test failed: \(verdict.cause) Nothing was saved.", cause: verdict.cause, fix: verdict.fix, detail: verdict.detail)
+            state = verdict.state.rawValue
+            stateLabel = verdict.state.displayName
+        }
+    }
+
+    /// `GET /api/v1/mailboxes/{id}/health`: each direction that goes through the mailbox's own server.
+    public struct MailboxHealthResource: Codable, Sendable, Equatable {
+        public var mailboxId: Int64
+        public var email: String
+        /// Absent when the mailbox does not fetch mail (Outgoing only).
+        public var incoming: HealthResource?
+        /// Absent when replies leave through Mailroom's default outgoing server.
+        public var outgoing: HealthResource?
+        /// True while any direction needs the admin (the banner is shown).
+        public var needsAdmin: Bool
+
+        public init(_ mailbox: Mailbox, health: [Direction: ConnectionHealth]) {
+            mailboxId = mailbox.id.rawValue
+            email = mailbox.email
+            let shown = APIResources.shownHealth(mailbox, stored: health)
+            incoming = shown[.incoming].map(HealthResource.init)
+            outgoing = shown[.outgoing].map(HealthResource.init)
+            needsAdmin = shown.values.contains { $0.state.needsAdmin }
+        }
+    }
+
+    /// `POST /api/v1/mailboxes/test`: whether the settings and password work, without storing anything.
+    public struct ConnectionTestResource: Codable, Sendable, Equatable {
+        public var ok: Bool
+        /// The directions that were tested (incoming: IMAP sign-in and opening the folder).
+        public var tested: [String]
+        public var state: String?
+        public var stateLabel: String?
+        public var cause: String?
+        public var fix: String?
+        public var detail: String?
+
+        public init(tested: [Direction], failure verdict: Diagnosis.Verdict?) {
+            ok = verdict == nil
+            self.tested = tested.map(\.rawValue)
+            state = verdict?.state.rawValue
+            stateLabel = verdict?.state.displayName
+            cause = verdict?.cause
+            fix = verdict?.fix
+            detail = verdict?.detail
+        }
+    }
+
+    /// `POST /api/v1/mailboxes/{id}/password`.
+    public struct NewPasswordRequest: Codable, Sendable {
+        public var password: String?
+        public init(password: String?) { self.password = password }
+    }
+
+    /// `GET /api/v1/me`: who is calling. The CSRF token is given only to cookie sessions (a browser script needs
+    /// it for POST and DELETE); HTTP Basic callers need none.
+    public struct MeResource: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var email: String
+        public var name: String
+        public var role: String
+        public var roleLabel: String
+        /// `session` (the `mailroom_session` cookie) or `basic` (HTTP Basic).
+        public var authentication: String
+        public var csrfToken: String?
+
+        public init(_ user: User, csrfToken: String?) {
+            id = user.id
+            email = user.email
+            name = user.name
+            role = user.role.rawValue
+            roleLabel = user.role.displayName
+            authentication = csrfToken == nil ? "basic" : "session"
+            self.csrfToken = csrfToken
+        }
+    }
+
+    /// Each direction that goes through the mailbox's own server, as the admin sees it: a pending Basic Auth →
+    /// OAuth migration shows even before the background job recorded it.
+    public static func shownHealth(_ mailbox: Mailbox, stored: [Direction: ConnectionHealth]) -> [Direction: ConnectionHealth] {
+        var shown: [Direction: ConnectionHealth] = [:]
+        for direction in AdminNotifier.directions(of: mailbox) {
+            shown[direction] = Diagnosis.effective(stored[direction] ?? ConnectionHealth(), mailbox: mailbox, direction: direction)
+        }
+        return shown
     }
 
     /// The encoder every JSON output uses: snake_case keys, ISO 8601 dates, stable key order.

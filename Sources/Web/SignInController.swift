@@ -14,8 +14,9 @@ struct SignInController: Sendable {
     /// Binds a sign-in to the browser that started it; only sent back to /oauth paths.
     static let cookie = "mailroom_signin"
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("oauth/start", use: start)
+    func register(on router: Router<AppRequestContext>) {
+        // Starting is a form POST (with the CSRF token): no other site can start a sign-in in an admin's browser.
+        router.post("oauth/start", use: start)
         router.get("oauth/callback", use: callback)
     }
 
@@ -30,35 +31,67 @@ struct SignInController: Sendable {
         var imapPort: Int?
         var smtpHost: String?
         var smtpPort: Int?
+        /// Set when the sign-in fixes an existing mailbox instead of adding one.
+        var mailbox: Int64?
+        var mode: ReconnectMode?
+        var imapSecurity: TransportSecurity?
+        var smtpSecurity: TransportSecurity?
     }
 
-    @Sendable func start(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let query = request.uri.queryParameters
+    @Sendable func start(_ request: Request, context: AppRequestContext) async throws -> Response {
+        // The form's fields, with the button's `?provider=` (formaction) taking precedence.
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        var query: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let key = String(parts[0]).removingPercentEncoding,
+                  let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else { continue }
+            query[key] = value
+        }
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         guard let oauth = dependencies.oauth, let publicURL = dependencies.publicURL else {
-            return try failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "The operator must set the provider's client ID and secret (see the README, «Configuration»).", request: request, context: context)
+            return try await failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "The operator must set the provider's client ID and secret (see the README, «Configuration»).", request: request, context: context)
         }
         guard let provider = query["provider"].flatMap({ MailProvider(rawValue: String($0)) }), oauth.configured.contains(provider.identityProviderKind) else {
-            return try failure("Sign-in is not set up", cause: "Sign-in with «\(query["provider"] ?? "")» is not configured here.", fix: "Choose Microsoft Office 365 or Gmail, or ask the operator to register Mailroom with this provider.", request: request, context: context)
+            return try await failure("Sign-in is not set up", cause: "Sign-in with «\(query["provider"] ?? "")» is not configured here.", fix: "Choose Microsoft Office 365 or Gmail, or ask the operator to register Mailroom with this provider.", request: request, context: context)
         }
-        let setup = Setup(
-            provider: provider, email: String(query["email"] ?? ""), name: String(query["name"] ?? "Support"),
-            usage: query["usage"].flatMap { MailboxUsage(rawValue: String($0)) } ?? .both,
+        func text(_ key: String) -> String? { query[key].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
+        var setup = Setup(
+            provider: provider, email: query["email"]?.trimmingCharacters(in: .whitespaces) ?? "", name: text("name") ?? "Support",
+            usage: query["usage"].flatMap { MailboxUsage(rawValue: $0) } ?? .both,
             deleteAfterFetch: query["delete_after_fetch"] == "true" || query["delete_after_fetch"] == "on",
-            imapHost: query["imap_host"].map(String.init), imapPort: query["imap_port"].flatMap { Int($0) },
-            smtpHost: query["smtp_host"].map(String.init), smtpPort: query["smtp_port"].flatMap { Int($0) })
+            imapHost: text("imap_host"), imapPort: text("imap_port").flatMap { Int($0) },
+            smtpHost: text("smtp_host"), smtpPort: text("smtp_port").flatMap { Int($0) },
+            mailbox: text("mailbox").flatMap { Int64($0) }, mode: text("mode").flatMap { ReconnectMode(rawValue: $0) },
+            imapSecurity: text("imap_security").flatMap { TransportSecurity(rawValue: $0) },
+            smtpSecurity: text("smtp_security").flatMap { TransportSecurity(rawValue: $0) })
+        if let id = setup.mailbox {
+            // Fixing an existing mailbox: its own address and usage; the login hint is the account expected to sign in.
+            guard let mailbox = try await dependencies.store.mailbox(MailboxID(id)) else {
+                return try await failure("Sign-in failed", cause: "There is no mailbox with this id.", fix: "Open the mailbox from Email settings and try again.", request: request, context: context)
+            }
+            setup.email = mailbox.email
+            setup.name = mailbox.name
+            setup.usage = mailbox.usage
+            setup.deleteAfterFetch = mailbox.deleteAfterFetch
+            if setup.mode == nil { setup.mode = .reauthorize }
+        }
         do {
             // An empty address means «the account I sign in with»; check the other settings now, the address later.
             var probe = setup
             if probe.email.isEmpty { probe.email = "account@example.com" }
             _ = try probe.draft(username: probe.email).validated()
         } catch {
-            return try failure("Check the mailbox settings", cause: error.description, fix: "Go back, correct the settings and sign in again.", request: request, context: context)
+            return try await failure("Check the mailbox settings", cause: error.description, fix: "Go back, correct the settings and sign in again.", request: request, context: context)
         }
         let session = Randomness.sessionID()
         let client = try await oauth.client(for: provider.identityProviderKind)
         let setupJSON = String(decoding: try JSONEncoder().encode(setup), as: UTF8.self)
+        var hint: String? = setup.email.isEmpty ? nil : setup.email
+        if let id = setup.mailbox, setup.mode == .reauthorize, let grant = try await dependencies.store.grant(MailboxID(id)) { hint = grant.account }
         let url = await client.startSignIn(
-            redirectURI: "\(publicURL)/oauth/callback", session: session, loginHint: setup.email.isEmpty ? nil : setup.email, context: setupJSON)
+            redirectURI: "\(publicURL)/oauth/callback", session: session, loginHint: hint, context: setupJSON)
         var headers = HTTPFields()
         headers[.location] = url.absoluteString
         headers[.setCookie] = "\(Self.cookie)=\(session); Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=900\(publicURL.hasPrefix("https:") ? "; Secure" : "")"
@@ -66,8 +99,8 @@ struct SignInController: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    @Sendable func callback(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        guard let oauth = dependencies.oauth else { return try failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "Ask the operator.", request: request, context: context) }
+    @Sendable func callback(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let oauth = dependencies.oauth else { return try await failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "Ask the operator.", request: request, context: context) }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let session = request.cookies[Self.cookie]?.value ?? ""
@@ -76,10 +109,13 @@ struct SignInController: Sendable {
             completed = try await oauth.finishSignIn(callback: query, session: session)
         } catch let error as OAuthFailure {
             context.logger.notice("OAuth sign-in failed", metadata: ["error": "\(error)"])
-            return try failure(error, request: request, context: context)
+            return try await failure(error, request: request, context: context)
         }
         guard let setup = try? JSONDecoder().decode(Setup.self, from: Data(completed.context.utf8)) else {
-            return try failure("Sign-in failed", cause: "The sign-in lost its settings.", fix: "Start the sign-in again.", request: request, context: context)
+            return try await failure("Sign-in failed", cause: "The sign-in lost its settings.", fix: "Start the sign-in again.", request: request, context: context)
+        }
+        if let id = setup.mailbox {
+            return try await reconnect(MailboxID(id), setup: setup, signIn: completed, request: request, context: context)
         }
         // An empty support address means «the account I sign in with»; otherwise a different address is a shared mailbox.
         let email = setup.email.isEmpty ? completed.identity.address : setup.email
@@ -90,18 +126,18 @@ struct SignInController: Sendable {
         do {
             valid = try draft.validated()
         } catch {
-            return try failure("Check the mailbox settings", cause: error.description, fix: "Start again with corrected settings.", request: request, context: context)
+            return try await failure("Check the mailbox settings", cause: error.description, fix: "Start again with corrected settings.", request: request, context: context)
         }
-        if let server = valid.incoming,
-           let verdict = await dependencies.connectionTest.incoming(server, provider: setup.provider, credential: .accessToken(completed.grant.accessToken)) {
-            return try failure("The connection test failed", cause: verdict.cause, fix: verdict.fix, detail: verdict.detail, request: request, context: context)
+        if let verdict = await dependencies.connectionTest.servers(
+            incoming: valid.incoming, outgoing: valid.outgoing, provider: setup.provider, credential: .accessToken(completed.grant.accessToken)) {
+            return try await failure("The connection test failed", cause: verdict.cause, fix: verdict.fix, detail: verdict.detail, request: request, context: context)
         }
         let mailbox: Mailbox
         do {
             mailbox = try await dependencies.mailboxes.add(draft, grant: completed.grant)
         } catch let error as StoreError {
             if case .conflict(let message) = error {
-                return try failure("This mailbox already exists", cause: message, fix: "Open it in Email settings instead.", request: request, context: context)
+                return try await failure("This mailbox already exists", cause: message, fix: "Open it in Email settings instead.", request: request, context: context)
             }
             throw error
         }
@@ -112,7 +148,57 @@ struct SignInController: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    private func failure(_ failure: OAuthFailure, request: Request, context: BasicRequestContext) throws -> Response {
+    /// Cases 1 and 3 and account switches: the new sign-in is tested and identity-checked, then swapped in.
+    private func reconnect(_ id: MailboxID, setup: Setup, signIn: CompletedSignIn, request: Request, context: AppRequestContext) async throws -> Response {
+        guard let mailbox = try await dependencies.store.mailbox(id) else {
+            return try await failure("Sign-in failed", cause: "The mailbox was removed while you signed in.", fix: "Add it again from Email settings.", request: request, context: context)
+        }
+        let mode = setup.mode ?? .reauthorize
+        let provider = mode == .switchAccount ? setup.provider : mailbox.provider
+        let servers: (incoming: IncomingServer?, outgoing: OutgoingServer?)
+        switch mode {
+        case .reauthorize, .migrate:
+            servers = (
+                mailbox.incoming.map { var server = $0; server.authentication = .oauth2; return server },
+                mailbox.outgoing.map { var server = $0; server.authentication = .oauth2; return server })
+        case .switchAccount:
+            var draft = setup.draft(username: mailbox.email)
+            draft.email = mailbox.email
+            draft.imapSecurity = setup.imapSecurity ?? (setup.imapHost == nil ? nil : mailbox.incoming?.security)
+            draft.smtpSecurity = setup.smtpSecurity ?? (setup.smtpHost == nil ? nil : mailbox.outgoing?.security)
+            draft.folder = mailbox.incoming?.folder
+            do {
+                let valid = try draft.validated()
+                servers = (valid.incoming, valid.outgoing)
+            } catch {
+                return try await failure("Check the mailbox settings", cause: error.description, fix: "Start again with corrected settings.", request: request, context: context)
+            }
+        }
+        do {
+            _ = try await dependencies.reauthorization.reconnect(mailbox, mode: mode, provider: provider, grant: signIn.grant, servers: servers)
+        } catch {
+            context.logger.notice("A new sign-in for a mailbox was refused", metadata: ["mailbox": "\(id)", "reason": "\(error)"])
+            let heading = switch error {
+            case .wrongAccount: "This is not the account of this mailbox"
+            case .testFailed: "The connection test failed"
+            case .invalid: "Sign-in failed"
+            }
+            var view: [String: Any] = ["heading": heading, "cause": error.description, "fix": error.fix, "mailbox_id": id.rawValue]
+            if case .wrongAccount(let expected, let signedIn) = error {
+                view["expected"] = expected
+                view["signed_in"] = signedIn
+            }
+            if let detail = ChannelsController.detail(of: error) { view["detail"] = detail }
+            return try await pages.page("signin_failed", title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
+        }
+        await dependencies.notifier?.wake()
+        var headers = HTTPFields()
+        headers[.location] = "/admin/channels/email/\(id)?reauthorized=1"
+        headers[.setCookie] = "\(Self.cookie)=; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=0"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    private func failure(_ failure: OAuthFailure, request: Request, context: AppRequestContext) async throws -> Response {
         let (cause, fix): (String, String) = switch failure.kind {
         case .signInRejected: (failure.detail ?? "The sign-in was not completed.", "Start the sign-in again.")
         case .transient: ("The identity provider could not be reached.", "Try again in a moment.")
@@ -121,13 +207,13 @@ struct SignInController: Sendable {
         case .actionNeededAtProvider: ("The identity provider does not allow this account to sign in to Mailroom.", "Ask your provider's administrator.")
         case .reauthorizationRequired: ("The sign-in was not accepted.", "Start the sign-in again.")
         }
-        return try self.failure("Sign-in failed", cause: cause, fix: fix, detail: failure.kind == .signInRejected ? nil : failure.description, request: request, context: context)
+        return try await self.failure("Sign-in failed", cause: cause, fix: fix, detail: failure.kind == .signInRejected ? nil : failure.description, request: request, context: context)
     }
 
-    private func failure(_ heading: String, cause: String, fix: String, detail: String? = nil, request: Request, context: BasicRequestContext) throws -> Response {
+    private func failure(_ heading: String, cause: String, fix: String, detail: String? = nil, request: Request, context: AppRequestContext) async throws -> Response {
         var view: [String: Any] = ["heading": heading, "cause": cause, "fix": fix]
         if let detail { view["detail"] = detail }
-        return try pages.page("signin_failed", title: heading, nav: "admin", view, status: .badRequest).response(from: request, context: context)
+        return try await pages.page("signin_failed", title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
     }
 }
 
@@ -135,7 +221,8 @@ extension SignInController.Setup {
     func draft(username: String) -> MailboxDraft {
         MailboxDraft(
             email: email, name: name, provider: provider, usage: usage, imapHost: imapHost, imapPort: imapPort,
-            username: username, deleteAfterFetch: deleteAfterFetch, authentication: .oauth2, smtpHost: smtpHost, smtpPort: smtpPort)
+            imapSecurity: imapSecurity, username: username, deleteAfterFetch: deleteAfterFetch, authentication: .oauth2,
+            smtpHost: smtpHost, smtpPort: smtpPort, smtpSecurity: smtpSecurity)
     }
 }
 

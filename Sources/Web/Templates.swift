@@ -58,16 +58,39 @@ enum Templates {
     .pager { margin-top:14px; display:flex; gap:12px; }
     .pager a { color:var(--accent); }
     code { background:#eef1f5; padding:1px 5px; border-radius:4px; font-size:13px; }
+    header.top form.who { margin-left:auto; font-size:13px; }
+    button.link { background:none; border:0; color:var(--accent); cursor:pointer; font:inherit; padding:0; }
+    .banner { background:#fde8e7; color:var(--bad); border-bottom:1px solid #f5c2bf; padding:10px 24px; font-weight:600; }
+    .banner a { color:var(--bad); }
+    .notice { background:#e3f4ea; color:var(--ok); border:1px solid #b7e1c6; border-radius:8px; padding:10px 14px; margin-bottom:16px; }
+    .failure { background:#fde8e7; color:var(--bad); border:1px solid #f5c2bf; border-radius:8px; padding:10px 14px; margin-bottom:16px; }
+    .failure .fix { color:var(--ink); font-weight:400; }
+    form.stack label { display:block; margin:10px 0 4px; font-weight:600; }
+    form.stack input[type=text], form.stack input[type=email], form.stack input[type=password], form.stack input[type=number], form.stack select { width:100%; max-width:420px; padding:7px 9px; border:1px solid var(--line); border-radius:6px; font:inherit; }
+    form.stack fieldset { border:1px solid var(--line); border-radius:8px; margin:12px 0; padding:8px 14px 14px; }
+    form.stack legend { font-weight:600; padding:0 4px; }
+    form.stack .choice { display:inline-block; margin-right:16px; font-weight:400; }
+    .button { display:inline-block; margin-top:10px; padding:8px 16px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; font-weight:600; cursor:pointer; text-decoration:none; font-size:14px; }
+    .button.secondary { background:#fff; color:var(--accent); }
+    .button.danger { background:#fff; color:var(--bad); border-color:var(--bad); }
+    .hint { color:var(--muted); font-size:13px; margin:4px 0 0; }
+    .row { display:flex; gap:12px; flex-wrap:wrap; }
     </style>
     </head>
     <body>
     <header class="top">
       <a class="brand" href="/tickets">Mailroom</a>
+      {{#signed_in}}
       <nav>
         <a href="/tickets" class="{{#nav_tickets}}active{{/nav_tickets}}">Tickets</a>
-        <a href="/admin/channels/email" class="{{#nav_admin}}active{{/nav_admin}}">Admin › Channels › Email</a>
+        {{#is_admin}}<a href="/admin/channels/email" class="{{#nav_admin}}active{{/nav_admin}}">Admin › Channels › Email</a>{{/is_admin}}
       </nav>
+      <form class="who" method="post" action="/signout"><input type="hidden" name="csrf" value="{{csrf}}"><span id="current-user">{{user_name}}</span> <span class="muted">· {{user_role}}</span> <button type="submit" class="link">Sign out</button></form>
+      {{/signed_in}}
     </header>
+    {{#banner}}
+    <div class="banner" id="reauthorize-banner" role="alert">Please reauthorize your Email settings. Learn more about it <a href="/help/reauthorize">here</a> or finish the setup in <a href="/admin/channels/email">Email settings</a></div>
+    {{/banner}}
     <main>
     {{{body}}}
     </main>
@@ -90,7 +113,7 @@ enum Templates {
     <div class="pager">{{#prev}}<a href="/tickets?page={{prev}}">‹ Newer</a>{{/prev}}{{#next}}<a href="/tickets?page={{next}}">Older ›</a>{{/next}}</div>
     {{/has_tickets}}
     {{^has_tickets}}
-    <div class="empty">No tickets yet. Mail to a connected support address becomes a ticket here. Add a mailbox under <a href="/admin/channels/email">Admin › Channels › Email</a>.</div>
+    <div class="empty">No tickets yet. Mail to a connected support address becomes a ticket here.{{#is_admin}} Add a mailbox under <a href="/admin/channels/email">Admin › Channels › Email</a>.{{/is_admin}}</div>
     {{/has_tickets}}
     """#
 
@@ -122,6 +145,7 @@ enum Templates {
     {{/messages}}
     <section class="card">
       <form class="reply" method="post" action="/tickets/{{number}}/replies">
+        <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="reply-text"><strong>Reply to {{requester}}</strong>{{#from}} <span class="muted">from {{from}}</span>{{/from}}</label>
         {{#reply_error}}<p class="error" id="reply-error">{{reply_error}}</p>{{/reply_error}}
         <textarea id="reply-text" name="text" required>{{reply_text}}</textarea>
@@ -130,83 +154,8 @@ enum Templates {
     </section>
     """#
 
-    static let channels = #"""
-    <div class="crumbs">Admin › Channels</div>
-    <h1>Email</h1>
-    <p class="sub">Support emails connected to Mailroom, with the state of each direction.</p>
-    {{#has_mailboxes}}
-    <table class="list" id="mailboxes">
-      <thead><tr><th>Support email</th><th>Mail server</th><th>Usage</th><th>Incoming</th><th>Last fetch</th></tr></thead>
-      <tbody>
-      {{#mailboxes}}
-      <tr id="mailbox-{{id}}">
-        <td><a href="/admin/channels/email/{{id}}">{{email}}</a><div class="muted">{{name}}</div></td>
-        <td>{{provider}}<div class="muted">{{server}}</div></td>
-        <td>{{usage}}{{#delete_after_fetch}}<div class="muted">Deletes after fetching</div>{{/delete_after_fetch}}</td>
-        <td><span class="state {{state}}">{{state_label}}</span>
-          {{#cause}}<div class="problem">{{cause}} <span class="fix">{{fix}}</span></div>{{/cause}}</td>
-        <td class="muted">{{last_fetch}}</td>
-      </tr>
-      {{/mailboxes}}
-      </tbody>
-    </table>
-    {{/has_mailboxes}}
-    {{^has_mailboxes}}
-    <div class="empty">No support email yet. Add one with <code>mailroom mailbox add</code> or <code>POST /api/v1/mailboxes</code>.</div>
-    {{/has_mailboxes}}
-    """#
-
-    static let mailbox = #"""
-    <div class="crumbs"><a href="/admin/channels/email">Admin › Channels › Email</a> › {{email}}</div>
-    <h1>{{email}}</h1>
-    <p class="sub">{{name}} · {{provider}} · {{usage}}</p>
-    <section class="card">
-      <h2 style="font-size:16px;margin:0 0 10px">Incoming</h2>
-      <dl class="kv">
-        <dt>State</dt><dd><span class="state {{state}}" id="incoming-state">{{state_label}}</span></dd>
-        {{#cause}}<dt>What happened</dt><dd id="incoming-cause">{{cause}}</dd>{{/cause}}
-        {{#fix}}<dt>What to do</dt><dd>{{fix}}</dd>{{/fix}}
-        {{#detail}}<dt>Server said</dt><dd><code>{{detail}}</code></dd>{{/detail}}
-        <dt>Server</dt><dd>{{server}}</dd>
-        <dt>Username</dt><dd>{{username}}</dd>
-        <dt>Signs in with</dt><dd id="incoming-auth">{{auth}}</dd>
-        <dt>Folder</dt><dd>{{folder}}</dd>
-        <dt>After fetching</dt><dd>{{after_fetch}}</dd>
-        <dt>Last fetch</dt><dd>{{last_fetch}}</dd>
-      </dl>
-    </section>
-    <section class="card">
-      <h2 style="font-size:16px;margin:0 0 10px">Outgoing</h2>
-      <dl class="kv">
-        <dt>Replies leave through</dt><dd id="outgoing-server">{{outgoing}}</dd>
-      </dl>
-    </section>
-    <section class="card">
-      <h2 style="font-size:16px;margin:0 0 10px">Activity</h2>
-      {{#has_activity}}
-      <table class="list"><tbody>
-      {{#activity}}<tr><td class="muted" style="white-space:nowrap;width:1%">{{at}}</td><td>{{text}}</td></tr>{{/activity}}
-      </tbody></table>
-      {{/has_activity}}
-      {{^has_activity}}<p class="muted">Nothing yet.</p>{{/has_activity}}
-    </section>
-    """#
-
     static let notFound = #"""
     <h1>Not found</h1>
     <p class="sub">{{message}}</p>
-    """#
-
-    static let signInFailed = #"""
-    <div class="crumbs"><a href="/admin/channels/email">Admin › Channels › Email</a> › Sign-in</div>
-    <h1>{{heading}}</h1>
-    <section class="card">
-      <dl class="kv">
-        <dt>What happened</dt><dd id="signin-cause">{{cause}}</dd>
-        <dt>What to do</dt><dd id="signin-fix">{{fix}}</dd>
-        {{#detail}}<dt>Details</dt><dd><code>{{detail}}</code></dd>{{/detail}}
-      </dl>
-    </section>
-    <p>Nothing was saved. <a href="/admin/channels/email">Back to Email settings</a></p>
     """#
 }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import MailroomCore
@@ -20,12 +21,19 @@ public struct WebDependencies: Sendable {
     public var connectionTest: ConnectionTest
     /// Accepts agents' replies into the outbox.
     public var replies: ReplyService
+    /// Emailed admins about mailbox states; woken after a fix so the recovery notice goes out at once.
+    public var notifier: AdminNotifier?
+    /// Fixes sign-ins of existing mailboxes (Cases 1–3, account switches).
+    public var reauthorization: Reauthorization {
+        Reauthorization(store: store, vault: mailboxes.vault, connectionTest: connectionTest, inbound: inbound, logger: Logger(label: "mailroom.reauthorization"))
+    }
 
     public init(
         store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
         connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test")),
-        replies: ReplyService? = nil
+        replies: ReplyService? = nil, notifier: AdminNotifier? = nil
     ) {
+        self.notifier = notifier
         self.replies = replies ?? ReplyService(store: store, outbound: nil)
         self.store = store
         self.mailboxes = mailboxes
@@ -37,13 +45,19 @@ public struct WebDependencies: Sendable {
 }
 
 /// Builds the router for pages and the JSON API. Tests call this directly (no socket needed).
-public func buildRouter(_ dependencies: WebDependencies) throws -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    let accounts = Accounts(store: dependencies.store)
     router.add(middleware: ErrorPageMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SessionMiddleware(store: dependencies.store, accounts: accounts))
     let pages = try PagesController(dependencies: dependencies)
     pages.register(on: router)
+    ChannelsController(dependencies: dependencies, pages: pages).register(on: router)
+    SessionController(dependencies: dependencies, pages: pages, accounts: accounts, throttle: SignInThrottle()).register(on: router)
     SignInController(dependencies: dependencies, pages: pages).register(on: router)
     APIController(dependencies: dependencies).register(on: router.group("api/v1"))
+    APIController.registerDocument(on: router)
     // For load balancers and orchestrators: 200 only when the database answers.
     router.get("healthz") { _, context in
         do {
@@ -55,6 +69,17 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<BasicR
         }
     }
     return router
+}
+
+/// Pages are never framed by another site (clickjacking) and never sniffed into another type.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xFrameOptions] = "DENY"
+        if response.headers[.xContentTypeOptions] == nil { response.headers[.xContentTypeOptions] = "nosniff" }
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        return response
+    }
 }
 
 /// Turns unexpected errors into a plain message instead of a stack trace or a blank page; never leaks detail.

@@ -6,6 +6,6 @@ struct Mailroom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom",
         abstract: "Turns support mailboxes into tickets.",
-        subcommands: [Serve.self, Migrate.self, MailboxCommand.self, TicketsCommand.self]
+        subcommands: [Serve.self, Migrate.self, AdminCommand.self, MailboxCommand.self, TicketsCommand.self]
     )
 }

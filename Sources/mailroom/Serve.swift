@@ -70,11 +70,18 @@ struct Serve: AsyncParsableCommand {
             store: store, relay: relay, vault: vault, tokens: tokens, settings: try Self.outboundSettings(environment, caFile: trustedCAFile),
             logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
+        let notifier = AdminNotifier(
+            store: store, relay: relay,
+            settings: AdminNotifier.Settings(
+                interval: .seconds(Self.seconds(environment["MAILROOM_HEALTH_CHECK_INTERVAL"]) ?? 30),
+                transientAlertAfter: Self.seconds(environment["MAILROOM_ALERT_AFTER"]) ?? 3600,
+                publicURL: publicURL, from: environment["MAILROOM_NOTIFY_FROM"].flatMap { $0.isEmpty ? nil : $0 }),
+            trustedCertificatesPEMFile: trustedCAFile, logger: logger)
         let router = try buildRouter(WebDependencies(
             store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound,
             oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
             connectionTest: ConnectionTest(settings: settings, logger: logger),
-            replies: ReplyService(store: store, outbound: outbound)))
+            replies: ReplyService(store: store, outbound: outbound), notifier: notifier))
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),
@@ -86,8 +93,13 @@ struct Serve: AsyncParsableCommand {
         app.beforeServerStarts {
             let applied = try await store.migrate()
             if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+            if try await store.userCount() == 0 {
+                logger.notice("No one can sign in yet. Create the first admin: mailroom admin create --email you@example.com")
+            }
         }
-        var workers: [any Service] = [AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound)]
+        var workers: [any Service] = [
+            AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
+        ]
         if let smtpReceiverPort {
             let intake = MailIntake(store: store, logger: logger)
             let receiver = SMTPReceiver(
@@ -109,6 +121,11 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// A positive number of seconds from the environment, or nil when unset or unusable.
+    static func seconds(_ text: String?) -> Double? {
+        text.flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+    }
+
     /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
     static func outboundSettings(_ environment: [String: String], caFile: String?) throws -> OutboundSettings {
         func number(_ name: String, default fallback: Double) throws -> Double {

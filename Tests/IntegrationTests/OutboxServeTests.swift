@@ -25,6 +25,8 @@ struct OutboxServeTests {
         ]
         let first = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: environment)
         try await first.waitUntilListening()
+        try TestPeople.createAdmin(database: database, workdir: workdir)
+        let session = try await TestPeople.signIn(base: first.base)
         try await waitForTicketMessages(atLeast: 1, database: database, workdir: workdir, timeout: .seconds(30))
 
         try postfix.stop()
@@ -32,8 +34,8 @@ struct OutboxServeTests {
         do {
             for n in 1...3 {
                 let status = try ProcessRunner.run([
-                    "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
-                    "--data-urlencode", "text=Answer number \(n)", "http://127.0.0.1:\(first.port)/tickets/1/replies",
+                    "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-H", "Cookie: \(session.cookieHeader)",
+                    "--data-urlencode", "csrf=\(session.csrf)", "--data-urlencode", "text=Answer number \(n)", "http://127.0.0.1:\(first.port)/tickets/1/replies",
                 ])
                 #expect(status == "303")
             }
@@ -42,7 +44,7 @@ struct OutboxServeTests {
             first.sigkill()
             let second = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: environment)
             try await second.waitUntilListening()
-            let page = try await second.get("/tickets/1")
+            let page = try await second.get("/tickets/1", as: session)
             #expect(page.body.contains("Not sent yet; retrying automatically"))
             try await Task.sleep(until: outageStarted + .seconds(300))
             try await postfix.start()
@@ -57,7 +59,7 @@ struct OutboxServeTests {
             let bodies = try delivered.map { MessageParser.parse(Array(try Data(contentsOf: $0))).textBody ?? "" }
             #expect(bodies.count == 3)
             for n in 1...3 { #expect(bodies.filter { $0.contains("Answer number \(n)") }.count == 1) }
-            let after = try await second.get("/tickets/1")
+            let after = try await second.get("/tickets/1", as: session)
             #expect(after.body.components(separatedBy: "class=\"delivery sent\"").count - 1 == 3)
             #expect(!second.log.contains("Relay-\(relayUser)"))
             #expect(second.terminate() == 0)

@@ -196,24 +196,33 @@ struct ReplyFormTests {
             store: world.fixture.store, mailboxes: MailboxService(store: world.fixture.store, vault: world.fixture.vault), inbound: nil,
             replies: world.replies)
         let app = Application(router: try buildRouter(dependencies))
+        let session = try await TestPeople.session(world.fixture.store, role: .agent)
+        let cookie: HTTPFields = [.cookie: session.cookieHeader]
         try await app.test(.router) { client in
+            let forged = try await client.execute(
+                uri: "/tickets/\(world.ticket)/replies", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: session.cookieHeader],
+                body: ByteBuffer(string: "text=Forged"))
+            #expect(forged.status == .forbidden, "a reply without the CSRF token is refused")
             let empty = try await client.execute(
-                uri: "/tickets/\(world.ticket)/replies", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "text=+++"))
+                uri: "/tickets/\(world.ticket)/replies", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: session.cookieHeader],
+                body: ByteBuffer(string: "csrf=\(session.csrf)&text=+++"))
             #expect(empty.status == .unprocessableContent)
             #expect(String(buffer: empty.body).contains("Write a reply before sending it."))
 
             let sent = try await client.execute(
-                uri: "/tickets/\(world.ticket)/replies", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "text=Thanks%2C+we+are+on+it+%C3%A4%C3%B6%C3%BC"))
+                uri: "/tickets/\(world.ticket)/replies", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: session.cookieHeader],
+                body: ByteBuffer(string: "csrf=\(session.csrf)&text=Thanks%2C+we+are+on+it+%C3%A4%C3%B6%C3%BC"))
             #expect(sent.status == .seeOther)
-            let page = try await client.execute(uri: "/tickets/\(world.ticket)", method: .get)
+            let page = try await client.execute(uri: "/tickets/\(world.ticket)", method: .get, headers: cookie)
             let html = String(buffer: page.body)
             #expect(html.contains("Thanks, we are on it äöü"))
             #expect(html.contains("Sending…"))
 
             await world.queue.sendDue()
-            let after = String(buffer: try await client.execute(uri: "/tickets/\(world.ticket)", method: .get).body)
+            let after = String(buffer: try await client.execute(uri: "/tickets/\(world.ticket)", method: .get, headers: cookie).body)
             #expect(after.contains("class=\"delivery sent\""))
         }
     }

@@ -74,26 +74,40 @@ struct ServeTests {
         let database = workdir.appendingPathComponent("mailroom.sqlite").path
         let server = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile)
         try await server.waitUntilListening()
+        // Nothing is shown to strangers: pages send them to sign in, the API answers 401.
+        #expect(try await server.get("/tickets").status == 303)
+        #expect(try await server.get("/api/v1/tickets").status == 401)
+        try TestPeople.createAdmin(database: database, workdir: workdir)
+        let session = try await TestPeople.signIn(base: server.base)
 
-        // Add one mailbox through the API (with a bad password) and one through the CLI while the server runs.
+        // Add one mailbox through the API and one through the CLI while the server runs. A wrong password is
+        // refused by Save's connection test; the right one is stored, then changed on the server (Case 2).
         let badUser = uniqueUser("opsbad")
-        try dovecot.setUser(badUser, password: "the-real-one")
-        let created = try await server.post("/api/v1/mailboxes", json: """
+        try dovecot.setUser(badUser, password: "Right-\(password)")
+        let refused = try await server.post("/api/v1/mailboxes", json: """
             {"email": "\(badUser)@helpdesk.example", "name": "Billing", "provider": "other", "usage": "incoming", "imap_host": "localhost",
              "imap_port": \(dovecot.imapPort), "imap_security": "starttls", "username": "\(badUser)", "password": "Wr0ng-\(password)"}
-            """)
+            """, as: session)
+        #expect(refused.status == 422)
+        #expect(refused.body.contains("rejected the username or password"))
+        let created = try await server.post("/api/v1/mailboxes", json: """
+            {"email": "\(badUser)@helpdesk.example", "name": "Billing", "provider": "other", "usage": "incoming", "imap_host": "localhost",
+             "imap_port": \(dovecot.imapPort), "imap_security": "starttls", "username": "\(badUser)", "password": "Right-\(password)"}
+            """, as: session)
         #expect(created.status == 201)
         #expect(!created.body.contains(password))
         let again = try await server.post("/api/v1/mailboxes", json: """
-            {"email": "\(badUser)@helpdesk.example", "name": "Billing twice", "imap_host": "localhost", "password": "Wr0ng-\(password)"}
-            """)
+            {"email": "\(badUser)@helpdesk.example", "name": "Billing twice", "imap_host": "localhost", "imap_port": \(dovecot.imapPort),
+             "imap_security": "starttls", "username": "\(badUser)", "password": "Right-\(password)"}
+            """, as: session)
         #expect(again.status == 409)
         #expect(again.body.contains("already exists"))
-        let invalid = try await server.post("/api/v1/mailboxes", json: #"{"email": "not an address", "name": "", "imap_port": 70000, "password": "x"}"#)
+        let invalid = try await server.post("/api/v1/mailboxes", json: #"{"email": "not an address", "name": "", "imap_port": 70000, "password": "x"}"#, as: session)
         #expect(invalid.status == 422)
         #expect(invalid.body.contains("is not an email address"))
-        let garbage = try await server.post("/api/v1/mailboxes", json: "{not json")
+        let garbage = try await server.post("/api/v1/mailboxes", json: "{not json", as: session)
         #expect(garbage.status == 400)
+        try dovecot.setUser(badUser, password: "changed-on-the-server")
 
         let added = try CLI.run(["mailbox", "add", "--database", database, "--email", "\(user)@helpdesk.example", "--name", "Support",
                                  "--provider", "other", "--usage", "incoming", "--imap-host", "localhost", "--imap-port", String(dovecot.imapsPort),
@@ -107,12 +121,12 @@ struct ServeTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(tickets.contains("Problème de connexion"))
-        let list = try await server.get("/api/v1/tickets")
+        let list = try await server.get("/api/v1/tickets", as: session)
         #expect(list.status == 200)
         let data = try #require(list.body.data(using: .utf8))
         let decoded = try JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]]
         let ticketNumber = try #require(decoded?["tickets"]?.first { ($0["subject"] as? String) == "Problème de connexion" }?["number"] as? Int)
-        let detail = try await server.get("/api/v1/tickets/\(ticketNumber)")
+        let detail = try await server.get("/api/v1/tickets/\(ticketNumber)", as: session)
         #expect(detail.body.contains("facture n°1.pdf"))
         #expect(detail.body.contains("\"message_count\" : 2"))
         let shown = try CLI.run(["tickets", "show", String(ticketNumber), "--database", database], workdir: workdir)
@@ -121,12 +135,12 @@ struct ServeTests {
 
         let health = try await server.get("/healthz")
         #expect(health.status == 200 && health.body.contains("ok"))
-        let page = try await server.get("/tickets/\(ticketNumber)")
+        let page = try await server.get("/tickets/\(ticketNumber)", as: session)
         #expect(page.status == 200)
         #expect(page.body.contains("Problème de connexion"))
         #expect(page.body.contains("facture n°1.pdf"))
         #expect(!page.body.contains("<script>alert(1)</script>"))
-        let download = try await server.get("/tickets/\(ticketNumber)/messages/1/attachments/0")
+        let download = try await server.get("/tickets/\(ticketNumber)/messages/1/attachments/0", as: session)
         #expect(download.status == 200)
 
         // The bad mailbox: a clear error in the CLI, the API and the page.
@@ -138,22 +152,24 @@ struct ServeTests {
         }
         #expect(mailboxes.contains("Reauthorization required"))
         #expect(mailboxes.contains("rejected the username or password"))
-        let apiMailboxes = try await server.get("/api/v1/mailboxes")
+        let apiMailboxes = try await server.get("/api/v1/mailboxes", as: session)
         #expect(apiMailboxes.body.contains("reauthorization_required"))
-        let channels = try await server.get("/admin/channels/email")
+        let channels = try await server.get("/admin/channels/email", as: session)
         #expect(channels.body.contains("Reauthorization required"))
         #expect(channels.body.contains("Connected"))
         let jsonList = try CLI.run(["mailbox", "list", "--json", "--database", database], workdir: workdir)
 
         // No secret anywhere: pages, API, CLI output, logs, database files.
         #expect(server.terminate() == 0)
-        var everything = [created.body, again.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
+        var everything = [refused.body, created.body, again.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
         for name in try FileManager.default.contentsOfDirectory(atPath: workdir.path) where name.hasPrefix("mailroom.sqlite") {
             everything.append(String(decoding: try Data(contentsOf: workdir.appendingPathComponent(name)), as: UTF8.self))
         }
         for text in everything {
             #expect(!text.contains(password), "the password leaked")
             #expect(!text.contains("Wr0ng-"), "the wrong password leaked")
+            #expect(!text.contains("Right-"), "the mailbox password leaked")
+            #expect(!text.contains(TestPeople.adminPassword), "the admin password leaked")
         }
     }
 

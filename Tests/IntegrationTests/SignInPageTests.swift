@@ -23,9 +23,16 @@ struct SignInPageTests {
             id: clientID, secret: clientSecret, redirectURIs: ["http://127.0.0.1:\(server.port)/oauth/callback"], provider: .microsoft))
         try await server.waitUntilListening()
         let base = "http://127.0.0.1:\(server.port)"
+        try TestPeople.createAdmin(database: database, workdir: workdir)
+        let admin = try await TestPeople.signIn(base: base)
+        func startSignIn() async throws -> FakeBrowser.Page {
+            try await FakeBrowser.post("\(base)/oauth/start?provider=microsoft", form: [
+                ("csrf", admin.csrf), ("name", "Support"), ("usage", "incoming"), ("imap_host", "localhost"),
+                ("imap_port", String(dovecot.imapsPort)), ("email", account),
+            ], cookies: [admin.cookieHeader])
+        }
 
-        let start = try await FakeBrowser.get(
-            "\(base)/oauth/start?provider=microsoft&name=Support&usage=incoming&imap_host=localhost&imap_port=\(dovecot.imapsPort)&email=\(account)")
+        let start = try await startSignIn()
         #expect(start.status == 303)
         let authorize = try #require(start.location)
         #expect(authorize.hasPrefix("\(emulator.baseURL)/common/oauth2/v2.0/authorize?"))
@@ -35,25 +42,24 @@ struct SignInPageTests {
 
         let callback = try await FakeBrowser.signIn(at: authorize, as: account)
         #expect(callback.absoluteString.hasPrefix("\(base)/oauth/callback?"))
-        let finished = try await FakeBrowser.get(callback.absoluteString, cookies: [session])
+        let finished = try await FakeBrowser.get(callback.absoluteString, cookies: [session, admin.cookieHeader])
         #expect(finished.status == 303, "\(finished.body.prefix(500))")
         let mailboxPath = try #require(finished.location)
         #expect(mailboxPath.hasPrefix("/admin/channels/email/"))
 
         try await waitForTicketMessages(atLeast: 2, database: database, workdir: workdir, timeout: .seconds(60))
-        let page = try await FakeBrowser.get(base + mailboxPath)
+        let page = try await FakeBrowser.get(base + mailboxPath, cookies: [admin.cookieHeader])
         #expect(page.body.contains("Sign in with Microsoft as \(account)"))
         #expect(page.body.contains("Connected"))
 
         // The same callback again (a reload, or an attacker replaying it) is refused and stores nothing new.
-        let replay = try await FakeBrowser.get(callback.absoluteString, cookies: [session])
+        let replay = try await FakeBrowser.get(callback.absoluteString, cookies: [session, admin.cookieHeader])
         #expect(replay.status == 400)
         #expect(replay.body.contains("already used"))
         // A callback without the browser's sign-in cookie is refused too.
-        let second = try await FakeBrowser.get(
-            "\(base)/oauth/start?provider=microsoft&name=Support&usage=incoming&imap_host=localhost&imap_port=\(dovecot.imapsPort)&email=\(account)")
+        let second = try await startSignIn()
         let secondCallback = try await FakeBrowser.signIn(at: try #require(second.location), as: account)
-        let noCookie = try await FakeBrowser.get(secondCallback.absoluteString)
+        let noCookie = try await FakeBrowser.get(secondCallback.absoluteString, cookies: [admin.cookieHeader])
         #expect(noCookie.status == 400)
         #expect(noCookie.body.contains("another browser session"))
 

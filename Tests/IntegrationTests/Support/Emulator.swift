@@ -79,9 +79,10 @@ enum FakeBrowser {
         return try await send(request)
     }
 
-    static func post(_ url: String, form: [(String, String)]) async throws -> Page {
+    static func post(_ url: String, form: [(String, String)], cookies: [String] = []) async throws -> Page {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        if !cookies.isEmpty { request.headers.add(name: "Cookie", value: cookies.joined(separator: "; ")) }
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._*"))
         let body = form.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")

@@ -33,19 +33,22 @@ final class MailroomProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    func get(_ path: String) async throws -> (status: Int, body: String) {
-        try await HTTP.request("GET", url: "http://127.0.0.1:\(port)\(path)")
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    func get(_ path: String, as session: BrowserSession? = nil) async throws -> (status: Int, body: String) {
+        try await HTTP.request("GET", url: "\(base)\(path)", session: session)
     }
 
-    func post(_ path: String, json: String) async throws -> (status: Int, body: String) {
-        try await HTTP.request("POST", url: "http://127.0.0.1:\(port)\(path)", body: json)
+    func post(_ path: String, json: String, as session: BrowserSession? = nil) async throws -> (status: Int, body: String) {
+        try await HTTP.request("POST", url: "\(base)\(path)", body: json, session: session)
     }
 }
 
 /// A tiny HTTP client over URLSession-free curl, to keep FoundationNetworking out of the test target.
 enum HTTP {
-    static func request(_ method: String, url: String, body: String? = nil) async throws -> (status: Int, body: String) {
+    static func request(_ method: String, url: String, body: String? = nil, session: BrowserSession? = nil) async throws -> (status: Int, body: String) {
         var arguments = ["curl", "-sS", "-X", method, "-w", "\n%{http_code}", "--max-time", "20"]
+        if let session { arguments += ["-H", "Cookie: \(session.cookieHeader)", "-H", "X-CSRF-Token: \(session.csrf)"] }
         if let body {
             arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
             _ = body
