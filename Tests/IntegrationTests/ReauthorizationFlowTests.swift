@@ -203,9 +203,9 @@ struct ReauthorizationFlowTests {
             let label = provider == "google" ? "Sign in with Google" : "Sign in with Microsoft"
             let auth = try await browser.text("#incoming-auth")
             #expect(auth == "\(label) as \(account)" + (kind == .sharedMailbox ? " (shared mailbox \(address))" : ""))
+            if kind == .sharedMailbox { try await world.screenshot(browser, "new-customer-confirmation") }
             try await world.expectFiledOnce(["New customer \(kind) 1", "New customer \(kind) 2"])
             try await browser.reload("\(world.base)/tickets", until: ["New customer \(kind) 1", "New customer \(kind) 2"])
-            if kind == .microsoftWork { try await world.screenshot(browser, "new-customer-confirmation") }
         }
     }
 
