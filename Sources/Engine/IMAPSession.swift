@@ -10,7 +10,7 @@ enum IMAPSession {
     ) async throws -> T {
         let imapServer = IMAPServer(
             host: server.host, port: server.port, security: IMAPSecurity(server.security),
-            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile,
+            trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile, timeouts: settings.imapTimeouts,
             // Headroom over the limit: RFC822.SIZE is only a hint (Exchange's is approximate), and an overrun is fatal to the connection.
             maxLiteralSize: settings.maxMessageSize + settings.maxMessageSize / 4 + (1 << 20))
         let client: IMAPClient

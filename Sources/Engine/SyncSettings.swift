@@ -1,3 +1,5 @@
+import IMAP
+
 /// How the inbound workers behave; operator configuration.
 public struct SyncSettings: Sendable {
     /// Time between polls of a healthy mailbox (default 60 s).
@@ -12,11 +14,14 @@ public struct SyncSettings: Sendable {
     public var trustedCertificatesPEMFile: String?
     /// Largest message accepted from a server, in bytes.
     public var maxMessageSize: Int
+    /// How long a server may take to connect, greet and answer before the attempt counts as a timeout.
+    public var imapTimeouts: IMAPTimeouts
 
     public init(
         pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 100, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
-        trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20
+        trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default
     ) {
+        self.imapTimeouts = imapTimeouts
         self.pollInterval = pollInterval
         self.fetchBatchSize = fetchBatchSize
         self.commitGroupSize = max(1, commitGroupSize)

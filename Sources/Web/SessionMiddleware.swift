@@ -40,6 +40,11 @@ struct SessionMiddleware: RouterMiddleware {
             if isAPI { return try Self.apiError(.forbidden, message, request: request, context: context) }
             throw HTTPError(.forbidden, message: message)
         }
+        // The API takes JSON only. A cross-site page can send a form or text/plain without asking, but not
+        // application/json: so a browser that cached Basic credentials cannot be made to call the API by another site.
+        if isAPI, [.post, .put, .patch].contains(request.method), request.headers[.contentType]?.lowercased().hasPrefix("application/json") != true {
+            return try Self.apiError(.unsupportedMediaType, "Send a JSON body with Content-Type: application/json.", request: request, context: context)
+        }
         if ![.get, .head, .options].contains(request.method), !context.viaBasicAuth {
             var presented = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
             if presented.isEmpty, request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {

@@ -145,6 +145,12 @@ struct APITests {
             #expect(me.json["role"] as? String == "admin")
             #expect(me.json["authentication"] as? String == "basic")
             #expect(me.json["csrf_token"] == nil)
+            // A page on another site can post text/plain with cached Basic credentials, but never application/json.
+            var plain = world.adminBasic
+            plain[.contentType] = "text/plain"
+            let crossSite = try await client.client.execute(
+                uri: "/api/v1/mailboxes/test", method: .post, headers: plain, body: ByteBuffer(string: String(buffer: world.mailboxBody(password: world.mailPassword))))
+            #expect(crossSite.status == .unsupportedMediaType)
             let invalid = try await client.send("/api/v1/mailboxes/test", .post, headers: world.adminBasic, json: Self.json("{\"name\": \"x\"}"))
             #expect(invalid.status == .unprocessableContent)
 

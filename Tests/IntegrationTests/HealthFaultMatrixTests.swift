@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import IMAP
 import IdentityEmulator
 import MailroomCore
 import OAuth
@@ -114,7 +115,7 @@ actor HealthFaultMatrixReport {
 struct HealthFaultMatrixTests {
     static let transientFix = "Nothing to do yet: Mailroom retries automatically and no mail is lost."
 
-    /// The slow row waits out IMAPTimeouts.default's 30-second greeting limit (SyncSettings offers no shorter one).
+    /// The slow row waits out its (short) greeting timeout while the other rows run.
     /// It shares nothing with the other rows (its own store, its own server, no emulator faults), so it starts in
     /// the background with the first row that runs and is collected last: the matrix takes ~30 s less.
     static let slowServerRun = Task.detached { await timed(.slowServer) }
@@ -227,8 +228,9 @@ struct HealthFaultMatrixTests {
             imapPort: server.port, imapSecurity: MailroomCore.TransportSecurity.none, username: "hostile")
         let mailbox = try await MailboxService(store: fixture.store, vault: fixture.vault).add(draft, password: "Hostile-Pass-1")
         let logs = LogCapture()
-        // SyncSettings has no IMAP timeouts: the slow row waits out IMAPTimeouts.default's 30-second greeting limit.
-        let syncer = MailboxSyncer(store: fixture.store, vault: fixture.vault, settings: SyncSettings(), logger: logs.logger("sync"))
+        // Short IMAP timeouts, so the slow row fails in seconds, as a timeout (never as a sign-in problem).
+        let settings = SyncSettings(imapTimeouts: IMAPTimeouts(connect: .seconds(2), greeting: .seconds(2), command: .seconds(2), idleData: .seconds(2)))
+        let syncer = MailboxSyncer(store: fixture.store, vault: fixture.vault, settings: settings, logger: logs.logger("sync"))
         let result = await syncer.syncAndRecord(mailbox)
         var problems: [String] = []
         if server.connections < 1 { problems.append("the hostile server was never contacted") }
