@@ -65,20 +65,12 @@ public struct AdminNotifier: Service {
             return
         }
         for mailbox in mailboxes {
-            for direction in Self.directions(of: mailbox) {
+            for direction in mailbox.ownDirections {
                 await health.applyConfiguration(mailbox, direction, at: now)
                 guard let current = try? await store.health(mailbox.id)[direction] else { continue }
                 await notifyIfDue(mailbox, direction, current, now: now)
             }
         }
-    }
-
-    /// The directions that go through the mailbox's own servers, and so have a health of their own.
-    public static func directions(of mailbox: Mailbox) -> [Direction] {
-        var directions: [Direction] = []
-        if mailbox.usage.fetchesMail, mailbox.incoming != nil { directions.append(.incoming) }
-        if mailbox.usage.sendsMail, mailbox.outgoing != nil { directions.append(.outgoing) }
-        return directions
     }
 
     /// Whether the admins must hear about this health now.

@@ -39,16 +39,9 @@ public struct ConnectionTest: Sendable {
 
     /// Signs in to the outgoing server and quits without sending anything (PRODUCT.md: «SMTP: sign in, no mail sent»).
     public func outgoing(_ server: OutgoingServer, provider: MailProvider, credential: GivenCredential) async -> Diagnosis.Verdict? {
-        let security: SMTPSecurity = switch server.security {
-        case .tls: .implicitTLS
-        case .starttls: .startTLS
-        case .none: .none
-        }
         let client: SMTPClient
         do {
-            client = try await SMTPClient.connect(
-                to: SMTPServer(host: server.host, port: server.port, security: security, trustedCertificatesPEMFile: settings.trustedCertificatesPEMFile),
-                logger: logger)
+            client = try await SMTPClient.connect(to: SMTPServer(server, trusting: settings.trustedCertificatesPEMFile), logger: logger)
         } catch {
             return Diagnosis.outgoing(OutgoingFailure(error), server: server, provider: provider)
         }
@@ -57,10 +50,7 @@ public struct ConnectionTest: Sendable {
             case .password(let password):
                 try await client.login(username: server.username, password: password)
             case .accessToken(let token):
-                let offered = await client.extensions.authMechanisms
-                let mechanism: any SASLMechanism = offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER")
-                    ? SASLXOAuth2(user: server.username, accessToken: token) : SASLOAuthBearer(user: server.username, accessToken: token)
-                try await client.authenticate(mechanism: mechanism)
+                try await client.authenticate(mechanism: await client.oauthMechanism(user: server.username, token: token))
             }
             await client.quit()
             return nil

@@ -221,12 +221,7 @@ public struct OutboundQueue: Service {
         func server(trusting caFile: String?) -> SMTPServer {
             switch self {
             case .own(_, let server):
-                let security: SMTPSecurity = switch server.security {
-                case .tls: .implicitTLS
-                case .starttls: .startTLS
-                case .none: .none
-                }
-                return SMTPServer(host: server.host, port: server.port, security: security, trustedCertificatesPEMFile: caFile)
+                return SMTPServer(server, trusting: caFile)
             case .relay(let relay):
                 return SMTPServer(host: relay.host, port: relay.port, security: relay.security, trustedCertificatesPEMFile: caFile)
             }
@@ -261,14 +256,14 @@ public struct OutboundQueue: Service {
                 // token keeper's ConnectionFailure (tokenRefused) says why; if the server refuses the renewed token
                 // too, the token is not the problem.
                 let access = try await tokens.accessToken(for: mailbox.id)
-                let first = await Self.mechanism(for: client, user: server.username, token: access.token)
+                let first = await client.oauthMechanism(user: server.username, token: access.token)
                 do {
                     try await client.authenticate(mechanism: first)
                 } catch {
                     guard error.kind == .authenticationFailed, !error.isTransient else { throw error }
                     let renewed = try await tokens.accessToken(for: mailbox.id, replacing: access.token)
                     do {
-                        try await client.authenticate(mechanism: await Self.mechanism(for: client, user: server.username, token: renewed.token))
+                        try await client.authenticate(mechanism: await client.oauthMechanism(user: server.username, token: renewed.token))
                     } catch {
                         guard error.kind == .authenticationFailed, !error.isTransient else { throw error }
                         throw SignInFailure(underlying: error, failure: OutgoingFailure(error, freshToken: true))
@@ -276,12 +271,6 @@ public struct OutboundQueue: Service {
                 }
             }
         }
-    }
-
-    private static func mechanism(for client: SMTPClient, user: String, token: String) async -> any SASLMechanism {
-        let offered = await client.extensions.authMechanisms
-        if offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER") { return SASLXOAuth2(user: user, accessToken: token) }
-        return SASLOAuthBearer(user: user, accessToken: token)
     }
 
     /// Temporary failures wait longer each time, until the retry window closes.

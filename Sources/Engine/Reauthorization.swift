@@ -140,7 +140,7 @@ public struct Reauthorization: Sendable {
 
     /// Clears the states the old credential left, so the banner goes at once, and fetches now.
     private func resumed(_ mailbox: Mailbox, text: String) async {
-        for direction in AdminNotifier.directions(of: mailbox) {
+        for direction in mailbox.ownDirections {
             await health.reset(mailbox, direction, text: text)
         }
         await inbound?.retryNow(mailbox.id)

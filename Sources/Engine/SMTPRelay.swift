@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import MailroomCore
+import SASL
 import SMTP
 
 /// The operator's default outgoing server (`MAILROOM_SMTP_URL`): replies of «Incoming only» mailboxes leave here.
@@ -74,5 +76,26 @@ extension SMTPRelay {
             await client.close()
             throw error
         }
+    }
+}
+
+extension SMTPServer {
+    /// A mailbox's own outgoing server as the SMTP client dials it.
+    init(_ server: OutgoingServer, trusting caFile: String?) {
+        let security: SMTPSecurity = switch server.security {
+        case .tls: .implicitTLS
+        case .starttls: .startTLS
+        case .none: .none
+        }
+        self.init(host: server.host, port: server.port, security: security, trustedCertificatesPEMFile: caFile)
+    }
+}
+
+extension SMTPClient {
+    /// The OAuth SASL mechanism the server offers: XOAUTH2 where offered (or when nothing is announced), else OAUTHBEARER.
+    func oauthMechanism(user: String, token: String) async -> any SASLMechanism {
+        let offered = await extensions.authMechanisms
+        if offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER") { return SASLXOAuth2(user: user, accessToken: token) }
+        return SASLOAuthBearer(user: user, accessToken: token)
     }
 }

@@ -34,3 +34,27 @@ extension Diagnosis {
         }
     }
 }
+
+extension Mailbox {
+    /// The directions that go through the mailbox's own servers, and so have a health of their own.
+    public var ownDirections: [Direction] {
+        var directions: [Direction] = []
+        if usage.fetchesMail, incoming != nil { directions.append(.incoming) }
+        if usage.sendsMail, outgoing != nil { directions.append(.outgoing) }
+        return directions
+    }
+}
+
+extension Diagnosis {
+    /// Each of the mailbox's own directions as the admin sees it, in pages and API alike: a pending migration shows
+    /// before the background job recorded it, and a paused mailbox reads «Paused» for fetching.
+    public static func shown(_ mailbox: Mailbox, stored: [Direction: ConnectionHealth]) -> [Direction: ConnectionHealth] {
+        var shown: [Direction: ConnectionHealth] = [:]
+        for direction in mailbox.ownDirections {
+            var health = effective(stored[direction] ?? ConnectionHealth(), mailbox: mailbox, direction: direction)
+            if direction == .incoming, !mailbox.enabled { health.state = .paused }
+            shown[direction] = health
+        }
+        return shown
+    }
+}

@@ -25,16 +25,7 @@ struct ChannelsController: Sendable {
     /// Each direction's health as the admin sees it (a pending Basic→OAuth migration shows even before the
     /// background job marked it), plus the label of its last success.
     func shownHealth(_ mailbox: Mailbox) async throws -> [Direction: ConnectionHealth] {
-        let stored = try await store.health(mailbox.id)
-        var shown: [Direction: ConnectionHealth] = [:]
-        for direction in AdminNotifier.directions(of: mailbox) {
-            shown[direction] = Diagnosis.effective(stored[direction] ?? ConnectionHealth(), mailbox: mailbox, direction: direction)
-        }
-        if !mailbox.enabled, var incoming = shown[.incoming] {
-            incoming.state = .paused
-            shown[.incoming] = incoming
-        }
-        return shown
+        Diagnosis.shown(mailbox, stored: try await store.health(mailbox.id))
     }
 
     static func stateView(_ health: ConnectionHealth?, used: Bool, unusedLabel: String, lastLabel: String) -> [String: Any] {

@@ -19,7 +19,7 @@ public enum APIResources {
         public var createdAt: Date
 
         /// - Parameter health: the stored health; each direction that goes through the mailbox's own server is shown
-        ///   as the admin sees it (``APIResources/shownHealth(_:stored:)``).
+        ///   as the admin sees it (``Diagnosis/shown(_:stored:)``).
         public init(_ mailbox: Mailbox, health: [Direction: ConnectionHealth]) {
             id = mailbox.id.rawValue
             email = mailbox.email
@@ -31,7 +31,7 @@ public enum APIResources {
             deleteAfterFetch = mailbox.deleteAfterFetch
             enabled = mailbox.enabled
             var directions: [String: HealthResource] = [:]
-            for (direction, shown) in APIResources.shownHealth(mailbox, stored: health) {
+            for (direction, shown) in Diagnosis.shown(mailbox, stored: health) {
                 directions[direction.rawValue] = HealthResource(shown)
             }
             self.health = directions
@@ -238,7 +238,7 @@ public enum APIResources {
         public init(_ mailbox: Mailbox, health: [Direction: ConnectionHealth]) {
             mailboxId = mailbox.id.rawValue
             email = mailbox.email
-            let shown = APIResources.shownHealth(mailbox, stored: health)
+            let shown = Diagnosis.shown(mailbox, stored: health)
             incoming = shown[.incoming].map(HealthResource.init)
             outgoing = shown[.outgoing].map(HealthResource.init)
             needsAdmin = shown.values.contains { $0.state.needsAdmin }
@@ -294,16 +294,6 @@ public enum APIResources {
             authentication = csrfToken == nil ? "basic" : "session"
             self.csrfToken = csrfToken
         }
-    }
-
-    /// Each direction that goes through the mailbox's own server, as the admin sees it: a pending Basic Auth →
-    /// OAuth migration shows even before the background job recorded it.
-    public static func shownHealth(_ mailbox: Mailbox, stored: [Direction: ConnectionHealth]) -> [Direction: ConnectionHealth] {
-        var shown: [Direction: ConnectionHealth] = [:]
-        for direction in AdminNotifier.directions(of: mailbox) {
-            shown[direction] = Diagnosis.effective(stored[direction] ?? ConnectionHealth(), mailbox: mailbox, direction: direction)
-        }
-        return shown
     }
 
     /// The encoder every JSON output uses: snake_case keys, ISO 8601 dates, stable key order.

@@ -49,7 +49,7 @@ struct SessionMiddleware: RouterMiddleware {
             var presented = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
             if presented.isEmpty, request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
                 let body = try await request.collectBody(upTo: 1 << 20)
-                presented = Self.formValue("csrf", in: String(buffer: body)) ?? ""
+                presented = Self.formFields(String(buffer: body))["csrf"] ?? ""
             }
             guard Self.constantTimeEqual(presented, session.csrfToken) else {
                 let message = "This form has expired or did not come from Mailroom. Reload the page and try again."
@@ -81,13 +81,16 @@ struct SessionMiddleware: RouterMiddleware {
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
-    static func formValue(_ name: String, in body: String) -> String? {
+    /// The fields of an `application/x-www-form-urlencoded` body; the first of repeated names wins.
+    static func formFields(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
         for pair in body.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == name else { continue }
-            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            guard parts.count == 2, let key = String(parts[0]).removingPercentEncoding, fields[key] == nil,
+                  let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else { continue }
+            fields[key] = value
         }
-        return nil
+        return fields
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

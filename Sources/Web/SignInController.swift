@@ -42,13 +42,7 @@ struct SignInController: Sendable {
         // The form's fields, with the button's `?provider=` (formaction) taking precedence.
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
-        var query: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, let key = String(parts[0]).removingPercentEncoding,
-                  let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else { continue }
-            query[key] = value
-        }
+        var query = SessionMiddleware.formFields(String(buffer: body))
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         guard let oauth = dependencies.oauth, let publicURL = dependencies.publicURL else {
             return try await failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "The operator must set the provider's client ID and secret (see the README, «Configuration»).", request: request, context: context)

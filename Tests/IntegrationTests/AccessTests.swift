@@ -115,6 +115,9 @@ struct AccessTests {
             let pausedPage = String(buffer: try await client.execute(uri: "/admin/channels/email/\(mailbox.id)", method: .get, headers: [.cookie: admin.cookieHeader]).body)
             #expect(pausedPage.contains(">Paused</span>"))
             #expect(pausedPage.contains("Resume fetching"))
+            let pausedHealth = String(buffer: try await client.execute(
+                uri: "/api/v1/mailboxes/\(mailbox.id)/health", method: .get, headers: [.cookie: admin.cookieHeader]).body)
+            #expect(pausedHealth.contains("\"paused\""), "the API reads a paused mailbox the way the page does")
 
             let forged = try await client.execute(
                 uri: "/admin/channels/email/\(mailbox.id)/delete", method: .post,

@@ -1,0 +1,49 @@
+import Engine
+import Foundation
+import Logging
+import MailroomCore
+import Storage
+import Testing
+import Web
+
+@Suite("Admin notices: once per episode, and said plainly when they cannot be sent")
+struct AdminNotifierTests {
+    @Test("Without a default outgoing server the notice is recorded as unsendable once per episode; a Basic Auth Microsoft mailbox is marked for migration; a transient failure waits for the alert delay")
+    func oncePerEpisode() async throws {
+        let fixture = try await StoreFixture.make(.sqlite, name: "notifier")
+        let store = fixture.store
+        _ = try await Accounts(store: store, cost: 4).create(email: "lead@example.com", name: "Lead", role: .admin, password: "long enough password")
+        let other = try await store.createMailbox(
+            try MailboxDraft(email: "help@example.com", name: "Help", imapHost: "imap.example.com", username: "help@example.com").validated(),
+            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+        let microsoft = try await store.createMailbox(
+            try MailboxDraft(email: "ms@contoso.example", name: "MS", provider: .microsoft, username: "ms@contoso.example").validated(),
+            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+        let notifier = AdminNotifier(store: store, relay: nil, settings: .init(transientAlertAfter: 3600), logger: Logger(label: "notifier"))
+        func notices(_ id: MailboxID) async throws -> [String] {
+            try await store.activity(id, limit: 100).filter { $0.kind == "notice" }.map(\.text)
+        }
+
+        await notifier.pass()
+        #expect(try await store.health(microsoft.id)[.incoming]?.state == .migrationRequired, "the background job marks Basic Auth on Microsoft")
+        #expect(try await notices(microsoft.id) == ["The admins could not be emailed: no default outgoing server is configured (MAILROOM_SMTP_URL)."])
+        #expect(try await notices(other.id).isEmpty)
+
+        // A temporary failure reaches the admins only once it has lasted the alert delay.
+        let now = Date()
+        try await store.setHealth(other.id, .incoming, ConnectionHealth(state: .temporarilyFailing, cause: "down", since: now))
+        await notifier.pass(now: now.addingTimeInterval(60))
+        #expect(try await notices(other.id).isEmpty)
+        await notifier.pass(now: now.addingTimeInterval(3601))
+        #expect(try await notices(other.id).count == 1)
+        await notifier.pass(now: now.addingTimeInterval(3700))
+        #expect(try await notices(other.id).count == 1, "one notice per episode, not one per pass")
+        #expect(try await store.health(other.id)[.incoming]?.notifiedState == .temporarilyFailing)
+
+        try await store.setHealth(other.id, .incoming, ConnectionHealth(state: .connected, lastSuccessAt: Date()))
+        await notifier.pass()
+        await notifier.pass()
+        #expect(try await notices(other.id).count == 2, "and one when it recovers")
+        #expect(try await store.health(other.id)[.incoming]?.notifiedState == nil)
+    }
+}
