@@ -6,16 +6,20 @@ import OAuth
 public struct MailboxService: Sendable {
     public let store: any MailroomStore
     public let vault: any SecretVault
+    /// Where Microsoft and Gmail mailboxes connect when the draft names no server: the operator's choice
+    /// (`MAILROOM_…_SERVER`), so a mailbox is stored with the servers it was tested against.
+    public var servers: ProviderServers
 
-    public init(store: any MailroomStore, vault: any SecretVault) {
+    public init(store: any MailroomStore, vault: any SecretVault, servers: ProviderServers = .standard) {
         self.store = store
         self.vault = vault
+        self.servers = servers
     }
 
     /// Validates, seals the password and stores the mailbox. The password is never stored in clear.
     /// - Throws: `ValidationError` for bad input, `StoreError.conflict` when the address is taken.
     public func add(_ draft: MailboxDraft, password: String?) async throws -> Mailbox {
-        let valid = try draft.validated()
+        let valid = try draft.validated(servers: servers)
         var sealed: SealedSecret?
         if valid.incoming != nil || valid.outgoing != nil {
             guard let password, !password.isEmpty else {
@@ -36,7 +40,7 @@ public struct MailboxService: Sendable {
     public func add(_ draft: MailboxDraft, grant: TokenGrant) async throws -> Mailbox {
         var draft = draft
         draft.authentication = .oauth2
-        let valid = try draft.validated()
+        let valid = try draft.validated(servers: servers)
         return try await store.createMailbox(valid, grant: try GrantSealing.seal(grant, vault: vault), at: Date())
     }
 }

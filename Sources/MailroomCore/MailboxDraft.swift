@@ -2,7 +2,7 @@ import Foundation
 
 /// What an admin or operator asks for when adding a mailbox, before it is validated.
 ///
-/// Every entry point (CLI, JSON API, form) fills a draft and calls ``validated()``, so the rules and the
+/// Every entry point (CLI, JSON API, form) fills a draft and calls ``validated(servers:)``, so the rules and the
 /// wording of their errors live in one place.
 public struct MailboxDraft: Sendable, Codable, Equatable {
     public var email: String
@@ -42,26 +42,21 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         self.deleteAfterFetch = deleteAfterFetch
     }
 
-    /// Server settings the product pre-fills for the big providers (PRODUCT.md, «Server settings»).
-    public static func defaultIncoming(for provider: MailProvider) -> (host: String, port: Int, security: TransportSecurity)? {
-        switch provider {
-        case .microsoft: ("outlook.office365.com", 993, .tls)
-        case .google: ("imap.gmail.com", 993, .tls)
-        case .other: nil
-        }
+    /// The IMAP server a `provider` mailbox uses when the admin names none; `servers` is the operator's choice.
+    public static func defaultIncoming(for provider: MailProvider, servers: ProviderServers = .standard) -> ProviderServers.Endpoint? {
+        servers.incoming(for: provider)
     }
 
-    /// Submission settings the product pre-fills for the big providers.
-    public static func defaultOutgoing(for provider: MailProvider) -> (host: String, port: Int, security: TransportSecurity)? {
-        switch provider {
-        case .microsoft: ("smtp.office365.com", 587, .starttls)
-        case .google: ("smtp.gmail.com", 587, .starttls)
-        case .other: nil
-        }
+    /// The submission server a `provider` mailbox uses when the admin names none.
+    public static func defaultOutgoing(for provider: MailProvider, servers: ProviderServers = .standard) -> ProviderServers.Endpoint? {
+        servers.outgoing(for: provider)
     }
 
     /// The checked form of the draft: a normalized mailbox description, or every problem at once.
-    public func validated() throws(ValidationError) -> ValidMailbox {
+    ///
+    /// - Parameter servers: the provider servers an empty host falls back to. Pass the operator's configured ones
+    ///   (sovereign clouds, the demo); the default is the public servers.
+    public func validated(servers: ProviderServers = .standard) throws(ValidationError) -> ValidMailbox {
         var problems: [ValidationError.Problem] = []
         let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
         if !EmailAddressSyntax.isPlausible(email) {
@@ -75,7 +70,7 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         }
         var incoming: IncomingServer?
         if usage.fetchesMail {
-            let defaults = Self.defaultIncoming(for: provider)
+            let defaults = servers.incoming(for: provider)
             let host = (imapHost?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.host
             let security = imapSecurity ?? defaults?.security ?? .tls
             let port = imapPort ?? defaults?.port ?? (security == .tls ? 993 : 143)
@@ -103,7 +98,7 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
         }
         var outgoing: OutgoingServer?
         if usage.sendsMail {
-            let defaults = Self.defaultOutgoing(for: provider)
+            let defaults = servers.outgoing(for: provider)
             let host = (smtpHost?.trimmingCharacters(in: .whitespaces)).flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.host
             let security = smtpSecurity ?? defaults?.security ?? .starttls
             let port = smtpPort ?? defaults?.port ?? (security == .tls ? 465 : 587)
@@ -128,7 +123,7 @@ public struct MailboxDraft: Sendable, Codable, Equatable {
     }
 }
 
-/// A mailbox description that passed ``MailboxDraft/validated()``; the only input the Store accepts.
+/// A mailbox description that passed ``MailboxDraft/validated(servers:)``; the only input the Store accepts.
 public struct ValidMailbox: Sendable, Equatable {
     public var email: String
     public var name: String

@@ -65,7 +65,7 @@ struct APIController: Sendable {
         case .success(let value): input = value
         case .failure(let refusal): return .refused(try refusal.response(from: request, context: context))
         }
-        switch Self.prepare(input) {
+        switch Self.prepare(input, servers: dependencies.servers) {
         case .success(let value): return .ready(value)
         case .failure(let error): return .refused(try Self.invalid(error, request: request, context: context))
         }
@@ -218,12 +218,12 @@ struct APIController: Sendable {
         "{\"email\": \"support@example.com\", \"name\": \"Support\", \"usage\": \"incoming\", \"imap_host\": \"imap.example.com\", \"username\": \"support@example.com\", \"password\": \"…\"}"
 
     /// Every problem of a new mailbox's settings at once, the password included.
-    static func prepare(_ input: APIResources.NewMailboxRequest) -> Result<Prepared, ValidationError> {
+    static func prepare(_ input: APIResources.NewMailboxRequest, servers: ProviderServers) -> Result<Prepared, ValidationError> {
         var problems: [ValidationError.Problem] = []
         var prepared: (MailboxDraft, ValidMailbox)?
         do {
             let draft = try MailboxDraft(input)
-            prepared = (draft, try draft.validated())
+            prepared = (draft, try draft.validated(servers: servers))
         } catch {
             problems = error.problems
         }

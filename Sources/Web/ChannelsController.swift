@@ -96,8 +96,8 @@ struct ChannelsController: Sendable {
     func form(_ form: MailboxForm, error: (cause: String, fix: String?, detail: String?)?, context: AppRequestContext, status: HTTPResponse.Status = .ok) async throws -> HTMLResponse {
         let provider = form.provider.flatMap(MailProvider.init(rawValue:)) ?? .microsoft
         let usage = form.usage.flatMap(MailboxUsage.init(rawValue:)) ?? .both
-        let incoming = MailboxDraft.defaultIncoming(for: provider)
-        let outgoing = MailboxDraft.defaultOutgoing(for: provider)
+        let incoming = dependencies.servers.incoming(for: provider)
+        let outgoing = dependencies.servers.outgoing(for: provider)
         var view: [String: Any] = [
             "providers": MailProvider.allCases.map { ["value": $0.rawValue, "label": $0.displayName, "checked": $0 == provider] },
             "usages": MailboxUsage.allCases.map { ["value": $0.rawValue, "label": $0.displayName, "checked": $0 == usage] },
@@ -110,6 +110,7 @@ struct ChannelsController: Sendable {
             "smtp_securities": TransportSecurity.allCases.map { ["value": $0.rawValue, "label": $0.displayName, "selected": $0.rawValue == (form.smtp_security ?? outgoing?.security.rawValue ?? "starttls")] },
             "oauth_microsoft": dependencies.oauth?.configured.contains(.microsoft) == true,
             "oauth_google": dependencies.oauth?.configured.contains(.google) == true,
+            "provider_defaults": Self.providerDefaults(dependencies.servers),
         ]
         if let error {
             view["error_cause"] = error.cause
@@ -117,6 +118,19 @@ struct ChannelsController: Sendable {
             if let detail = error.detail { view["error_detail"] = detail }
         }
         return try await pages.page("new_mailbox", title: "New support email", nav: "admin", view, context: context, status: status)
+    }
+
+    /// Each provider's servers for the form's `data-<provider>-<imap|smtp>-<host|port|security>` attributes, which
+    /// /static/mailbox-form.js reads when the provider changes: the script carries no host names of its own.
+    static func providerDefaults(_ servers: ProviderServers) -> [[String: Any]] {
+        MailProvider.allCases.compactMap { provider in
+            guard let incoming = servers.incoming(for: provider), let outgoing = servers.outgoing(for: provider) else { return nil }
+            return [
+                "provider": provider.rawValue,
+                "imap_host": incoming.host, "imap_port": incoming.port, "imap_security": incoming.security.rawValue,
+                "smtp_host": outgoing.host, "smtp_port": outgoing.port, "smtp_security": outgoing.security.rawValue,
+            ]
+        }
     }
 
     /// Save with a password: validate, test the connection with the password, and only then store it.
@@ -128,7 +142,7 @@ struct ChannelsController: Sendable {
         echo.password = nil
         let valid: ValidMailbox
         do {
-            valid = try input.draft.validated()
+            valid = try input.draft.validated(servers: dependencies.servers)
         } catch {
             return try await form(echo, error: (error.description, nil, nil), context: context, status: .unprocessableContent).response(from: request, context: context)
         }

@@ -442,7 +442,7 @@ components:
           type: string
           enum: [microsoft, google, other]
           default: other
-          description: Fills in the server defaults (outlook.office365.com / imap.gmail.com …).
+          description: Fills in the server defaults (outlook.office365.com / imap.gmail.com …, unless the operator set others).
         usage:
           type: string
           enum: [incoming, outgoing, both]

@@ -75,7 +75,7 @@ struct SignInController: Sendable {
             // An empty address means «the account I sign in with»; check the other settings now, the address later.
             var probe = setup
             if probe.email.isEmpty { probe.email = "account@example.com" }
-            _ = try probe.draft(username: probe.email).validated()
+            _ = try probe.draft(username: probe.email).validated(servers: dependencies.servers)
         } catch {
             return try await failure("Check the mailbox settings", cause: error.description, fix: "Go back, correct the settings and sign in again.", request: request, context: context)
         }
@@ -118,7 +118,7 @@ struct SignInController: Sendable {
         let draft = withEmail.draft(username: email)
         let valid: ValidMailbox
         do {
-            valid = try draft.validated()
+            valid = try draft.validated(servers: dependencies.servers)
         } catch {
             return try await failure("Check the mailbox settings", cause: error.description, fix: "Start again with corrected settings.", request: request, context: context)
         }
@@ -162,7 +162,7 @@ struct SignInController: Sendable {
             draft.smtpSecurity = setup.smtpSecurity ?? (setup.smtpHost == nil ? nil : mailbox.outgoing?.security)
             draft.folder = mailbox.incoming?.folder
             do {
-                let valid = try draft.validated()
+                let valid = try draft.validated(servers: dependencies.servers)
                 servers = (valid.incoming, valid.outgoing)
             } catch {
                 return try await failure("Check the mailbox settings", cause: error.description, fix: "Start again with corrected settings.", request: request, context: context)

@@ -148,7 +148,7 @@ extension Templates {
     <div class="crumbs"><a href="/admin/channels/email">Admin › Channels › Email</a> › New support email</div>
     <h1>New support email</h1>
     {{#error_cause}}<div class="failure" id="form-error">{{error_cause}} {{#error_fix}}<span class="fix">{{error_fix}}</span>{{/error_fix}}{{#error_detail}} <code>{{error_detail}}</code>{{/error_detail}}<div class="hint">Nothing was saved.</div></div>{{/error_cause}}
-    <form method="post" action="/admin/channels/email" class="stack card" id="mailbox-form">
+    <form method="post" action="/admin/channels/email" class="stack card" id="mailbox-form"{{#provider_defaults}} data-{{provider}}-imap-host="{{imap_host}}" data-{{provider}}-imap-port="{{imap_port}}" data-{{provider}}-imap-security="{{imap_security}}" data-{{provider}}-smtp-host="{{smtp_host}}" data-{{provider}}-smtp-port="{{smtp_port}}" data-{{provider}}-smtp-security="{{smtp_security}}"{{/provider_defaults}}>
       <input type="hidden" name="csrf" value="{{csrf}}">
       <label for="email">Your support email</label>
       <input type="email" id="email" name="email" value="{{email}}" placeholder="support@example.com">
@@ -195,20 +195,28 @@ extension Templates {
     <script src="/static/mailbox-form.js"></script>
     """#
 
-    /// Pre-fills the provider's servers on *New support email*; the server applies the same defaults without it.
+    /// Pre-fills the provider's servers on *New support email* when the provider changes; the server applies the same
+    /// defaults without it. The servers come from the form's `data-<provider>-…` attributes, which the server fills
+    /// from the operator's configuration (national clouds, the demo), so nothing here names a host.
     /// Served as a file, because the pages' Content-Security-Policy allows no inline script.
     static let mailboxFormScript = #"""
     (function () {
-      var defaults = { microsoft: ["outlook.office365.com", 993, "smtp.office365.com", 587], google: ["imap.gmail.com", 993, "smtp.gmail.com", 587] };
       var form = document.getElementById("mailbox-form");
       if (!form) return;
+      function set(id, value) {
+        var field = document.getElementById(id);
+        if (field) field.value = value;
+      }
       form.addEventListener("change", function (event) {
         if (event.target.name !== "provider") return;
-        var d = defaults[event.target.value];
-        document.getElementById("imap_host").value = d ? d[0] : "";
-        document.getElementById("imap_port").value = d ? d[1] : 993;
-        document.getElementById("smtp_host").value = d ? d[2] : "";
-        document.getElementById("smtp_port").value = d ? d[3] : 587;
+        var data = form.dataset, provider = event.target.value;
+        var known = data[provider + "ImapHost"] !== undefined;
+        set("imap_host", known ? data[provider + "ImapHost"] : "");
+        set("imap_port", known ? data[provider + "ImapPort"] : 993);
+        set("imap_security", known ? data[provider + "ImapSecurity"] : "tls");
+        set("smtp_host", known ? data[provider + "SmtpHost"] : "");
+        set("smtp_port", known ? data[provider + "SmtpPort"] : 587);
+        set("smtp_security", known ? data[provider + "SmtpSecurity"] : "starttls");
       });
     })();
     """#

@@ -23,6 +23,12 @@ public struct WebDependencies: Sendable {
     public var replies: ReplyService
     /// Emailed admins about mailbox states; woken after a fix so the recovery notice goes out at once.
     public var notifier: AdminNotifier?
+    /// Where Microsoft and Gmail mailboxes connect unless the admin names a server: what *New support email*
+    /// pre-fills and what every draft is validated with. Kept in `mailboxes`, so what is tested is what is stored.
+    public var servers: ProviderServers {
+        get { mailboxes.servers }
+        set { mailboxes.servers = newValue }
+    }
     /// Fixes sign-ins of existing mailboxes (Cases 1–3, account switches).
     public var reauthorization: Reauthorization {
         Reauthorization(store: store, vault: mailboxes.vault, connectionTest: connectionTest, inbound: inbound, logger: Logger(label: "mailroom.reauthorization"))
@@ -31,7 +37,7 @@ public struct WebDependencies: Sendable {
     public init(
         store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
         connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test")),
-        replies: ReplyService? = nil, notifier: AdminNotifier? = nil
+        replies: ReplyService? = nil, notifier: AdminNotifier? = nil, servers: ProviderServers? = nil
     ) {
         self.notifier = notifier
         self.replies = replies ?? ReplyService(store: store, outbound: nil)
@@ -41,6 +47,8 @@ public struct WebDependencies: Sendable {
         self.oauth = oauth
         self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.connectionTest = connectionTest
+        // Given here, it wins over the one `mailboxes` was built with; either way there is one value.
+        if let servers { self.mailboxes.servers = servers }
     }
 }
 

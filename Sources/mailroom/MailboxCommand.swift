@@ -32,6 +32,8 @@ struct MailboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = global.makeLogger()
+            // The same provider servers as `serve`, so a Microsoft or Gmail mailbox added here connects where the web form's would.
+            let servers = try ProviderServersConfiguration.servers(ProcessInfo.processInfo.environment)
             var password: String?
             if passwordStdin {
                 guard let line = readLine(strippingNewline: true) else {
@@ -47,7 +49,7 @@ struct MailboxCommand: AsyncParsableCommand {
             let json = json
             let (mailbox, health) = try await global.withStore(logger: logger) { store in
                 do {
-                    let mailbox = try await MailboxService(store: store, vault: vault).add(try MailboxDraft(request), password: request.password)
+                    let mailbox = try await MailboxService(store: store, vault: vault, servers: servers).add(try MailboxDraft(request), password: request.password)
                     return (mailbox, try await store.health(mailbox.id))
                 } catch let error as MailroomCore.ValidationError {
                     throw ArgumentParser.ValidationError(error.problems.map(\.message).joined(separator: "\n"))

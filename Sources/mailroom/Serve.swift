@@ -46,6 +46,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
+        let servers = try ProviderServersConfiguration.servers(ProcessInfo.processInfo.environment)
+        for (variable, url) in servers.overrides {
+            logger.info("Provider server changed", metadata: ["variable": "\(variable)", "server": "\(url)"])
+        }
         let url = try global.databaseURL()
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
@@ -78,10 +82,10 @@ struct Serve: AsyncParsableCommand {
                 publicURL: publicURL, from: environment["MAILROOM_NOTIFY_FROM"].flatMap { $0.isEmpty ? nil : $0 }),
             trustedCertificatesPEMFile: trustedCAFile, logger: logger)
         let router = try buildRouter(WebDependencies(
-            store: store, mailboxes: MailboxService(store: store, vault: vault), inbound: inbound,
+            store: store, mailboxes: MailboxService(store: store, vault: vault, servers: servers), inbound: inbound,
             oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
             connectionTest: ConnectionTest(settings: settings, logger: logger),
-            replies: ReplyService(store: store, outbound: outbound), notifier: notifier))
+            replies: ReplyService(store: store, outbound: outbound), notifier: notifier, servers: servers))
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),
