@@ -22,6 +22,7 @@ import Hummingbird
 /// | `setAccessTokenLifetime` | `seconds`                                        | `expires_in` of new access tokens       |
 /// | `advanceClock`           | `seconds`                                        | emulator time jumps forward             |
 /// | `clearFaults`            | –                                                | all faults off                          |
+/// | `changeMailPassword`     | `mailbox`                                        | the attached mail server's password only |
 /// | `addAccount`             | `address`, `displayName`, `kind` (`work`/`personal`/`google`), `tenantID`, `tenantDomain`, `delegatedMailbox` | new account |
 /// | `addClient`              | `id`, `secret`, `redirectURIs` (array or space separated), `provider` (`microsoft`/`google`) | new client |
 struct ControlRoutes: Sendable {
@@ -44,6 +45,7 @@ struct ControlRoutes: Sendable {
             }
             do throws(EmulatorControlError) {
                 try await emulator.applyControl(action, arguments)
+                try await emulator.tellMailServer(action, arguments)
             } catch {
                 let status: HTTPResponse.Status
                 let code: String
@@ -51,6 +53,7 @@ struct ControlRoutes: Sendable {
                 case .unknownAccount: (status, code) = (.notFound, "unknown_account")
                 case .unknownClient: (status, code) = (.notFound, "unknown_client")
                 case .invalidArgument: (status, code) = (.badRequest, "invalid_argument")
+                case .mailServer: (status, code) = (.badGateway, "mail_server_failed")
                 }
                 return HTTPSupport.json(.object([("error", .string(code)), ("message", .string(error.description))]), status: status)
             }
@@ -112,6 +115,9 @@ extension IdentityEmulator {
         case "setAccessTokenLifetime": setAccessTokenLifetime(try int("seconds"))
         case "advanceClock": advanceClock(by: TimeInterval(try int("seconds")))
         case "clearFaults": clearFaults()
+        case "changeMailPassword":
+            guard mailServer != nil else { throw .invalidArgument("no mail server is attached to this emulator") }
+            _ = try argument("mailbox")
         case "addAccount":
             let address = try argument("address")
             let name = arguments["displayName"] ?? address
@@ -134,6 +140,23 @@ extension IdentityEmulator {
             addClient(EmulatorClient(id: try argument("id"), secret: try argument("secret"), redirectURIs: redirects, provider: provider))
         default:
             throw .invalidArgument("unknown action '\(action)'")
+        }
+    }
+
+    /// Passes a password change on to the attached mail server, as one password opens both at a real provider.
+    func tellMailServer(_ action: String, _ arguments: [String: String]) async throws(EmulatorControlError) {
+        guard let mailServer else { return }
+        let mailbox: String?
+        switch action {
+        case "changePassword": mailbox = arguments["account"]
+        case "changeMailPassword": mailbox = arguments["mailbox"]
+        default: mailbox = nil
+        }
+        guard let mailbox = mailbox?.trimmingCharacters(in: .whitespaces), !mailbox.isEmpty else { return }
+        do {
+            try await mailServer.changePassword(mailbox: mailbox)
+        } catch {
+            throw .mailServer("the mail server could not change the password of \(mailbox): \(error)")
         }
     }
 

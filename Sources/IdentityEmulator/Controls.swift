@@ -5,12 +5,14 @@ public enum EmulatorControlError: Error, Sendable, Equatable, CustomStringConver
     case unknownAccount(String)
     case unknownClient(String)
     case invalidArgument(String)
+    /// The attached mail server (see ``EmulatorMailServer``) failed to carry out the change.
+    case mailServer(String)
 
     public var description: String {
         switch self {
         case .unknownAccount(let address): return "unknown account \(address)"
         case .unknownClient(let id): return "unknown client \(id)"
-        case .invalidArgument(let text): return text
+        case .invalidArgument(let text), .mailServer(let text): return text
         }
     }
 }

@@ -24,6 +24,8 @@ public actor IdentityEmulator {
     var disabledProtocols: Set<String> = []
     var accessTokenLifetimeSeconds: Int
     var clockOffset: TimeInterval = 0
+    /// The demo's mail server, when one is attached (see ``EmulatorMailServer``).
+    var mailServer: (any EmulatorMailServer)?
 
     /// Base URL used in issuers and discovery documents; when nil, taken from the request's Host.
     var configuredBaseURL: String?

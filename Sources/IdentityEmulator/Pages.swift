@@ -6,13 +6,15 @@ struct DashboardSnapshot: Sendable {
     let clients: [EmulatorClient]
     let faults: [String]
     let accessTokenLifetime: Int
+    /// The attached mail server's passwords (empty without one).
+    let mailPasswords: [(mailbox: String, password: String)]
 }
 
 extension IdentityEmulator {
-    func dashboardSnapshot() -> DashboardSnapshot {
+    func dashboardSnapshot() async -> DashboardSnapshot {
         DashboardSnapshot(
             accounts: accounts(), clients: clients(), faults: activeFaults().map(Self.describe),
-            accessTokenLifetime: accessTokenLifetimeSeconds)
+            accessTokenLifetime: accessTokenLifetimeSeconds, mailPasswords: await mailServer?.passwords() ?? [])
     }
 }
 
@@ -32,6 +34,7 @@ enum Pages {
         .account{display:block;width:100%;text-align:left}
         table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
         .hint{color:#555;font-size:.9em}
+        ul.controls{list-style:none;padding:0;margin:0}ul.controls li{margin:.15rem 0}.effect{color:#444;font-size:.85em}
         </style></head><body>
         \(body)
         </body></html>
@@ -108,91 +111,127 @@ enum Pages {
             """
     }
 
-    private static func controlForm(_ action: String, _ fields: [(String, String)], _ label: String, _ effect: String) -> String {
+    private static func controlForm(_ action: String, _ fields: [(String, String)], _ label: String) -> String {
         let inputs = fields.map { "<input type=\"hidden\" name=\"\(HTML.escape($0.0))\" value=\"\(HTML.escape($0.1))\">" }
             .joined()
         return """
             <form class="inline" method="post" action="/emulator/control/\(HTML.escape(action))">\(inputs)\
-            <button type="submit" title="\(HTML.escape(effect))">\(HTML.escape(label))</button></form>
+            <button type="submit">\(HTML.escape(label))</button></form>
+            """
+    }
+
+    /// One control and, beside it, what it produces in Mailroom (the article's case, when it is one).
+    private static func control(_ action: String, _ fields: [(String, String)], _ label: String, _ effect: String) -> String {
+        "<li>\(controlForm(action, fields, label)) <span class=\"effect\">\(effect)</span></li>"
+    }
+
+    private static let case3Microsoft =
+        "<strong>Case 3</strong> for a mailbox signed in with Microsoft: «Reauthorization required» and «Your Microsoft Office 365 credentials have expired. Please sign in again.»"
+
+    /// The article's case each control produces for this account, in the words Mailroom shows.
+    private static func accountControls(_ account: EmulatorAccount, mailPassword: String?) -> String {
+        let a = [("account", account.address)]
+        let google = account.providerKind == .google
+        let signedIn = google
+            ? "<strong>Case 3</strong> (Gmail signed in with Google): «Reauthorization required»; «Sign in with Google» fixes it"
+            : case3Microsoft
+        var passwordEffect = signedIn + "."
+        if mailPassword != nil {
+            passwordEffect += google
+                ? " The mail password changes too: a Gmail mailbox added with a password shows <strong>Case 2</strong> «Reauthorization required»; enter the new password."
+                : " The mail password changes too: a Microsoft mailbox added with a password shows <strong>Case 1</strong> «Migration to OAuth required»."
+        }
+        return """
+            <ul class="controls">
+            \(control("changePassword", a, "Change password", passwordEffect))
+            \(control("revokeTokens", a, "Admin revokes sessions", signedIn + " (refresh: invalid_grant AADSTS50173)."))
+            \(control("expireByInactivity", a, "Expire by inactivity", signedIn + " (refresh: invalid_grant AADSTS700082)."))
+            \(control("revokeConsent", a, "Revoke consent", signedIn + " (refresh: invalid_grant AADSTS65001 consent_required)."))
+            \(control("requireMFA", a, "Require MFA", signedIn + " (refresh: interaction_required AADSTS50076)."))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "false")], "Disable IMAP",
+                "Not a reauthorization: «Action needed at your provider» (IMAP is off for the mailbox); no banner."))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "false")], "Disable SMTP",
+                "Not a reauthorization: «Action needed at your provider» for outgoing mail (Authenticated SMTP is off)."))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "true")], "Enable IMAP", "IMAP allowed again."))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "true")], "Enable SMTP", "SMTP allowed again."))
+            </ul>
             """
     }
 
     /// `GET /emulator`: accounts with per-account fault buttons, and global controls. Each control
-    /// says which case it produces in Mailroom.
+    /// says which case of the article it produces in Mailroom.
     static func dashboard(_ snapshot: DashboardSnapshot) -> String {
+        let passwords = Dictionary(snapshot.mailPasswords.map { ($0.mailbox.lowercased(), $0.password) }, uniquingKeysWith: { a, _ in a })
         let rows = snapshot.accounts.map { account in
-            let a = [("account", account.address)]
-            let controls = [
-                controlForm("changePassword", a, "Change password",
-                    "Refresh fails with invalid_grant AADSTS50173 → Mailroom shows «Reauthorization required» / «Your Microsoft Office 365 credentials have expired. Please sign in again.»"),
-                controlForm("revokeTokens", a, "Admin revokes sessions",
-                    "Refresh fails with invalid_grant AADSTS50173 → Mailroom shows «Reauthorization required»"),
-                controlForm("expireByInactivity", a, "Expire by inactivity",
-                    "Refresh fails with invalid_grant AADSTS700082 → Mailroom shows «Reauthorization required»"),
-                controlForm("revokeConsent", a, "Revoke consent",
-                    "Refresh fails with invalid_grant AADSTS65001 (consent_required) → Mailroom shows «Reauthorization required»"),
-                controlForm("requireMFA", a, "Require MFA",
-                    "Refresh fails with interaction_required AADSTS50076 → Mailroom shows «Reauthorization required»; signing in again clears it"),
-                controlForm("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "false")], "Disable IMAP",
-                    "Dovecot rejects fresh tokens for IMAP → Mailroom shows an admin-configuration problem, not re-authorization"),
-                controlForm("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "false")], "Disable SMTP",
-                    "Dovecot/Postfix reject fresh tokens for SMTP → Mailroom shows an admin-configuration problem"),
-                controlForm("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "true")], "Enable IMAP", "IMAP allowed again"),
-                controlForm("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "true")], "Enable SMTP", "SMTP allowed again"),
-            ].joined(separator: " ")
+            let mailPassword = passwords[account.normalizedAddress]
             let delegate = account.delegatedMailbox.map { "<br><span class=\"hint\">delegate of \(HTML.escape($0))</span>" } ?? ""
+            let password = mailPassword.map { "<br><span class=\"hint\">mail password: <code class=\"mail-password\">\(HTML.escape($0))</code></span>" } ?? ""
             return """
-                <tr><td>\(HTML.escape(account.displayName))<br><code>\(HTML.escape(account.address))</code>\(delegate)</td>\
-                <td>\(HTML.escape(IdentityEmulator.kindLabel(account)))</td><td>\(controls)</td></tr>
+                <tr class="account-row" data-account="\(HTML.escape(account.address))"><td>\(HTML.escape(account.displayName))<br>\
+                <code>\(HTML.escape(account.address))</code>\(delegate)\(password)</td>\
+                <td>\(HTML.escape(IdentityEmulator.kindLabel(account)))</td><td>\(accountControls(account, mailPassword: mailPassword))</td></tr>
                 """
         }.joined(separator: "\n")
+        let accountAddresses = Set(snapshot.accounts.map(\.normalizedAddress))
+        let mailOnly = snapshot.mailPasswords.filter { !accountAddresses.contains($0.mailbox.lowercased()) }
+        let mailServer = mailOnly.isEmpty ? "" : """
+            <h2>Mail server (Dovecot) mailboxes</h2>
+            <p class="hint">Mailboxes that exist only on the demo's mail server and sign in with a password, as an «Other» mailbox does.</p>
+            <table><tr><th>Mailbox</th><th>Password</th><th>Controls</th></tr>
+            \(mailOnly.map { entry in
+                """
+                <tr class="mailbox-row" data-mailbox="\(HTML.escape(entry.mailbox))"><td><code>\(HTML.escape(entry.mailbox))</code></td>\
+                <td><code class="mail-password">\(HTML.escape(entry.password))</code></td><td><ul class="controls">\
+                \(control("changeMailPassword", [("mailbox", entry.mailbox)], "Change password",
+                    "<strong>Case 2</strong>: «Reauthorization required»; enter the new password in Email settings."))</ul></td></tr>
+                """
+            }.joined(separator: "\n"))
+            </table>
+            """
         let clientRows = snapshot.clients.map { client in
             let c = [("clientID", client.id)]
             return """
                 <tr><td><code>\(HTML.escape(client.id))</code></td><td>\(HTML.escape(client.provider.rawValue))</td>\
-                <td>\(client.redirectURIs.map { "<code>\(HTML.escape($0))</code>" }.joined(separator: "<br>"))</td><td>\
-                \(controlForm("expireClientSecret", c, "Expire client secret", "Token endpoint answers 401 invalid_client AADSTS7000222 → Mailroom shows an app-registration alarm for the admin, not a per-mailbox re-authorization"))
-                \(controlForm("renewClientSecret", c, "Renew client secret", "Client secret valid again"))</td></tr>
+                <td>\(client.redirectURIs.map { "<code>\(HTML.escape($0))</code>" }.joined(separator: "<br>"))</td><td><ul class="controls">
+                \(control("expireClientSecret", c, "Expire client secret",
+                    "Not a reauthorization: Mailroom's app registration is refused (401 invalid_client AADSTS7000222), «Action needed at your provider» for the operator."))
+                \(control("renewClientSecret", c, "Renew client secret", "Client secret valid again."))</ul></td></tr>
                 """
         }.joined(separator: "\n")
         let faults = snapshot.faults.isEmpty
             ? "<p>No faults active.</p>"
             : "<ul>" + snapshot.faults.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
         let body = """
-            <p class="banner"><strong>Identity emulator — not Mailroom.</strong> Stand-in for Microsoft's identity platform and Google OAuth, for tests and demos.</p>
+            <p class="banner"><strong>Identity emulator — not Mailroom.</strong> Stand-in for Microsoft's identity platform and Google OAuth, for tests and demos. \
+            The buttons below break things on purpose, the way they break at a real provider; Mailroom is at its own address.</p>
             <h1>Identity emulator</h1>
             <h2>Active faults</h2>
             \(faults)
             <h2>Accounts</h2>
-            <p class="hint">Hover a button to see the case it produces in Mailroom.</p>
+            <p class="hint">Beside each control: the case of the help article «Please reauthorize your Email settings» it produces in Mailroom. \
+            Mailroom notices at its next fetch (within a minute in the demo).</p>
             <table><tr><th>Account</th><th>Kind</th><th>Controls</th></tr>
             \(rows)
             </table>
-            <h2>What each control produces</h2>
-            <ul class="hint">
-            <li><strong>Change password</strong> → refresh fails, <code>invalid_grant</code> AADSTS50173 (Google: "Token has been expired or revoked.") → Mailroom shows «Reauthorization required» / «Your Microsoft Office 365 credentials have expired. Please sign in again.»</li>
-            <li><strong>Admin revokes sessions</strong> → <code>invalid_grant</code> AADSTS50173 → «Reauthorization required»</li>
-            <li><strong>Expire by inactivity</strong> → <code>invalid_grant</code> AADSTS700082 → «Reauthorization required»</li>
-            <li><strong>Revoke consent</strong> → <code>invalid_grant</code> AADSTS65001 (suberror consent_required) → «Reauthorization required»</li>
-            <li><strong>Require MFA</strong> → <code>interaction_required</code> AADSTS50076 → «Reauthorization required»; signing in again clears it</li>
-            <li><strong>Disable IMAP / SMTP</strong> → Dovecot rejects even fresh tokens for that protocol → an admin-configuration problem, not re-authorization</li>
-            <li><strong>Expire client secret</strong> → 401 <code>invalid_client</code> AADSTS7000222 → app-registration alarm for the admin</li>
-            <li><strong>Token endpoint outage / throttling</strong> → 503 / 429 + Retry-After → Mailroom retries quietly</li>
-            <li><strong>Introspection outage</strong> → Dovecot answers [UNAVAILABLE] / 454 4.7.0 → transient, no re-authorization</li>
-            </ul>
+            \(mailServer)
             <h2>Clients</h2>
             <table><tr><th>Client id</th><th>Provider</th><th>Redirect URIs</th><th>Controls</th></tr>
             \(clientRows)
             </table>
             <h2>Provider-wide</h2>
-            <p>\(controlForm("tokenEndpointOutage", [("mode", "unavailable")], "Token endpoint outage (503)", "Token endpoint answers 503 temporarily_unavailable → Mailroom retries with backoff; no re-authorization"))
-            \(controlForm("tokenEndpointOutage", [("mode", "throttled"), ("retryAfter", "30")], "Throttle token endpoint (429, Retry-After 30)", "Token endpoint answers 429 with Retry-After → Mailroom waits and retries"))
-            \(controlForm("tokenEndpointOutage", [("mode", "none")], "End token endpoint outage", "Token endpoint normal again"))</p>
-            <p>\(controlForm("introspectionOutage", [("on", "true")], "Introspection outage (503)", "Dovecot answers [UNAVAILABLE] / 454 4.7.0 → Mailroom treats it as transient"))
-            \(controlForm("introspectionOutage", [("on", "false")], "End introspection outage", "Introspection normal again"))</p>
-            <p>\(controlForm("setAccessTokenLifetime", [("seconds", "120")], "Access tokens live 2 minutes", "expires_in=120 for new tokens → Mailroom refreshes often"))
-            \(controlForm("setAccessTokenLifetime", [("seconds", "3600")], "Access tokens live 1 hour (default)", "expires_in=3600"))
-            \(controlForm("clearFaults", [], "Clear all faults", "Everything back to normal (killed tokens stay dead)"))</p>
+            <ul class="controls">
+            \(control("tokenEndpointOutage", [("mode", "unavailable")], "Token endpoint outage (503)",
+                "Not a reauthorization: «Temporarily failing»; Mailroom retries by itself, no banner, no mail lost."))
+            \(control("tokenEndpointOutage", [("mode", "throttled"), ("retryAfter", "30")], "Throttle token endpoint (429, Retry-After 30)",
+                "Not a reauthorization: Mailroom waits as told and retries."))
+            \(control("tokenEndpointOutage", [("mode", "none")], "End token endpoint outage", "Token endpoint normal again."))
+            \(control("introspectionOutage", [("on", "true")], "Introspection outage (503)",
+                "Not a reauthorization: the mail server answers [UNAVAILABLE] / 454 4.7.0, «Temporarily failing»."))
+            \(control("introspectionOutage", [("on", "false")], "End introspection outage", "Introspection normal again."))
+            \(control("setAccessTokenLifetime", [("seconds", "120")], "Access tokens live 2 minutes", "Mailroom renews tokens often, silently."))
+            \(control("setAccessTokenLifetime", [("seconds", "3600")], "Access tokens live 1 hour (default)", "expires_in=3600."))
+            \(control("clearFaults", [], "Clear all faults", "Everything back to normal (tokens already killed stay dead: sign in again)."))
+            </ul>
             <p class="hint">Access-token lifetime now: \(snapshot.accessTokenLifetime) s. JSON state: <a href="/emulator/state">/emulator/state</a></p>
             """
         return layout(title: "Identity emulator — not Mailroom", body: body)
