@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "mailroom", targets: ["mailroom"]),
         .executable(name: "mailroom-bench", targets: ["mailroom-bench"]),
         .executable(name: "identity-emulator", targets: ["identity-emulator"]),
+        .executable(name: "mailroom-demo", targets: ["mailroom-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -94,6 +95,17 @@ let package = Package(
                 "IdentityEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mailroom-demo",
+            dependencies: [
+                "IdentityEmulator", "SMTP", "MIME",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
