@@ -27,7 +27,7 @@ enum Pages {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>\(HTML.escape(title))</title>
         <style>
-        body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
+        body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
         .banner{background:#fff3cd;border:1px solid #e0c36a;padding:.5rem .75rem;border-radius:4px}
         form.inline{display:inline}
         button{margin:.25rem 0;padding:.4rem .8rem;cursor:pointer}
@@ -125,35 +125,30 @@ enum Pages {
         "<li>\(controlForm(action, fields, label)) <span class=\"effect\">\(effect)</span></li>"
     }
 
-    private static let case3Microsoft =
-        "<strong>Case 3</strong> for a mailbox signed in with Microsoft: «Reauthorization required» and «Your Microsoft Office 365 credentials have expired. Please sign in again.»"
-
-    /// The article's case each control produces for this account, in the words Mailroom shows.
+    /// The article's case each control produces for this account, in short; the legend above the table says each case in full.
     private static func accountControls(_ account: EmulatorAccount, mailPassword: String?) -> String {
         let a = [("account", account.address)]
         let google = account.providerKind == .google
-        let signedIn = google
-            ? "<strong>Case 3</strong> (Gmail signed in with Google): «Reauthorization required»; «Sign in with Google» fixes it"
-            : case3Microsoft
-        var passwordEffect = signedIn + "."
+        let signedIn = google ? "<strong>Case 3</strong> (Gmail: «Sign in with Google» fixes it)" : "<strong>Case 3</strong>"
+        var passwordEffect = signedIn + " when signed in"
         if mailPassword != nil {
             passwordEffect += google
-                ? " The mail password changes too: a Gmail mailbox added with a password shows <strong>Case 2</strong> «Reauthorization required»; enter the new password."
-                : " The mail password changes too: a Microsoft mailbox added with a password shows <strong>Case 1</strong> «Migration to OAuth required»."
+                ? "; <strong>Case 2</strong> when added with a password (the mail password changes too)"
+                : "; <strong>Case 1</strong> when added with a password (the mail password changes too)"
         }
         return """
             <ul class="controls">
             \(control("changePassword", a, "Change password", passwordEffect))
-            \(control("revokeTokens", a, "Admin revokes sessions", signedIn + " (refresh: invalid_grant AADSTS50173)."))
-            \(control("expireByInactivity", a, "Expire by inactivity", signedIn + " (refresh: invalid_grant AADSTS700082)."))
-            \(control("revokeConsent", a, "Revoke consent", signedIn + " (refresh: invalid_grant AADSTS65001 consent_required)."))
-            \(control("requireMFA", a, "Require MFA", signedIn + " (refresh: interaction_required AADSTS50076)."))
+            \(control("revokeTokens", a, "Admin revokes sessions", signedIn + " · invalid_grant AADSTS50173"))
+            \(control("expireByInactivity", a, "Expire by inactivity", signedIn + " · invalid_grant AADSTS700082"))
+            \(control("revokeConsent", a, "Revoke consent", signedIn + " · invalid_grant AADSTS65001"))
+            \(control("requireMFA", a, "Require MFA", signedIn + " · interaction_required AADSTS50076"))
             \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "false")], "Disable IMAP",
-                "Not a reauthorization: «Action needed at your provider» (IMAP is off for the mailbox); no banner."))
+                "no reauthorization: «Action needed at your provider»"))
             \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "false")], "Disable SMTP",
-                "Not a reauthorization: «Action needed at your provider» for outgoing mail (Authenticated SMTP is off)."))
-            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "true")], "Enable IMAP", "IMAP allowed again."))
-            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "true")], "Enable SMTP", "SMTP allowed again."))
+                "no reauthorization: «Action needed at your provider» for replies"))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "imap"), ("enabled", "true")], "Enable IMAP", ""))
+            \(control("setProtocolEnabled", [("mailbox", account.address), ("protocol", "smtp"), ("enabled", "true")], "Enable SMTP", ""))
             </ul>
             """
     }
@@ -208,8 +203,14 @@ enum Pages {
             <h2>Active faults</h2>
             \(faults)
             <h2>Accounts</h2>
-            <p class="hint">Beside each control: the case of the help article «Please reauthorize your Email settings» it produces in Mailroom. \
-            Mailroom notices at its next fetch (within a minute in the demo).</p>
+            <p class="hint">Beside each control: the case of the help article «Please reauthorize your Email settings» it produces in Mailroom, \
+            which notices at its next fetch (within seconds in the demo) and shows the banner:</p>
+            <ul class="cases">
+            <li><strong>Case 1</strong> — a Microsoft mailbox still on a password (Basic Auth): «Migration to OAuth required». Fix: «Sign in with Microsoft».</li>
+            <li><strong>Case 2</strong> — an «Other» or Gmail mailbox on a password: «Reauthorization required». Fix: enter the new password.</li>
+            <li><strong>Case 3</strong> — a mailbox signed in with Microsoft: «Reauthorization required» and «Your Microsoft Office 365 credentials have expired. \
+            Please sign in again.» Fix: «Sign in with Microsoft».</li>
+            </ul>
             <table><tr><th>Account</th><th>Kind</th><th>Controls</th></tr>
             \(rows)
             </table>

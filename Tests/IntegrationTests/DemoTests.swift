@@ -53,6 +53,26 @@ struct DemoTests {
             return filed
         }
 
+        /// The messages in a mailbox on the demo's mail server, header lines unfolded.
+        func messages(_ mailbox: String) -> [String] {
+            let maildir = folder.appendingPathComponent("dovecot/mail/\(mailbox)/Maildir")
+            return ["new", "cur"].flatMap { sub in
+                ((try? FileManager.default.contentsOfDirectory(at: maildir.appendingPathComponent(sub), includingPropertiesForKeys: nil)) ?? [])
+                    .compactMap { try? String(contentsOf: $0, encoding: .utf8) }
+                    .map { $0.replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ") }
+            }
+        }
+
+        /// Waits until a message in `mailbox` contains every one of `texts`.
+        func waitForMessage(in mailbox: String, containing texts: [String], timeout: Duration = .seconds(60)) async throws -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if messages(mailbox).contains(where: { message in texts.allSatisfy(message.contains) }) { return true }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            return false
+        }
+
         static func bare(_ id: String) -> String {
             id.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
         }
@@ -147,6 +167,16 @@ struct DemoTests {
             #expect(try await browser.exists("#tickets tbody tr"))
             try await demo.screenshot(browser, "demo-tickets")
 
+            // An agent answers: the reply leaves through the mailbox's own SMTP (Dovecot's submission, with the
+            // OAuth token) and lands in the customer's mailbox at the stand-in for the Internet.
+            let customer = try #require(try await browser.text("#tickets tbody tr td:nth-child(3)").firstMatch(of: /<([^>]+)>/).map { String($0.1) })
+            try await browser.click("#tickets tbody tr a")
+            try await browser.waitFor("#reply-text")
+            try await browser.type("#reply-text", "Thanks for writing, we are on it.")
+            try await browser.click("form.reply button[type=submit]")
+            #expect(try await demo.waitForMessage(in: customer, containing: ["Thanks for writing, we are on it.", "From: Support <\(mailbox)>"]),
+                    "the reply reaches \(customer)")
+
             // The demo controls: revoke the account's tokens.
             let beforeRevoke = demo.deliveredMessageIDs(mailbox)
             try await browser.go("\(demo.emulator)/emulator")
@@ -162,6 +192,8 @@ struct DemoTests {
             #expect(try await browser.text("#reauthorize-banner")
                 == "Please reauthorize your Email settings. Learn more about it here or finish the setup in Email settings")
             try await demo.screenshot(browser, "demo-case-3")
+            // The admin is told by email, through the operator's default outgoing server.
+            #expect(try await demo.waitForMessage(in: "lead@contoso.example", containing: ["Subject: [Mailroom] \(mailbox): Reauthorization required"]))
             // Customers keep writing while the mailbox waits for its admin.
             try await Task.sleep(for: .seconds(3))
 
@@ -173,6 +205,7 @@ struct DemoTests {
             try await browser.reload("\(demo.base)\(detail)", until: ["Connected"], timeout: .seconds(30))
             #expect(!(try await browser.exists("#reauthorize-banner")))
             try await demo.screenshot(browser, "demo-reconnected")
+            #expect(try await demo.waitForMessage(in: "lead@contoso.example", containing: ["Subject: [Mailroom] \(mailbox) is connected again"]))
 
             // Everything the customers wrote up to now is filed, each exactly once, including what came meanwhile.
             let delivered = demo.deliveredMessageIDs(mailbox)
