@@ -99,10 +99,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "LocalMailServers", swiftSettings: swiftSettings),
         .executableTarget(
             name: "mailroom-demo",
             dependencies: [
-                "IdentityEmulator", "SMTP", "MIME",
+                "IdentityEmulator", "SMTP", "MIME", "LocalMailServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -195,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web",
+                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web", "LocalMailServers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import Foundation
 import IdentityEmulator
+import LocalMailServers
 import Logging
 import ServiceLifecycle
 
@@ -146,7 +147,7 @@ final class Demo: Service, @unchecked Sendable {
         try ChildProcess.run(
             ["env"] + environment.map { "\($0.key)=\($0.value)" }
                 + [mailroomBinary, "admin", "create", "--email", DemoMailboxes.adminEmail, "--name", "Lee Lead", "--password-stdin"],
-            input: DemoMailboxes.adminPassword + "\n", in: root)
+            input: DemoMailboxes.adminPassword + "\n")
         let serve = try ChildProcess.spawn(
             "mailroom serve",
             [mailroomBinary, "serve", "--host", "127.0.0.1", "--port", String(port), "--poll-interval", String(pollInterval)],

@@ -1,5 +1,6 @@
 import Foundation
 import IdentityEmulator
+import LocalMailServers
 
 /// The demo's mail server: a private Dovecot on loopback with IMAP and submission, its state in the
 /// demo folder.
@@ -30,7 +31,7 @@ actor DemoMailServer: EmulatorMailServer {
     init(root: String, ports: Ports) {
         self.root = root
         self.ports = ports
-        self.caFile = "\(root)/tls/ca.pem"
+        self.caFile = "\(root)/tls/ca.pem"  // where LoopbackCertificates puts it
     }
 
     var configFile: String { "\(root)/etc/dovecot.conf" }
@@ -44,21 +45,25 @@ actor DemoMailServer: EmulatorMailServer {
         }
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)
         chown("\(root)/mail", Self.mailUID, Self.mailUID)
-        try makeCertificates()
+        let certificates = try LoopbackCertificates.make(in: "\(root)/tls", caName: "Mailroom Demo CA")
         for mailbox in DemoMailboxes.all {
             if let password = mailbox.initialPassword { passwordsByMailbox[mailbox.address] = password }
             try ensureMaildir(mailbox.address)
         }
         passwordsByMailbox[DemoMailboxes.relayUser] = DemoMailboxes.relayPassword
         try writeUsers()
-        for attribute in ["username", "shared_mailbox"] {
-            try Self.oauth2Settings(introspectionURL: introspectionURL, usernameAttribute: attribute)
-                .write(toFile: "\(root)/etc/oauth2-\(attribute).conf.ext", atomically: true, encoding: .utf8)
+        let configuration = DovecotConfiguration(
+            instanceName: "mailroom-demo-\(ports.imap)", root: root, usersFile: usersFile,
+            certificateFile: certificates.certificateFile, keyFile: certificates.keyFile, mailUID: Int(Self.mailUID),
+            imapPort: ports.imap, imapsPort: ports.imaps, submissionPort: ports.submission, submissionsPort: ports.submissions,
+            submissionRelayPort: relayPort, introspectionURL: introspectionURL)
+        for file in configuration.oauth2Files {
+            try file.text.write(toFile: file.path, atomically: true, encoding: .utf8)
         }
-        try config(relayPort: relayPort).write(toFile: configFile, atomically: true, encoding: .utf8)
-        try ChildProcess.run(["dovecot", "-c", configFile], in: root)
-        for (port, name) in [(ports.imap, "IMAP"), (ports.imaps, "IMAPS"), (ports.submission, "submission"), (ports.submissions, "submissions")] {
-            try await LoopbackPort.waitUntilListening(port, name: "Dovecot \(name)", timeout: .seconds(20))
+        try configuration.text.write(toFile: configFile, atomically: true, encoding: .utf8)
+        try ChildProcess.run(["dovecot", "-c", configFile])
+        for listener in configuration.listeners {
+            try await LoopbackPort.waitUntilListening(listener.port, name: "Dovecot \(listener.name)", timeout: .seconds(20))
         }
         masterPID = Self.readPID("\(root)/run/master.pid")
     }
@@ -137,104 +142,5 @@ actor DemoMailServer: EmulatorMailServer {
         // Dovecot's auth process reads it as the `dovecot` user; nobody else may.
         if let group = getgrnam("dovecot") { chown(temporary, 0, group.pointee.gr_gid) }
         guard rename(temporary, usersFile) == 0 else { throw DemoFailure("Could not replace \(usersFile).") }
-    }
-
-    private func makeCertificates() throws {
-        let tls = "\(root)/tls"
-        try ChildProcess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=Mailroom Demo CA",
-                              "-keyout", "\(tls)/ca.key", "-out", caFile], in: root)
-        try ChildProcess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                              "-keyout", "\(tls)/server.key", "-out", "\(tls)/server.csr"], in: root)
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(tls)/ext.cnf", atomically: true, encoding: .utf8)
-        try ChildProcess.run(["openssl", "x509", "-req", "-in", "\(tls)/server.csr", "-CA", caFile, "-CAkey", "\(tls)/ca.key",
-                              "-CAcreateserial", "-days", "30", "-extfile", "\(tls)/ext.cnf", "-out", "\(tls)/server.pem"], in: root)
-    }
-
-    /// One oauth2 passdb's settings (Dovecot 2.3 `dovecot-oauth2.conf.ext` keys).
-    private static func oauth2Settings(introspectionURL: String, usernameAttribute: String) -> String {
-        """
-        introspection_mode = post
-        introspection_url = \(introspectionURL)
-        username_attribute = \(usernameAttribute)
-        username_format = %Lu
-        active_attribute = active
-        active_value = true
-        send_auth_headers = yes
-        timeout_msecs = 10000
-
-        """
-    }
-
-    private func config(relayPort: Int) -> String {
-        """
-        # The Mailroom demo's mail server. Written by mailroom-demo; removed when the demo stops.
-        instance_name = mailroom-demo-\(ports.imap)
-        base_dir = \(root)/run
-        state_dir = \(root)/state
-        protocols = imap submission
-        postmaster_address = postmaster@localhost
-        listen = 127.0.0.1
-        log_path = \(root)/log/dovecot.log
-        ssl = yes
-        ssl_cert = <\(root)/tls/server.pem
-        ssl_key = <\(root)/tls/server.key
-        ssl_min_protocol = TLSv1.2
-        disable_plaintext_auth = no
-        auth_mechanisms = plain login xoauth2 oauthbearer
-        first_valid_uid = 1000
-        mail_location = maildir:\(root)/mail/%u/Maildir
-        mail_max_userip_connections = 100
-        # Submission hands accepted mail to the demo's stand-in for the Internet.
-        submission_relay_host = 127.0.0.1
-        submission_relay_port = \(relayPort)
-        passdb {
-          driver = passwd-file
-          mechanisms = plain login
-          args = scheme=PLAIN username_format=%u \(usersFile)
-        }
-        # The owner's token opens the owner's mailbox.
-        passdb {
-          driver = oauth2
-          mechanisms = xoauth2 oauthbearer
-          args = \(root)/etc/oauth2-username.conf.ext
-        }
-        # A delegate's token opens the shared mailbox it is a delegate of.
-        passdb {
-          driver = oauth2
-          mechanisms = xoauth2 oauthbearer
-          args = \(root)/etc/oauth2-shared_mailbox.conf.ext
-        }
-        userdb {
-          driver = static
-          args = allow_all_users=yes uid=\(Self.mailUID) gid=\(Self.mailUID) home=\(root)/mail/%u
-        }
-        namespace inbox {
-          inbox = yes
-          separator = /
-        }
-        service imap-login {
-          inet_listener imap {
-            address = 127.0.0.1
-            port = \(ports.imap)
-          }
-          inet_listener imaps {
-            address = 127.0.0.1
-            port = \(ports.imaps)
-            ssl = yes
-          }
-        }
-        service submission-login {
-          inet_listener submission {
-            address = 127.0.0.1
-            port = \(ports.submission)
-          }
-          inet_listener submissions {
-            address = 127.0.0.1
-            port = \(ports.submissions)
-            ssl = yes
-          }
-        }
-
-        """
     }
 }

@@ -73,6 +73,19 @@ struct DemoTests {
             return false
         }
 
+        /// Waits until every one of `delivered` is filed, then checks that nothing was filed twice.
+        func expectFiledOnce(_ delivered: Set<String>, timeout: Duration = .seconds(60)) async throws {
+            var filed: [String: Int] = [:]
+            let deadline = ContinuousClock.now + timeout
+            repeat {
+                filed = try filedMessageIDs()
+                if delivered.isSubset(of: Set(filed.keys)) { break }
+                try await Task.sleep(for: .milliseconds(500))
+            } while ContinuousClock.now < deadline
+            #expect(delivered.subtracting(filed.keys).isEmpty, "never filed: \(delivered.subtracting(filed.keys).sorted())")
+            #expect(filed.filter { $0.value != 1 }.isEmpty, "filed more than once: \(filed.filter { $0.value != 1 })")
+        }
+
         static func bare(_ id: String) -> String {
             id.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
         }
@@ -211,15 +224,7 @@ struct DemoTests {
             let delivered = demo.deliveredMessageIDs(mailbox)
             let meanwhile = delivered.subtracting(beforeRevoke)
             #expect(meanwhile.count >= 3, "customers wrote while the mailbox needed reauthorization")
-            var filed: [String: Int] = [:]
-            let filedDeadline = ContinuousClock.now + .seconds(60)
-            repeat {
-                filed = try demo.filedMessageIDs()
-                if delivered.isSubset(of: Set(filed.keys)) { break }
-                try await Task.sleep(for: .milliseconds(500))
-            } while ContinuousClock.now < filedDeadline
-            #expect(delivered.subtracting(filed.keys).isEmpty, "never filed: \(delivered.subtracting(filed.keys).sorted())")
-            #expect(filed.filter { $0.value != 1 }.isEmpty, "filed more than once: \(filed.filter { $0.value != 1 })")
+            try await demo.expectFiledOnce(delivered)
         }
 
         // Ctrl-C stops everything the demo started and removes its folder.
@@ -291,18 +296,7 @@ struct DemoTests {
             try await browser.reload("\(demo.base)/admin/channels/email", until: [], timeout: .seconds(5))
             #expect(!(try await browser.exists("#reauthorize-banner")), "both mailboxes are fixed")
 
-            for mailbox in [northwind, fabrikam] {
-                let delivered = demo.deliveredMessageIDs(mailbox)
-                var filed: [String: Int] = [:]
-                let deadline = ContinuousClock.now + .seconds(60)
-                repeat {
-                    filed = try demo.filedMessageIDs()
-                    if delivered.isSubset(of: Set(filed.keys)) { break }
-                    try await Task.sleep(for: .milliseconds(500))
-                } while ContinuousClock.now < deadline
-                #expect(delivered.subtracting(filed.keys).isEmpty, "\(mailbox): never filed \(delivered.subtracting(filed.keys).sorted())")
-            }
-            #expect(try demo.filedMessageIDs().filter { $0.value != 1 }.isEmpty, "each message filed once")
+            try await demo.expectFiledOnce(demo.deliveredMessageIDs(northwind).union(demo.deliveredMessageIDs(fabrikam)))
         }
         kill(demo.pid, SIGINT)
         #expect(ProcessRunner.wait(demo.pid) == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import LocalMailServers
 
 /// A private Dovecot on loopback for one test process: passwd-file users, Maildirs in a temporary
 /// directory, plain/STARTTLS and implicit-TLS listeners, a certificate from a test CA, and an auth
@@ -8,11 +9,8 @@ import Foundation
 /// implicit TLS: SMTP AUTH straight against Dovecot's auth, without Postfix in between. It can
 /// authenticate but not deliver: its relay is a loopback port where nothing listens (see the config).
 ///
-/// With an `introspectionURL`, XOAUTH2 and OAUTHBEARER are offered too: two oauth2 passdbs ask that
-/// RFC 7662 endpoint about the token. The first accepts it when the answer's `username` is the login
-/// name (the owner's own mailbox); the second when its `shared_mailbox` is (a delegate's token opening
-/// a shared mailbox). Dovecot sends `X-Dovecot-Auth-Service` (`imap` or `smtp`) with each request, so
-/// the endpoint can refuse one protocol per mailbox. Passwords (PLAIN/LOGIN) keep using the passwd-file.
+/// With an `introspectionURL`, XOAUTH2 and OAUTHBEARER are offered too (see ``DovecotConfiguration``, the
+/// configuration the demo's mail server uses as well). Passwords (PLAIN/LOGIN) keep using the passwd-file.
 final class Dovecot: @unchecked Sendable {
     let root: URL
     let imapPort: Int
@@ -54,118 +52,25 @@ final class Dovecot: @unchecked Sendable {
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
         // The mail user may create any user's Maildir itself (OAuth logins name users no passwd-file lists).
         _ = chown(root.appendingPathComponent("mail").path, uid_t(Self.mailUID), gid_t(Self.mailUID))
-        let tls = root.appendingPathComponent("tls").path
-        caFile = "\(tls)/ca.pem"
-        try ProcessRunner.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=Mailroom Test CA",
-                               "-keyout", "\(tls)/ca.key", "-out", caFile])
-        try ProcessRunner.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                               "-keyout", "\(tls)/server.key", "-out", "\(tls)/server.csr"])
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(tls)/ext.cnf", atomically: true, encoding: .utf8)
-        try ProcessRunner.run(["openssl", "x509", "-req", "-in", "\(tls)/server.csr", "-CA", caFile, "-CAkey", "\(tls)/ca.key",
-                               "-CAcreateserial", "-days", "30", "-extfile", "\(tls)/ext.cnf", "-out", "\(tls)/server.pem"])
+        let certificates = try LoopbackCertificates.make(in: root.appendingPathComponent("tls").path, caName: "Mailroom Test CA")
+        caFile = certificates.caFile
         try "".write(toFile: usersFile, atomically: true, encoding: .utf8)
-        var mechanisms = "plain login"
-        var passwordMechanisms = ""
-        var oauthPassdbs = ""
-        if let introspectionURL {
-            mechanisms = "plain login xoauth2 oauthbearer"
-            passwordMechanisms = "\n  mechanisms = plain login"
-            for attribute in ["username", "shared_mailbox"] {
-                let argsFile = root.appendingPathComponent("etc/oauth2-\(attribute).conf.ext").path
-                try Self.oauth2Settings(introspectionURL: introspectionURL, usernameAttribute: attribute)
-                    .write(toFile: argsFile, atomically: true, encoding: .utf8)
-                oauthPassdbs += """
-
-                    passdb {
-                      driver = oauth2
-                      mechanisms = xoauth2 oauthbearer
-                      args = \(argsFile)
-                    }
-                    """
-            }
+        // The submission relay is a port where nothing listens: these tests only authenticate, so a session
+        // sees `235 2.7.0 Logged in.` and then `421 4.4.0 … Failed to connect to relay server`.
+        let configuration = DovecotConfiguration(
+            instanceName: "mailroom-test-\(imapPort)", root: root.path, usersFile: usersFile,
+            certificateFile: certificates.certificateFile, keyFile: certificates.keyFile, mailUID: Self.mailUID,
+            imapPort: imapPort, imapsPort: imapsPort, submissionPort: submissionPort, submissionsPort: submissionsPort,
+            submissionRelayPort: submissionRelayPort, lmtpPort: lmtpPort, authPort: authPort, introspectionURL: introspectionURL,
+            maxConnectionsPerUser: 200)
+        for file in configuration.oauth2Files {
+            try file.text.write(toFile: file.path, atomically: true, encoding: .utf8)
         }
-        let config = """
-            instance_name = mailroom-test-\(imapPort)
-            base_dir = \(root.path)/run
-            state_dir = \(root.path)/state
-            protocols = imap submission lmtp
-            postmaster_address = postmaster@localhost
-            listen = 127.0.0.1
-            log_path = \(root.path)/log/dovecot.log
-            ssl = yes
-            ssl_cert = <\(tls)/server.pem
-            ssl_key = <\(tls)/server.key
-            ssl_min_protocol = TLSv1.2
-            disable_plaintext_auth = no
-            auth_mechanisms = \(mechanisms)
-            auth_verbose = yes
-            first_valid_uid = 1000
-            mail_location = maildir:\(root.path)/mail/%u/Maildir
-            mail_max_userip_connections = 200
-            # submission_relay_host is required. Nothing listens on this port: the tests only authenticate.
-            # Dovecot 2.3.19 connects to the relay right after a successful AUTH (to learn its capabilities),
-            # so a session sees `235 2.7.0 Logged in.` and then `421 4.4.0 … Failed to connect to relay server`
-            # and is closed. Sending mail through this service would need a real relay here.
-            submission_relay_host = 127.0.0.1
-            submission_relay_port = \(submissionRelayPort)
-            passdb {
-              driver = passwd-file\(passwordMechanisms)
-              args = scheme=PLAIN username_format=%u \(usersFile)
-            }\(oauthPassdbs)
-            # allow_all_users: a lookup without a login (doveadm) names no mechanism, so every passdb above,
-            # each limited to its mechanisms, is skipped ("All password databases were skipped"); a static
-            # userdb would otherwise ask the passdbs whether the user exists and fail.
-            userdb {
-              driver = static
-              args = allow_all_users=yes uid=\(Self.mailUID) gid=\(Self.mailUID) home=\(root.path)/mail/%u
-            }
-            namespace inbox {
-              inbox = yes
-              separator = /
-            }
-            service imap-login {
-              inet_listener imap {
-                address = 127.0.0.1
-                port = \(imapPort)
-              }
-              inet_listener imaps {
-                address = 127.0.0.1
-                port = \(imapsPort)
-                ssl = yes
-              }
-            }
-            service submission-login {
-              inet_listener submission {
-                address = 127.0.0.1
-                port = \(submissionPort)
-              }
-              inet_listener submissions {
-                address = 127.0.0.1
-                port = \(submissionsPort)
-                ssl = yes
-              }
-            }
-            service lmtp {
-              inet_listener lmtp {
-                address = 127.0.0.1
-                port = \(lmtpPort)
-              }
-            }
-            service auth {
-              inet_listener auth-client-postfix {
-                address = 127.0.0.1
-                port = \(authPort)
-              }
-            }
-            """
-        try config.write(toFile: configFile, atomically: true, encoding: .utf8)
+        try configuration.text.write(toFile: configFile, atomically: true, encoding: .utf8)
         try ProcessRunner.run(["dovecot", "-c", configFile])
-        try await ProcessRunner.waitForPort(imapPort)
-        try await ProcessRunner.waitForPort(imapsPort)
-        try await ProcessRunner.waitForPort(authPort)
-        try await ProcessRunner.waitForPort(submissionPort)
-        try await ProcessRunner.waitForPort(submissionsPort)
-        try await ProcessRunner.waitForPort(lmtpPort)
+        for listener in configuration.listeners {
+            try await LoopbackPort.waitUntilListening(listener.port, name: "Dovecot \(listener.name)")
+        }
         TestCleanup.register { [configFile] in _ = try? ProcessRunner.run(["doveadm", "-c", configFile, "stop"], allowFailure: true) }
     }
 
@@ -180,20 +85,6 @@ final class Dovecot: @unchecked Sendable {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
-    /// One oauth2 passdb's settings file (Dovecot 2.3.19 `dovecot-oauth2.conf.ext` keys).
-    static func oauth2Settings(introspectionURL: String, usernameAttribute: String) -> String {
-        """
-        introspection_mode = post
-        introspection_url = \(introspectionURL)
-        username_attribute = \(usernameAttribute)
-        username_format = %Lu
-        active_attribute = active
-        active_value = true
-        send_auth_headers = yes
-        timeout_msecs = 10000
-
-        """
-    }
     var usersFile: String { root.appendingPathComponent("etc/users").path }
 
     /// Adds a user (or changes its password); Dovecot rereads the file on the next login.
