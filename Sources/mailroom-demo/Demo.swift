@@ -145,9 +145,8 @@ final class Demo: Service, @unchecked Sendable {
         ]
         let logFile = "\(root)/mailroom.log"
         try ChildProcess.run(
-            ["env"] + environment.map { "\($0.key)=\($0.value)" }
-                + [mailroomBinary, "admin", "create", "--email", DemoMailboxes.adminEmail, "--name", "Lee Lead", "--password-stdin"],
-            input: DemoMailboxes.adminPassword + "\n")
+            [mailroomBinary, "admin", "create", "--email", DemoMailboxes.adminEmail, "--name", "Lee Lead", "--password-stdin"],
+            input: DemoMailboxes.adminPassword + "\n", environment: environment)
         let serve = try ChildProcess.spawn(
             "mailroom serve",
             [mailroomBinary, "serve", "--host", "127.0.0.1", "--port", String(port), "--poll-interval", String(pollInterval)],

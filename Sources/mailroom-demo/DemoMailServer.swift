@@ -75,9 +75,6 @@ actor DemoMailServer: EmulatorMailServer {
         masterPID = 0
     }
 
-    /// The master's process id, for checks that nothing is left behind.
-    var pid: pid_t { masterPID }
-
     private static func readPID(_ path: String) -> pid_t {
         (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
     }

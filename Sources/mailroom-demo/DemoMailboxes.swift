@@ -43,9 +43,6 @@ enum DemoMailboxes {
     /// The demo admin, who signs in to Mailroom.
     static let adminEmail = "lead@contoso.example"
     static let adminPassword = "demo-admin-password"
-
-    /// Emulator accounts that are not mailboxes of their own (the delegate signs in for the shared mailbox).
-    static let delegateAccounts = ["agent@contoso.example"]
 }
 
 extension EmulatorDemoData {

@@ -68,11 +68,11 @@ struct MailroomDemo: AsyncParsableCommand {
 
     func run() async throws {
         guard getuid() == 0 else {
-            throw ValidationError("The demo starts its own Dovecot, which must start as root. Run it with sudo, or use scripts/demo.")
+            Self.fail("The demo starts its own Dovecot, which must start as root. Run it with sudo, or use scripts/demo.")
         }
         let mailroomBinary = try mailroom ?? Self.besideThisProgram("mailroom")
         guard FileManager.default.isExecutableFile(atPath: mailroomBinary) else {
-            throw ValidationError("\(mailroomBinary) is not there. Build first: swift build --product mailroom")
+            Self.fail("\(mailroomBinary) is not there. Build first: swift build --product mailroom")
         }
         let root = try makeFolder()
         let demo = Demo(
@@ -96,10 +96,14 @@ struct MailroomDemo: AsyncParsableCommand {
             try? FileManager.default.removeItem(atPath: root)
             DemoLog.write("The demo stopped and removed \(root).\n")
         }
-        if let failure {
-            if let demoFailure = failure as? DemoFailure { throw ValidationError(demoFailure.description) }
-            throw failure
-        }
+        if let failure { Self.fail("\(failure)") }
+    }
+
+    /// Says what went wrong on standard error and exits 1: a failure at run time is not a usage error, so
+    /// ArgumentParser's usage text would only hide it.
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("mailroom-demo: \(message)\n".utf8))
+        Foundation.exit(1)
     }
 
     private func makeFolder() throws -> String {
@@ -109,7 +113,7 @@ struct MailroomDemo: AsyncParsableCommand {
         }
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/mailroom-demo-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw ValidationError("Could not create a folder in \(base).") }
+        guard let made = mkdtemp(&template) else { Self.fail("Could not create a folder in \(base).") }
         let path = String(cString: made)
         // Dovecot's mail processes run as another user and must reach the mailboxes inside.
         chmod(path, 0o755)

@@ -27,10 +27,10 @@ struct ChildProcess: Sendable {
 
     /// Runs a program to its end and returns what it printed; a failure carries its output.
     @discardableResult
-    static func run(_ arguments: [String], input: String? = nil) throws(DemoFailure) -> String {
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws(DemoFailure) -> String {
         let result: (status: Int32, output: String)
         do {
-            result = try CleanSpawn.run(arguments, input: input)
+            result = try CleanSpawn.run(arguments, input: input, environment: environment)
         } catch {
             throw DemoFailure("\(error)")
         }

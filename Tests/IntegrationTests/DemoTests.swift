@@ -1,4 +1,5 @@
 import Foundation
+import LocalMailServers
 import Testing
 
 /// `scripts/demo`, started as a newcomer would (without installing or building, which the suite did),
@@ -300,5 +301,23 @@ struct DemoTests {
         }
         kill(demo.pid, SIGINT)
         #expect(ProcessRunner.wait(demo.pid) == 0)
+    }
+
+    @Test("The demo refuses clearly and leaves nothing behind: a Mailroom port already in use, an unknown mailbox for --mail-to")
+    func refusesClearly() async throws {
+        let taken = try await TestServers.shared.dovecot().imapPort
+        let work = try TestPaths.temporaryDirectory("demo-refused")
+        let folder = work.appendingPathComponent("state")
+        let script = TestPaths.repoRoot.appendingPathComponent("scripts/demo").path
+        let busy = try CleanSpawn.run([script, "--no-install", "--skip-build", "--folder", folder.path, "--port", String(taken)])
+        #expect(busy.status == 1)
+        #expect(busy.output.contains("Port \(taken) on 127.0.0.1 is in use (another demo or program?). Stop it, or choose another with --port."))
+        #expect(!busy.output.contains("USAGE"), "a run-time failure is not a usage error")
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "its folder is removed")
+        #expect(!busy.output.contains("Mailroom demo is running"))
+
+        let unknown = try CleanSpawn.run([script, "--no-install", "--skip-build", "--mail-to", "nobody@example.com"])
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("«nobody@example.com» is not a demo mailbox. Choose from: support@contoso.example"))
     }
 }

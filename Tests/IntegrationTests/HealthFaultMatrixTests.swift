@@ -311,30 +311,13 @@ struct HealthFaultMatrixTests {
 
     /// A Microsoft mailbox (usage «Both») that fetched its ticket; SMTP AUTH is disabled for it and the outbox makes one pass.
     static func smtpDisabled() async throws -> HealthFaultObservation {
-        let world = try await OAuthWorld.make(name: "matrix-smtp")
-        let postfix = try await TestServers.shared.postfix()
+        let (outgoing, world, account) = try await OutgoingWorld.oauth("matrix-smtp")
         let emulator = world.emulator.emulator
-        let account = await world.emulator.workAccount("matrixsmtp")
-        let signIn = try await world.signIn(.microsoft, as: account)
-        let customer = "\(uniqueUser("client"))@\(Postfix.customerDomain)"
-        try world.dovecot.deliver([simpleMessage(id: "\(UUID().uuidString)@customer.example", subject: "Order", from: "Client <\(customer)>")], to: account)
-        let draft = MailboxDraft(
-            email: account, name: "Contoso Support", provider: .microsoft, usage: .both, imapHost: "localhost", imapPort: world.dovecot.imapsPort,
-            imapSecurity: .tls, username: account, smtpHost: "localhost", smtpPort: postfix.submissionPort, smtpSecurity: .starttls)
-        let mailbox = try await MailboxService(store: world.fixture.store, vault: world.fixture.vault).add(draft, grant: signIn.grant)
-        guard case .success = await world.syncer.syncAndRecord(mailbox) else {
-            throw HealthFaultSetupError("the first fetch failed: \(try await world.health(mailbox))")
-        }
-        guard let ticket = try await world.fixture.store.tickets(limit: 1, offset: 0).first?.number else {
-            throw HealthFaultSetupError("the customer's email was not filed as a ticket")
-        }
-        let queue = OutboundQueue(
-            store: world.fixture.store, relay: nil, vault: world.fixture.vault, tokens: world.tokens,
-            settings: OutboundSettings(trustedCertificatesPEMFile: world.dovecot.caFile), logger: world.logs.logger("outbound"))
-        let delivery = try await ReplyService(store: world.fixture.store, outbound: nil).reply(to: ticket, text: "It ships today.")
+        let (mailbox, ticket) = (outgoing.mailbox, outgoing.ticket)
+        let delivery = try await outgoing.reply("It ships today.")
         try await afterwards({ await emulator.setProtocolEnabled(account, .smtp, true) }) {
             await emulator.setProtocolEnabled(account, .smtp, false)
-            await queue.sendDue()
+            await outgoing.queue.sendDue()
         }
         guard let waiting = try await world.fixture.store.deliveries(ticket: ticket)[delivery.messageRowID] else {
             throw HealthFaultSetupError("the reply is not in the outbox")

@@ -8,8 +8,9 @@ import Storage
 import Testing
 
 /// A mailbox that fetches from the test Dovecot and sends through its own server, the test Postfix (SMTP AUTH via
-/// Dovecot), with one customer email filed as a ticket and a reply to it waiting in the outbox.
-private struct OutgoingWorld: Sendable {
+/// Dovecot), with one customer email filed as a ticket and a reply to it waiting in the outbox. The fault matrix
+/// uses it too.
+struct OutgoingWorld: Sendable {
     let fixture: StoreFixture
     let dovecot: Dovecot
     let postfix: Postfix
