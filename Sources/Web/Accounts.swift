@@ -15,11 +15,34 @@ public struct Accounts: Sendable {
     let store: SQLStore
     /// bcrypt's work factor: 12 takes about a quarter of a second, slow for a guesser and fine for a person.
     let cost: UInt8
+    /// Shared by the sign-in form and HTTP Basic on the API, so neither door lets a guesser past the other's limit.
+    let throttle: SignInThrottle
     public static let minimumPasswordLength = 10
 
     public init(store: SQLStore, cost: UInt8 = 12) {
         self.store = store
         self.cost = cost
+        self.throttle = SignInThrottle()
+    }
+
+    /// What a password check found.
+    public enum Verdict: Sendable {
+        case accepted(User)
+        case refused
+        /// Too many wrong passwords for this address lately; the password was not even checked.
+        case throttled
+    }
+
+    /// Checks a password, counting wrong ones per address (see ``SignInThrottle``): the one check every way of
+    /// signing in goes through.
+    public func authenticate(email: String, password: String) async throws -> Verdict {
+        if await throttle.isLocked(email) { return .throttled }
+        guard let user = try await verify(email: email, password: password) else {
+            await throttle.failed(email)
+            return .refused
+        }
+        await throttle.succeeded(email)
+        return .accepted(user)
     }
 
     public func create(email: String, name: String, role: UserRole, password: String) async throws -> User {
@@ -45,10 +68,10 @@ public struct Accounts: Sendable {
     }
 
     /// The user whose password this is, or nil. Takes as long for an unknown address as for a wrong password,
-    /// so sign-in does not reveal who has an account.
-    public func verify(email: String, password: String) async throws -> User? {
+    /// so sign-in does not reveal who has an account; off the request threads, as bcrypt is slow on purpose.
+    func verify(email: String, password: String) async throws -> User? {
         guard let found = try await store.credentials(email: email) else {
-            _ = Bcrypt.verify(password, hash: Self.decoyHash)
+            _ = await Task.detached { Bcrypt.verify(password, hash: Self.decoyHash) }.value
             return nil
         }
         let hash = found.passwordHash

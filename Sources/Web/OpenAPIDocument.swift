@@ -14,7 +14,8 @@ info:
     (the email and password of a Mailroom user). A browser that signed in on `/signin` sends the
     `mailroom_session` cookie and, on every request that changes something (POST, DELETE), the
     `X-CSRF-Token` header with the token from `GET /api/v1/me`. Mailbox paths (`/api/v1/mailboxes…`)
-    are for admins only; agents get 403.
+    are for admins only; agents get 403. After five wrong passwords for one address within 15 minutes
+    (on the API or the sign-in page), that address gets 429 for 15 minutes.
 
     **Secrets are write-only.** Passwords are accepted in requests, sealed, and never returned in any
     response, error or log.

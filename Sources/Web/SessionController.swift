@@ -9,7 +9,6 @@ struct SessionController: Sendable {
     let dependencies: WebDependencies
     let pages: PagesController
     let accounts: Accounts
-    let throttle: SignInThrottle
     /// Ties the sign-in form to the browser that loaded it (double-submit), so no other site can sign a browser in.
     static let formCookie = "mailroom_signin_form"
     /// How long a sign-in lasts.
@@ -61,15 +60,15 @@ struct SessionController: Sendable {
         guard let expected = request.cookies[Self.formCookie]?.value, SessionMiddleware.constantTimeEqual(form.form_token, expected) else {
             return try await render(request: request, context: context, email: form.email, error: "The sign-in form expired. Please try again.", status: .forbidden)
         }
-        if await throttle.isLocked(form.email) {
-            return try await render(request: request, context: context, email: form.email, error: "Too many wrong passwords for this address. Wait 15 minutes and try again.", status: .tooManyRequests)
-        }
-        guard let user = try await accounts.verify(email: form.email, password: form.password) else {
-            await throttle.failed(form.email)
+        let user: User
+        switch try await accounts.authenticate(email: form.email, password: form.password) {
+        case .accepted(let accepted): user = accepted
+        case .refused:
             context.logger.notice("Sign-in refused", metadata: ["email": "\(form.email)"])
             return try await render(request: request, context: context, email: form.email, error: "The email or password is wrong.", status: .unauthorized)
+        case .throttled:
+            return try await render(request: request, context: context, email: form.email, error: SignInThrottle.message, status: .tooManyRequests)
         }
-        await throttle.succeeded(form.email)
         let token = try await dependencies.store.startSession(user: user, lifetime: Self.lifetime, at: Date())
         context.logger.info("Signed in", metadata: ["user": "\(user.email)", "role": "\(user.role.rawValue)"])
         var headers = HTTPFields()

@@ -21,8 +21,14 @@ struct SessionMiddleware: RouterMiddleware {
         if let token = request.cookies[Self.cookie]?.value, let session = try await store.session(token: token, at: Date()) {
             context.session = session
         } else if isAPI, let (email, password) = Self.basicCredentials(request.headers[.authorization]) {
-            guard let user = try await accounts.verify(email: email, password: password) else {
+            let user: User
+            switch try await accounts.authenticate(email: email, password: password) {
+            case .accepted(let accepted): user = accepted
+            case .refused:
+                context.logger.notice("API sign-in refused", metadata: ["email": "\(email)"])
                 return try Self.apiError(.unauthorized, "The email or password is wrong.", request: request, context: context)
+            case .throttled:
+                return try Self.apiError(.tooManyRequests, SignInThrottle.message, request: request, context: context)
             }
             context.session = WebSession(user: user, csrfToken: "", expiresAt: Date())
             context.viaBasicAuth = true
@@ -109,6 +115,7 @@ struct SessionMiddleware: RouterMiddleware {
 /// Slows down password guessing: after five wrong passwords for one address within 15 minutes, that address
 /// cannot sign in for 15 minutes.
 actor SignInThrottle {
+    static let message = "Too many wrong passwords for this address. Wait 15 minutes and try again."
     private var failures: [String: [Date]] = [:]
     let limit = 5
     let window: TimeInterval = 900

@@ -62,7 +62,7 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppReq
     let pages = try PagesController(dependencies: dependencies)
     pages.register(on: router)
     ChannelsController(dependencies: dependencies, pages: pages).register(on: router)
-    SessionController(dependencies: dependencies, pages: pages, accounts: accounts, throttle: SignInThrottle()).register(on: router)
+    SessionController(dependencies: dependencies, pages: pages, accounts: accounts).register(on: router)
     SignInController(dependencies: dependencies, pages: pages).register(on: router)
     APIController(dependencies: dependencies).register(on: router.group("api/v1"))
     APIController.registerDocument(on: router)

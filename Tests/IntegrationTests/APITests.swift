@@ -107,6 +107,23 @@ struct APITests {
 
     static func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
+    @Test("Guessing passwords over HTTP Basic is throttled as on the sign-in page: five wrong ones lock the address for 15 minutes, even for the right password; other addresses go on")
+    func basicGuessingThrottled() async throws {
+        let world = try await World.make("api-throttle")
+        let app = Application(router: try buildRouter(world.dependencies))
+        try await app.test(.router) { raw in
+            let client = Client(raw)
+            for attempt in 1...5 {
+                let wrong = try await client.send("/api/v1/me", headers: World.basic(world.agent.email, "guess-\(attempt)-wrong"))
+                #expect(wrong.status == .unauthorized)
+            }
+            let locked = try await client.send("/api/v1/me", headers: world.agentBasic)
+            #expect(locked.status == .tooManyRequests, "even the right password waits once the address is locked")
+            #expect(locked.json["error"] as? String == "Too many wrong passwords for this address. Wait 15 minutes and try again.")
+            #expect(try await client.send("/api/v1/me", headers: world.adminBasic).status == .ok, "other addresses are not affected")
+        }
+    }
+
     @Test("Who may call: 401 with WWW-Authenticate without credentials, 403 for agents on mailboxes, Basic works, cookie sessions need X-CSRF-Token for POST")
     func access() async throws {
         let world = try await World.make("api-access")
