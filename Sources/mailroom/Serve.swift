@@ -105,11 +105,20 @@ struct Serve: AsyncParsableCommand {
             AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
         ]
         if let smtpReceiverPort {
+            // MAILROOM_SMTP_RECEIVER_*: checked before anything listens; a bad value stops serve and says which.
+            let receiverConfiguration: SMTPReceiverConfiguration
+            do {
+                receiverConfiguration = try SMTPReceiverConfiguration(environment: environment, host: host, port: smtpReceiverPort)
+            } catch {
+                throw ValidationError(error.description)
+            }
             let intake = MailIntake(store: store, logger: logger)
             let receiver = SMTPReceiver(
-                configuration: SMTPReceiverConfiguration(host: host, port: smtpReceiverPort, hostname: host == "0.0.0.0" ? "localhost" : host),
-                acceptsRecipient: { await intake.accepts($0) }, store: { try await intake.store($0) }, logger: logger)
+                configuration: receiverConfiguration,
+                acceptsRecipient: { try await intake.accepts($0) }, store: { try await intake.store($0) }, logger: logger)
             workers.append(AfterMigration(store: store, worker: ReceiverService(receiver: receiver)))
+        } else if let unused = SMTPReceiverConfiguration.environmentVariables.first(where: { !(environment[$0] ?? "").isEmpty }) {
+            logger.warning("\(unused) is set but the SMTP receiver is off; set --smtp-receiver-port or MAILROOM_SMTP_RECEIVER_PORT to start it.")
         }
         // Order matters: services stop in reverse, so the database outlives the workers that use it.
         let group = ServiceGroup(configuration: .init(

@@ -36,13 +36,12 @@ struct SMTPReceiverTests {
     static func receiver(
         _ inbox: Inbox,
         limits: SMTPReceiverLimits = SMTPReceiverLimits(maxMessageSize: 64 << 10),
-        idleTimeout: Duration = .seconds(30),
-        maxConnections: Int = 20
+        policy: SMTPReceiverPolicy = .open,
+        spoolDirectory: String = FileManager.default.temporaryDirectory.path
     ) async throws -> SMTPReceiver {
         let receiver = SMTPReceiver(
             configuration: SMTPReceiverConfiguration(
-                host: "127.0.0.1", port: 0, hostname: "mx.mailroom.test", limits: limits,
-                idleTimeout: idleTimeout, maxConnections: maxConnections),
+                host: "127.0.0.1", port: 0, hostname: "mx.mailroom.test", limits: limits, policy: policy, spoolDirectory: spoolDirectory),
             acceptsRecipient: { Self.supportAddresses.contains($0.lowercased()) },
             store: { try inbox.store($0) }, logger: Self.logger)
         try await receiver.start()
@@ -320,21 +319,9 @@ struct SMTPReceiverTests {
         #expect(inbox.messages.first?.recipients == ["Support@Example.com"])
     }
 
-    @Test func idleConnectionsAreClosed() async throws {
-        let inbox = Inbox()
-        let receiver = try await Self.receiver(inbox, idleTimeout: .milliseconds(300))
-        defer { Task { await receiver.stop() } }
-        let raw = try RawSMTP(port: receiver.port!)
-        _ = try await raw.reply()
-        // Slowloris: half a command, then silence.
-        try raw.write("EHLO cli")
-        #expect(try await raw.reply(timeout: .seconds(5)) == "421 4.4.2 mx.mailroom.test Idle timeout, closing connection")
-        #expect(try await raw.isClosed())
-    }
-
     @Test func connectionsOverTheCapGet421() async throws {
         let inbox = Inbox()
-        let receiver = try await Self.receiver(inbox, maxConnections: 1)
+        let receiver = try await Self.receiver(inbox, limits: SMTPReceiverLimits(maxConnections: 1))
         defer { Task { await receiver.stop() } }
         let first = try RawSMTP(port: receiver.port!)
         #expect(try await first.reply().hasPrefix("220"))
@@ -365,6 +352,315 @@ struct SMTPReceiverTests {
         #expect(try await raw.isClosed())
     }
 
+    // MARK: - Slow senders, many connections, allow list, spooling
+
+    /// Sends `text` a byte every 150 ms — far more often than any idle timer would mind — until the
+    /// server answers; returns that answer.
+    static func trickle(_ text: String, to raw: RawSMTP) async throws -> String {
+        for byte in text.utf8 {
+            do { try raw.write(bytes: [byte]) } catch { break }
+            if let reply = try? await raw.reply(timeout: .milliseconds(150)) { return reply }
+        }
+        return try await raw.reply()
+    }
+
+    @Test func aSenderTricklingACommandIsCutOffWith421AfterTheCommandLimit() async throws {
+        let inbox = Inbox()
+        let receiver = try await Self.receiver(inbox, limits: SMTPReceiverLimits(commandTimeout: .seconds(1)))
+        defer { Task { await receiver.stop() } }
+        let raw = try RawSMTP(port: receiver.port!)
+        #expect(try await raw.reply().hasPrefix("220"))
+        // 18 bytes at 150 ms each would take 2.7 s: more than the 1 s a command may take in all.
+        let reply = try await Self.trickle("EHLO client.test\r\n", to: raw)
+        #expect(reply == "421 4.4.2 mx.mailroom.test Timeout: command not completed within 1 s, closing connection")
+        #expect(try await raw.isClosed())
+    }
+
+    @Test func aSenderTricklingMessageDataIsCutOffWith421AfterTheDataLimit() async throws {
+        let inbox = Inbox()
+        let receiver = try await Self.receiver(inbox, limits: SMTPReceiverLimits(commandTimeout: .seconds(20), dataTimeout: .seconds(2)))
+        defer { Task { await receiver.stop() } }
+        let raw = try RawSMTP(port: receiver.port!)
+        _ = try await raw.reply()
+        _ = try await raw.command("EHLO client.test")
+        _ = try await raw.command("MAIL FROM:<a@example.net>")
+        _ = try await raw.command("RCPT TO:<support@example.com>")
+        #expect(try await raw.command("DATA").hasPrefix("354"))
+        // A line every 150 ms keeps the connection busy, never idle, and never finishes the message.
+        let reply = try await Self.trickle("Subject: slow\r\n\r\n" + String(repeating: "x\r\n", count: 100), to: raw)
+        #expect(reply == "421 4.4.2 mx.mailroom.test Timeout: message data not completed within 2 s, closing connection")
+        #expect(try await raw.isClosed())
+        #expect(inbox.messages.isEmpty)
+    }
+
+    @Test func aClientHoldingManyConnectionsGets421WhileAnotherAddressIsServed() async throws {
+        let inbox = Inbox()
+        let receiver = try await Self.receiver(inbox, limits: SMTPReceiverLimits(maxConnections: 50, maxConnectionsPerClient: 3))
+        defer { Task { await receiver.stop() } }
+        var held: [RawSMTP] = []
+        for _ in 0..<3 {
+            let connection = try RawSMTP(port: receiver.port!)
+            #expect(try await connection.reply().hasPrefix("220 "))
+            held.append(connection)
+        }
+        let fourth = try RawSMTP(port: receiver.port!)
+        #expect(try await fourth.reply() == "421 4.7.0 mx.mailroom.test Too many connections from your address, try again later")
+        #expect(try await fourth.isClosed())
+
+        // Another address is not affected, and can deliver.
+        let other = try RawSMTP(port: receiver.port!, from: "127.0.0.2")
+        #expect(try await other.reply().hasPrefix("220 "))
+        _ = try await other.command("EHLO other.test")
+        _ = try await other.command("MAIL FROM:<a@example.net>")
+        #expect(try await other.command("RCPT TO:<support@example.com>") == "250 2.1.5 OK")
+        #expect(try await other.command("DATA").hasPrefix("354"))
+        #expect(try await other.command("Subject: other\r\n\r\nbody\r\n.") == "250 2.0.0 Stored")
+        #expect(inbox.messages.count == 1)
+
+        // The held ones still work, and a freed slot lets the first address in again.
+        #expect(try await held[1].command("NOOP") == "250 2.0.0 OK")
+        #expect(try await held[0].command("QUIT").hasPrefix("221"))
+        #expect(try await held[0].isClosed())
+        var greeting = ""
+        for _ in 0..<50 {
+            greeting = try await RawSMTP(port: receiver.port!).reply()
+            if greeting.hasPrefix("220") { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(greeting.hasPrefix("220 "))
+    }
+
+    @Test func aNetworkOutsideTheAllowListGets554AndOnlyQUIT() async throws {
+        let inbox = Inbox()
+        let policy = try SMTPReceiverPolicy(allowedNetworks: [try IPNetwork("127.0.0.2"), try IPNetwork("2001:db8::/32")])
+        let receiver = try await Self.receiver(inbox, policy: policy)
+        defer { Task { await receiver.stop() } }
+
+        let refused = try RawSMTP(port: receiver.port!, from: "127.0.0.1")
+        #expect(try await refused.reply() == "554 5.7.1 mx.mailroom.test Your network is not allowed to send mail here")
+        #expect(try await refused.command("EHLO client.test").hasPrefix("503 5.7.1"))
+        #expect(try await refused.command("MAIL FROM:<a@example.net>").hasPrefix("503 5.7.1"))
+        #expect(try await refused.command("QUIT") == "221 2.0.0 mx.mailroom.test closing connection")
+        #expect(try await refused.isClosed())
+
+        // One that keeps talking is dropped soon.
+        let stubborn = try RawSMTP(port: receiver.port!, from: "127.0.0.1")
+        _ = try await stubborn.reply()
+        _ = try await stubborn.command("EHLO a")
+        _ = try await stubborn.command("EHLO a")
+        #expect(try await stubborn.command("EHLO a").hasPrefix("421 4.7.1"))
+        #expect(try await stubborn.isClosed())
+
+        let allowed = try RawSMTP(port: receiver.port!, from: "127.0.0.2")
+        #expect(try await allowed.reply().hasPrefix("220 "))
+        _ = try await allowed.command("EHLO forwarder.test")
+        _ = try await allowed.command("MAIL FROM:<a@example.net>")
+        _ = try await allowed.command("RCPT TO:<support@example.com>")
+        _ = try await allowed.command("DATA")
+        #expect(try await allowed.command("Subject: allowed\r\n\r\nbody\r\n.") == "250 2.0.0 Stored")
+        #expect(inbox.messages.map(\.remoteAddress) == ["127.0.0.2"])
+    }
+
+    @Test func aFailingRecipientCheckIs451NotABounce() async throws {
+        let receiver = SMTPReceiver(
+            configuration: SMTPReceiverConfiguration(port: 0, hostname: "mx.mailroom.test"),
+            acceptsRecipient: { _ in throw CancellationError() }, store: { _ in }, logger: Self.logger)
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let raw = try RawSMTP(port: receiver.port!)
+        _ = try await raw.reply()
+        _ = try await raw.command("EHLO client.test")
+        _ = try await raw.command("MAIL FROM:<a@example.net>")
+        #expect(try await raw.command("RCPT TO:<support@example.com>")
+            == "451 4.3.0 <support@example.com>: cannot check this address now, try again later")
+    }
+
+    static func spoolDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-spool-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The spool files in `directory`, with their sizes and permissions.
+    static func spoolFiles(_ directory: String) -> [(name: String, size: Int, mode: Int)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("mailroom-smtp-") }.compactMap { name in
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(name)") else { return nil }
+            return (name, (attributes[.size] as? NSNumber)?.intValue ?? 0, (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0)
+        }
+    }
+
+    static func waitForSpoolFile(_ directory: String, atLeast size: Int) async throws -> (name: String, size: Int, mode: Int)? {
+        for _ in 0..<500 {
+            if let file = Self.spoolFiles(directory).first(where: { $0.size >= size }) { return file }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    @Test func aLargeMessageIsSpooledToAPrivateFileDuringDataAndFiledIntact() async throws {
+        let inbox = Inbox()
+        let directory = try Self.spoolDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiver = try await Self.receiver(
+            inbox, limits: SMTPReceiverLimits(maxMessageSize: 8 << 20, spoolThreshold: 64 << 10), spoolDirectory: directory)
+        defer { Task { await receiver.stop() } }
+        let raw = try RawSMTP(port: receiver.port!)
+        _ = try await raw.reply()
+        _ = try await raw.command("EHLO client.test")
+        _ = try await raw.command("MAIL FROM:<a@example.net>")
+        _ = try await raw.command("RCPT TO:<support@example.com>")
+        #expect(try await raw.command("DATA").hasPrefix("354"))
+
+        let lines = (0..<30_000).map { "line \($0) " + String(repeating: "0123456789", count: 6) + "\r\n" }
+        let message = Array(("Subject: big\r\n\r\n" + lines.joined()).utf8)  // about 2.1 MB
+        let half = message.count / 2
+        try raw.write(bytes: Array(message[..<half]))
+        // While DATA is still open, the first megabyte is on disk, not in memory — in a file only we can read.
+        let file = try #require(try await Self.waitForSpoolFile(directory, atLeast: 512 << 10))
+        #expect(file.mode == 0o600)
+
+        try raw.write(bytes: Array(message[half...]) + Array(".\r\n".utf8))
+        #expect(try await raw.reply(timeout: .seconds(20)) == "250 2.0.0 Stored")
+        #expect(inbox.messages.first?.data == message)
+        #expect(Self.spoolFiles(directory).isEmpty)
+    }
+
+    @Test func theSpoolFileGoesWhenTheMessageIsTooBigOrTheSenderHangsUp() async throws {
+        let inbox = Inbox()
+        let directory = try Self.spoolDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiver = try await Self.receiver(
+            inbox, limits: SMTPReceiverLimits(maxMessageSize: 256 << 10, spoolThreshold: 16 << 10), spoolDirectory: directory)
+        defer { Task { await receiver.stop() } }
+        let chunk = String(repeating: String(repeating: "y", count: 98) + "\r\n", count: 1000)  // 100 KB
+
+        let raw = try RawSMTP(port: receiver.port!)
+        _ = try await raw.reply()
+        _ = try await raw.command("EHLO client.test")
+        _ = try await raw.command("MAIL FROM:<a@example.net>")
+        _ = try await raw.command("RCPT TO:<support@example.com>")
+        _ = try await raw.command("DATA")
+        try raw.write(chunk + chunk + chunk + chunk + ".\r\n")  // 400 KB: over the size limit, which still applies
+        #expect(try await raw.reply() == "552 5.3.4 Message size exceeds fixed maximum message size")
+        #expect(Self.spoolFiles(directory).isEmpty)
+
+        _ = try await raw.command("MAIL FROM:<a@example.net>")
+        _ = try await raw.command("RCPT TO:<support@example.com>")
+        _ = try await raw.command("DATA")
+        try raw.write(chunk)
+        #expect(try await Self.waitForSpoolFile(directory, atLeast: 16 << 10) != nil)
+        raw.hangUp()
+        var left = Self.spoolFiles(directory)
+        for _ in 0..<500 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            left = Self.spoolFiles(directory)
+        }
+        #expect(left.isEmpty)
+        #expect(inbox.messages.isEmpty)
+    }
+
+    @Test func sessionTimeLimitsAreTotalsThatBytesDoNotExtend() {
+        let start = ContinuousClock.now
+        func at(_ seconds: Int) -> ContinuousClock.Instant { start + .seconds(seconds) }
+        var session = SMTPReceiverSession(
+            hostname: "h", limits: SMTPReceiverLimits(commandTimeout: .seconds(10), dataTimeout: .seconds(30)), now: start)
+        #expect(session.deadline == at(10))
+        session.feed(Array("EHLO c".utf8))
+        #expect(session.next(now: at(9)) == nil)
+        #expect(session.deadline == at(10))
+        #expect(session.timedOut(now: at(9)) == nil)
+        session.feed(Array("\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<s@x.example>\r\nDATA\r\n".utf8))
+        guard case .reply(let ehlo)? = session.next(now: at(9)) else { Issue.record("no EHLO reply"); return }
+        #expect(ehlo.code == 250)
+        #expect(session.deadline == at(19))
+        #expect(session.next(now: at(9)) == .reply(SMTPReply(code: 250, lines: ["2.1.0 OK"])))
+        #expect(session.next(now: at(9)) == .checkRecipient("s@x.example"))
+        #expect(session.deadline == nil)  // our turn: no limit on the client
+        #expect(session.recipientChecked(.accepted, now: at(100)).code == 250)
+        #expect(session.deadline == at(110))
+        guard case .reply(let go)? = session.next(now: at(100)) else { Issue.record("no 354"); return }
+        #expect(go.code == 354)
+        #expect(session.deadline == at(130))
+        session.feed(Array("Subject: x\r\n".utf8))
+        #expect(session.next(now: at(129)) == nil)
+        #expect(session.timedOut(now: at(129)) == nil)
+        #expect(session.timedOut(now: at(130)) == SMTPReply(code: 421, lines: ["4.4.2 h Timeout: message data not completed within 30 s, closing connection"]))
+        #expect(session.isClosed)
+    }
+
+    @Test func sessionHandsLargeDataOutInChunksAndNeverHoldsMoreThanTheThreshold() {
+        let threshold = 4096
+        var session = SMTPReceiverSession(hostname: "h", limits: SMTPReceiverLimits(spoolThreshold: threshold))
+        let body = Array((0..<6000).map { "line \($0)\r\n" }.joined().utf8)  // about 64 KB
+        var spooled: [UInt8] = []
+        var envelope: SMTPReceiverSession.Envelope?
+        var largest = 0
+        var replies: [Int] = []
+        func pump() {
+            while let action = session.next() {
+                largest = max(largest, session.messageBytesInMemory)
+                switch action {
+                case .reply(let reply): replies.append(reply.code)
+                case .checkRecipient: replies.append(session.recipientChecked(.accepted).code)
+                case .spool(let chunk):
+                    #expect(chunk.count == threshold)
+                    spooled += chunk
+                    session.spoolWritten(true)
+                case .store(let complete):
+                    envelope = complete
+                    replies.append(session.stored(true).code)
+                default: Issue.record("unexpected \(action)")
+                }
+            }
+        }
+        session.feed(Array("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<s@x.example>\r\nDATA\r\n".utf8))
+        pump()
+        var wire = body + Array(".\r\n".utf8)
+        while !wire.isEmpty {
+            session.feed(wire.prefix(1000))
+            wire.removeFirst(min(1000, wire.count))
+            pump()
+        }
+        #expect(replies == [250, 250, 250, 354, 250])
+        #expect(largest <= threshold)
+        guard let complete = envelope else {
+            Issue.record("nothing stored")
+            return
+        }
+        #expect(complete.spooledByteCount == spooled.count && spooled.count >= 8 * threshold)
+        #expect(spooled + complete.data == body)
+    }
+
+    @Test func sessionRefusesWithA452WhenTheSpoolCannotBeWritten() {
+        var session = SMTPReceiverSession(hostname: "h", limits: SMTPReceiverLimits(spoolThreshold: 4096))
+        session.feed(Array("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<s@x.example>\r\nDATA\r\n".utf8))
+        session.feed(Array(String(repeating: "z\r\n", count: 3000).utf8) + Array(".\r\nNOOP\r\n".utf8))
+        var actions: [SMTPReceiverSession.Action] = []
+        while let action = session.next() {
+            actions.append(action)
+            switch action {
+            case .checkRecipient: _ = session.recipientChecked(.accepted)
+            case .spool: session.spoolWritten(false)
+            default: break
+            }
+        }
+        #expect(actions.filter { if case .spool = $0 { true } else { false } }.count == 1)  // no more spooling after a failure
+        #expect(Array(actions.suffix(3)) == [
+            .discardSpool, .reply(SMTPReply(code: 452, lines: ["4.3.1 Insufficient system storage, try again later"])),
+            .reply(SMTPReply(code: 250, lines: ["2.0.0 OK"])),
+        ])
+    }
+
+    @Test func sessionEndsAfterTooManyJunkCommands() {
+        var session = SMTPReceiverSession(hostname: "h", limits: SMTPReceiverLimits(maxJunkCommands: 3))
+        session.feed(Array("NOOP\r\nRSET\r\nVRFY x\r\nNOOP\r\n".utf8))
+        var codes: [Int] = []
+        while case .reply(let reply)? = session.next() { codes.append(reply.code) }
+        #expect(codes == [250, 250, 252, 421])
+        #expect(session.isClosed)
+    }
+
     // MARK: - The pure session
 
     @Test func sessionUnstuffsDotsFedOneByteAtATime() {
@@ -375,11 +671,12 @@ struct SMTPReceiverTests {
             while let action = session.next() {
                 switch action {
                 case .reply(let reply): replies.append(reply.code)
-                case .checkRecipient: replies.append(session.recipientChecked(true).code)
+                case .checkRecipient: replies.append(session.recipientChecked(.accepted).code)
                 case .store(let envelope):
                     stored = envelope.data
                     replies.append(session.stored(true).code)
                 case .close: return
+                case .startTLS, .spool, .discardSpool, .notice: Issue.record("unexpected \(action)")
                 }
             }
         }
@@ -409,8 +706,19 @@ final class RawSMTP: @unchecked Sendable {
     private let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int) throws {
+    /// Connects to 127.0.0.1, from `source` (any loopback address: 127.0.0.2 is another client).
+    init(port: Int, from source: String = "127.0.0.1") throws {
         self.fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(self.fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            Glibc.close(self.fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -418,15 +726,26 @@ final class RawSMTP: @unchecked Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(self.fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard connected == 0 else {
+            Glibc.close(self.fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
         _ = fcntl(self.fd, F_SETFL, fcntl(self.fd, F_GETFL) | O_NONBLOCK)
     }
 
     deinit { Glibc.close(self.fd) }
 
+    /// Drops the connection without QUIT (the descriptor stays ours until deinit).
+    func hangUp() {
+        Glibc.shutdown(self.fd, Int32(SHUT_RDWR))
+    }
+
     /// Writes everything (the receiver keeps reading, so this finishes).
     func write(_ text: String) throws {
-        let bytes = Array(text.utf8)
+        try self.write(bytes: Array(text.utf8))
+    }
+
+    func write(bytes: [UInt8]) throws {
         var offset = 0
         let deadline = ContinuousClock.now + .seconds(10)
         while offset < bytes.count {
@@ -495,5 +814,101 @@ final class RawSMTP: @unchecked Sendable {
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return false }
         return nil
+    }
+}
+
+/// The receiver's settings: networks, and what `MAILROOM_SMTP_RECEIVER_*` may hold.
+@Suite("SMTP receiver settings")
+struct SMTPReceiverSettingsTests {
+    @Test func networksMatchIPv4IPv6AndMappedAddresses() throws {
+        let v4 = try IPNetwork("192.0.2.0/24")
+        #expect(v4.contains(try #require(IPAddress("192.0.2.77"))))
+        #expect(!v4.contains(try #require(IPAddress("192.0.3.1"))))
+        #expect(v4.contains(try #require(IPAddress("::ffff:192.0.2.9"))))  // what a dual-stack listener reports
+        let v6 = try IPNetwork("2001:db8::/32")
+        #expect(v6.contains(try #require(IPAddress("2001:db8:1::5"))))
+        #expect(!v6.contains(try #require(IPAddress("2001:db9::1"))))
+        #expect(!v6.contains(try #require(IPAddress("192.0.2.77"))))
+        #expect(try IPNetwork("127.0.0.2").description == "127.0.0.2/32")
+        #expect(try IPNetwork("::ffff:10.0.0.0/104").description == "10.0.0.0/8")
+        #expect(try IPNetwork("0.0.0.0/0").contains(try #require(IPAddress("203.0.113.5"))))
+        #expect(try IPNetwork.list("10.0.0.0/8, 2001:db8::/32 192.0.2.1").count == 3)
+        #expect(IPAddress("fe80::1%eth0") != nil)
+    }
+
+    @Test("Malformed networks are refused with the reason", arguments: [
+        ("10.1.2.3/8", "has host bits set; did you mean 10.0.0.0/8?"),
+        ("10.0.0.300/8", "is not an IPv4 or IPv6 network"),
+        ("10.0.0.0/33", "has a prefix longer than 32 bits"),
+        ("2001:db8::/129", "has a prefix longer than 128 bits"),
+        ("10.0.0.0/", "has no valid prefix length"),
+        ("10.0.0.0/-1", "has no valid prefix length"),
+        ("example.com", "is not an IPv4 or IPv6 network"),
+    ])
+    func malformedNetworks(text: String, reason: String) {
+        #expect(throws: IPNetwork.ParseError.self) { try IPNetwork(text) }
+        do {
+            _ = try IPNetwork(text)
+        } catch {
+            #expect(error.description.contains(reason), "\(error)")
+        }
+    }
+
+    @Test func theEnvironmentOverridesTheDefaults() throws {
+        let defaults = try SMTPReceiverConfiguration(environment: [:], host: "0.0.0.0", port: 2525)
+        #expect(defaults.limits == SMTPReceiverLimits())
+        #expect(defaults.policy.allowedNetworks.isEmpty && defaults.policy.tls == nil && defaults.policy.credentials == nil)
+        #expect(defaults.host == "0.0.0.0" && defaults.hostname == "localhost")
+
+        let spool = FileManager.default.temporaryDirectory.path
+        let configuration = try SMTPReceiverConfiguration(environment: [
+            "MAILROOM_SMTP_RECEIVER_ALLOW": "192.0.2.0/24, 2001:db8::/32",
+            "MAILROOM_SMTP_RECEIVER_HOST": "::", "MAILROOM_SMTP_RECEIVER_HOSTNAME": "mx.example.com",
+            "MAILROOM_SMTP_RECEIVER_MAX_CONNECTIONS": "40", "MAILROOM_SMTP_RECEIVER_MAX_CONNECTIONS_PER_CLIENT": "4",
+            "MAILROOM_SMTP_RECEIVER_COMMAND_TIMEOUT": "1.5", "MAILROOM_SMTP_RECEIVER_DATA_TIMEOUT": "120",
+            "MAILROOM_SMTP_RECEIVER_MAX_MESSAGE_SIZE": "1048576", "MAILROOM_SMTP_RECEIVER_SPOOL_THRESHOLD": "65536",
+            "MAILROOM_SMTP_RECEIVER_SPOOL_DIR": spool,
+        ], host: "127.0.0.1", port: 25)
+        #expect(configuration.policy.allowedNetworks.map(\.description) == ["192.0.2.0/24", "2001:db8::/32"])
+        #expect(configuration.host == "::" && configuration.hostname == "mx.example.com" && configuration.port == 25)
+        #expect(configuration.limits.maxConnections == 40 && configuration.limits.maxConnectionsPerClient == 4)
+        #expect(configuration.limits.commandTimeout == .milliseconds(1500) && configuration.limits.dataTimeout == .seconds(120))
+        #expect(configuration.limits.maxMessageSize == 1 << 20 && configuration.limits.spoolThreshold == 64 << 10)
+        #expect(configuration.spoolDirectory == spool)
+    }
+
+    @Test("Malformed settings stop the receiver with a message naming the variable", arguments: [
+        (["MAILROOM_SMTP_RECEIVER_ALLOW": "10.0.0.300/8"], "MAILROOM_SMTP_RECEIVER_ALLOW: «10.0.0.300/8» is not an IPv4 or IPv6 network"),
+        (["MAILROOM_SMTP_RECEIVER_ALLOW": "10.1.0.0/8"], "did you mean 10.0.0.0/8?"),
+        (["MAILROOM_SMTP_RECEIVER_CERT": "/nonexistent/cert.pem"], "MAILROOM_SMTP_RECEIVER_KEY is not"),
+        (["MAILROOM_SMTP_RECEIVER_CERT": "/nonexistent/cert.pem", "MAILROOM_SMTP_RECEIVER_KEY": "/nonexistent/key.pem"],
+         "certificate file «/nonexistent/cert.pem» cannot be read"),
+        (["MAILROOM_SMTP_RECEIVER_USER": "forwarder"], "MAILROOM_SMTP_RECEIVER_PASSWORD is not"),
+        (["MAILROOM_SMTP_RECEIVER_USER": "forwarder", "MAILROOM_SMTP_RECEIVER_PASSWORD": "s3cret-Forward"], "need STARTTLS"),
+        (["MAILROOM_SMTP_RECEIVER_COMMAND_TIMEOUT": "0"], "MAILROOM_SMTP_RECEIVER_COMMAND_TIMEOUT must be a number of seconds"),
+        (["MAILROOM_SMTP_RECEIVER_DATA_TIMEOUT": "ten"], "MAILROOM_SMTP_RECEIVER_DATA_TIMEOUT must be a number of seconds"),
+        (["MAILROOM_SMTP_RECEIVER_MAX_CONNECTIONS_PER_CLIENT": "-3"], "MAILROOM_SMTP_RECEIVER_MAX_CONNECTIONS_PER_CLIENT must be a whole number"),
+        (["MAILROOM_SMTP_RECEIVER_SPOOL_DIR": "/nonexistent/spool"], "spool folder «/nonexistent/spool» is not a writable folder"),
+    ])
+    func malformedSettings(environment: [String: String], message: String) {
+        do {
+            _ = try SMTPReceiverConfiguration(environment: environment, host: "127.0.0.1", port: 2525)
+            Issue.record("accepted \(environment)")
+        } catch {
+            #expect(error.description.contains(message), "\(error)")
+            #expect(!error.description.contains("s3cret-Forward"))
+        }
+    }
+
+    @Test func credentialsNeverPrintTheirPassword() {
+        let credentials = SMTPReceiverCredentials(username: "forwarder", password: "s3cret-Forward")
+        var dumped = ""
+        dump(credentials, to: &dumped)
+        for text in ["\(credentials)", String(reflecting: credentials), dumped] {
+            #expect(text.contains("forwarder") && !text.contains("s3cret-Forward"), "\(text)")
+        }
+        #expect(credentials.matches(username: Array("forwarder".utf8), password: Array("s3cret-Forward".utf8)))
+        #expect(!credentials.matches(username: Array("forwarder".utf8), password: Array("s3cret-Forwar".utf8)))
+        #expect(!credentials.matches(username: Array("forwarder".utf8), password: Array("s3cret-Forward!".utf8)))
     }
 }
