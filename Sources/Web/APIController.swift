@@ -6,22 +6,28 @@ import MailroomCore
 import Storage
 
 /// The JSON API: who is calling, mailboxes (with their health, a connection test and Case 2 reauthorization) and
-/// tickets. Secrets go in, never out. `SessionMiddleware` has already checked who may call what.
+/// tickets. Secrets go in, never out. The route groups have already checked who may call what.
 struct APIController: Sendable {
     let dependencies: WebDependencies
     var store: SQLStore { dependencies.store }
 
+    /// Under `/api/v1`, for anyone signed in.
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("me", use: me)
-        group.post("mailboxes", use: createMailbox)
-        group.get("mailboxes", use: listMailboxes)
-        group.post("mailboxes/test", use: testMailbox)
-        group.get("mailboxes/:id", use: showMailbox)
-        group.delete("mailboxes/:id", use: deleteMailbox)
-        group.get("mailboxes/:id/health", use: mailboxHealth)
-        group.post("mailboxes/:id/password", use: replacePassword)
         group.get("tickets", use: listTickets)
         group.get("tickets/:number", use: showTicket)
+    }
+
+    /// Under `/api/v1/mailboxes`, in the admins' group: an agent never sees or changes a mailbox, nor makes
+    /// Mailroom connect anywhere.
+    func registerAdmin(on group: RouterGroup<AppRequestContext>) {
+        group.post(use: createMailbox)
+        group.get(use: listMailboxes)
+        group.post("test", use: testMailbox)
+        group.get(":id", use: showMailbox)
+        group.delete(":id", use: deleteMailbox)
+        group.get(":id/health", use: mailboxHealth)
+        group.post(":id/password", use: replacePassword)
     }
 
     /// `GET /api/openapi.yaml`: the OpenAPI 3.1 description of this API, public like the sign-in page.

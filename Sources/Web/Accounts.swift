@@ -1,5 +1,8 @@
 import Foundation
+import HTTPTypes
 import HummingbirdBcrypt
+import NIOCore
+import NIOPosix
 import MailroomCore
 import Storage
 
@@ -16,33 +19,55 @@ public struct Accounts: Sendable {
     /// bcrypt's work factor: 12 takes about a quarter of a second, slow for a guesser and fine for a person.
     let cost: UInt8
     /// Shared by the sign-in form and HTTP Basic on the API, so neither door lets a guesser past the other's limit.
-    let throttle: SignInThrottle
+    let throttle: ThrottleKeeper
     public static let minimumPasswordLength = 10
 
-    public init(store: SQLStore, cost: UInt8 = 12) {
+    public init(store: SQLStore, cost: UInt8 = 12, limits: SignInThrottle.Limits = SignInThrottle.Limits()) {
         self.store = store
         self.cost = cost
-        self.throttle = SignInThrottle()
+        self.throttle = ThrottleKeeper(SignInThrottle(limits: limits))
     }
 
     /// What a password check found.
     public enum Verdict: Sendable {
         case accepted(User)
         case refused
-        /// Too many wrong passwords for this address lately; the password was not even checked.
-        case throttled
+        /// The password was not even checked: too many wrong ones lately, or too many checks at once.
+        case throttled(Throttled)
     }
 
-    /// Checks a password, counting wrong ones per address (see ``SignInThrottle``): the one check every way of
-    /// signing in goes through.
-    public func authenticate(email: String, password: String) async throws -> Verdict {
-        if await throttle.isLocked(email) { return .throttled }
-        guard let user = try await verify(email: email, password: password) else {
-            await throttle.failed(email)
-            return .refused
+    /// A refusal before any check, as the person asking is told it.
+    public struct Throttled: Sendable, Equatable {
+        public var status: HTTPResponse.Status
+        public var message: String
+        public var retryAfterSeconds: Int
+
+        static let account = Throttled(status: .tooManyRequests, message: "Too many wrong passwords for this address. Wait 15 minutes and try again.", retryAfterSeconds: 900)
+        static let client = Throttled(status: .tooManyRequests, message: "Too many wrong passwords from your network. Wait 15 minutes and try again.", retryAfterSeconds: 900)
+        static let busy = Throttled(status: .tooManyRequests, message: "Too many sign-ins at once. Try again in a moment.", retryAfterSeconds: 1)
+        static let overloaded = Throttled(status: .serviceUnavailable, message: "Mailroom is busy checking passwords. Try again in a moment.", retryAfterSeconds: 1)
+    }
+
+    /// Checks a password, counting the attempt before bcrypt runs (see ``SignInThrottle``): the one check every
+    /// way of signing in goes through. `client` is the caller's network address, when known.
+    public func authenticate(email: String, password: String, client: String? = nil) async throws -> Verdict {
+        let reservation: SignInThrottle.Reservation
+        switch await throttle.reserve(account: email, client: client) {
+        case .success(let reserved): reservation = reserved
+        case .failure(.account): return .throttled(.account)
+        case .failure(.client): return .throttled(.client)
+        case .failure(.busy): return .throttled(.busy)
         }
-        await throttle.succeeded(email)
-        return .accepted(user)
+        let user: User?
+        do {
+            user = try await verify(email: email, password: password)
+        } catch {
+            await throttle.settle(reservation, succeeded: false)
+            if error is PasswordChecker.Overloaded { return .throttled(.overloaded) }
+            throw error
+        }
+        await throttle.settle(reservation, succeeded: user != nil)
+        return user.map { .accepted($0) } ?? .refused
     }
 
     public func create(email: String, name: String, role: UserRole, password: String) async throws -> User {
@@ -52,7 +77,7 @@ public struct Accounts: Sendable {
         let name = name.trimmingCharacters(in: .whitespaces)
         do {
             return try await store.createUser(
-                email: email, name: name.isEmpty ? email : name, role: role, passwordHash: hash(password), at: Date())
+                email: email, name: name.isEmpty ? email : name, role: role, passwordHash: try await hash(password), at: Date())
         } catch let error as StoreError {
             if case .conflict(let message) = error { throw AccountError(message) }
             throw error
@@ -62,7 +87,7 @@ public struct Accounts: Sendable {
     /// Sets a new password and ends every session of that person.
     public func resetPassword(email: String, password: String) async throws {
         try Self.check(password)
-        guard try await store.setPassword(userEmail: email, passwordHash: hash(password)) else {
+        guard try await store.setPassword(userEmail: email, passwordHash: try await hash(password)) else {
             throw AccountError("There is no user «\(email)».")
         }
     }
@@ -71,17 +96,17 @@ public struct Accounts: Sendable {
     /// so sign-in does not reveal who has an account; off the request threads, as bcrypt is slow on purpose.
     func verify(email: String, password: String) async throws -> User? {
         guard let found = try await store.credentials(email: email) else {
-            _ = await Task.detached { Bcrypt.verify(password, hash: Self.decoyHash) }.value
+            _ = try await PasswordChecker.shared.run { Bcrypt.verify(password, hash: Self.decoyHash) }
             return nil
         }
         let hash = found.passwordHash
-        let matches = await Task.detached { Bcrypt.verify(password, hash: hash) }.value
+        let matches = try await PasswordChecker.shared.run { Bcrypt.verify(password, hash: hash) }
         return matches ? found.user : nil
     }
 
-    private func hash(_ password: String) async -> String {
+    private func hash(_ password: String) async throws -> String {
         let cost = cost
-        return await Task.detached { Bcrypt.hash(password, cost: cost) }.value
+        return try await PasswordChecker.shared.run { Bcrypt.hash(password, cost: cost) }
     }
 
     static func check(_ password: String) throws {
@@ -95,4 +120,62 @@ public struct Accounts: Sendable {
 
     /// A hash of nothing anyone knows, checked for unknown addresses so they cost the same time.
     static let decoyHash = Bcrypt.hash("mailroom-no-such-user", cost: 12)
+}
+
+/// The one place the throttle's state lives in this process.
+actor ThrottleKeeper {
+    private var throttle: SignInThrottle
+
+    init(_ throttle: SignInThrottle) { self.throttle = throttle }
+
+    func reserve(account: String, client: String?) -> Result<SignInThrottle.Reservation, SignInThrottle.Refusal> {
+        throttle.reserve(account: account, client: client, now: Date())
+    }
+
+    func settle(_ reservation: SignInThrottle.Reservation, succeeded: Bool) {
+        throttle.settle(reservation, succeeded: succeeded, now: Date())
+    }
+}
+
+/// bcrypt is slow on purpose, so it runs on a small thread pool of its own with a cap on the checks waiting for
+/// it: strangers sending passwords can keep this pool busy, but never the threads that serve pages, the mail
+/// workers or the database. Past the cap a check is refused at once (503) instead of queueing without end.
+final class PasswordChecker: Sendable {
+    struct Overloaded: Error {}
+
+    static let shared = PasswordChecker(threads: max(1, min(4, System.coreCount / 2)), cap: 32)
+
+    private let pool: NIOThreadPool
+    private let slots: Slots
+    let cap: Int
+
+    init(threads: Int, cap: Int) {
+        pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+        self.cap = cap
+        slots = Slots()
+    }
+
+    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        guard await slots.take(cap: cap) else { throw Overloaded() }
+        do {
+            let value = try await pool.runIfActive(work)
+            await slots.give()
+            return value
+        } catch {
+            await slots.give()
+            throw error
+        }
+    }
+
+    /// Checks waiting for or running on the pool.
+    actor Slots {
+        private var used = 0
+        func take(cap: Int) -> Bool {
+            guard used < cap else { return false }
+            used += 1
+            return true
+        }
+        func give() { used -= 1 }
+    }
 }

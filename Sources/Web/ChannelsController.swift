@@ -11,15 +11,16 @@ struct ChannelsController: Sendable {
     let pages: PagesController
     var store: SQLStore { dependencies.store }
 
-    func register(on router: Router<AppRequestContext>) {
-        router.get("admin/channels/email", use: list)
-        router.get("admin/channels/email/new", use: newForm)
-        router.post("admin/channels/email", use: create)
-        router.get("admin/channels/email/:id", use: detail)
-        router.post("admin/channels/email/:id/password", use: replacePassword)
-        router.post("admin/channels/email/:id/delete", use: delete)
-        router.post("admin/channels/email/:id/pause") { request, context in try await setEnabled(false, request: request, context: context) }
-        router.post("admin/channels/email/:id/resume") { request, context in try await setEnabled(true, request: request, context: context) }
+    /// Under `/admin/channels/email`, in the admins' route group.
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get("new", use: newForm)
+        group.post(use: create)
+        group.get(":id", use: detail)
+        group.post(":id/password", use: replacePassword)
+        group.post(":id/delete", use: delete)
+        group.post(":id/pause") { request, context in try await setEnabled(false, request: request, context: context) }
+        group.post(":id/resume") { request, context in try await setEnabled(true, request: request, context: context) }
     }
 
     /// Each direction's health as the admin sees it (a pending Basic→OAuth migration shows even before the

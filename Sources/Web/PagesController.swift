@@ -27,12 +27,17 @@ struct PagesController: Sendable {
         self.library = library
     }
 
-    func register(on router: Router<AppRequestContext>) {
+    /// Tickets, replies and attachments: for anyone signed in (the group's middleware checks).
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/tickets"]) }
         router.get("tickets", use: ticketList)
         router.get("tickets/:number", use: ticketPage)
         router.post("tickets/:number/replies", use: postReply)
         router.get("tickets/:number/messages/:message/attachments/:index", use: attachment)
+    }
+
+    /// Help, the icon and the form script: public.
+    func registerPublic(on router: some RouterMethods<AppRequestContext>) {
         router.get("help/reauthorize", use: helpReauthorize)
         router.get("favicon.ico") { _, _ in Response(status: .noContent, headers: [.cacheControl: "max-age=86400"]) }
         router.get("static/mailbox-form.js") { _, _ in

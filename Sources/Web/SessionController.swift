@@ -14,9 +14,14 @@ struct SessionController: Sendable {
     /// How long a sign-in lasts.
     static let lifetime: TimeInterval = 12 * 3600
 
-    func register(on router: Router<AppRequestContext>) {
+    /// The sign-in page and form: public (the form carries its own double-submit token).
+    func registerPublic(on router: some RouterMethods<AppRequestContext>) {
         router.get("signin", use: form)
         router.post("signin", use: signIn)
+    }
+
+    /// Signing out: for the signed-in, with the CSRF token.
+    func register(on router: some RouterMethods<AppRequestContext>) {
         router.post("signout", use: signOut)
     }
 
@@ -61,30 +66,34 @@ struct SessionController: Sendable {
             return try await render(request: request, context: context, email: form.email, error: "The sign-in form expired. Please try again.", status: .forbidden)
         }
         let user: User
-        switch try await accounts.authenticate(email: form.email, password: form.password) {
+        switch try await accounts.authenticate(email: form.email, password: form.password, client: context.clientAddress) {
         case .accepted(let accepted): user = accepted
         case .refused:
             context.logger.notice("Sign-in refused", metadata: ["email": "\(form.email)"])
             return try await render(request: request, context: context, email: form.email, error: "The email or password is wrong.", status: .unauthorized)
-        case .throttled:
-            return try await render(request: request, context: context, email: form.email, error: SignInThrottle.message, status: .tooManyRequests)
+        case .throttled(let reason):
+            var response = try await render(request: request, context: context, email: form.email, error: reason.message, status: reason.status)
+            response.headers[.retryAfter] = "\(reason.retryAfterSeconds)"
+            return response
         }
         let token = try await dependencies.store.startSession(user: user, lifetime: Self.lifetime, at: Date())
         context.logger.info("Signed in", metadata: ["user": "\(user.email)", "role": "\(user.role.rawValue)"])
         var headers = HTTPFields()
         headers[.location] = SessionMiddleware.safeNext(form.next ?? "/tickets")
-        headers.append(HTTPField(name: .setCookie, value: "\(SessionMiddleware.cookie)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(Self.lifetime))\(secure)"))
+        headers.append(HTTPField(name: .setCookie, value: "\(sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(Int(Self.lifetime))\(secure)"))
         headers.append(HTTPField(name: .setCookie, value: "\(Self.formCookie)=; Path=/signin; HttpOnly; SameSite=Strict; Max-Age=0"))
         return Response(status: .seeOther, headers: headers)
     }
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let token = request.cookies[SessionMiddleware.cookie]?.value { try await dependencies.store.endSession(token: token) }
+        if let token = request.cookies[sessionCookie]?.value { try await dependencies.store.endSession(token: token) }
         var headers = HTTPFields()
         headers[.location] = "/signin"
-        headers[.setCookie] = "\(SessionMiddleware.cookie)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        headers[.setCookie] = "\(sessionCookie)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0\(secure)"
         return Response(status: .seeOther, headers: headers)
     }
 
-    private var secure: String { dependencies.publicURL?.hasPrefix("https:") == true ? "; Secure" : "" }
+    private var https: Bool { dependencies.publicURL?.hasPrefix("https:") == true }
+    private var secure: String { https ? "; Secure" : "" }
+    private var sessionCookie: String { SessionMiddleware.cookie(https: https) }
 }

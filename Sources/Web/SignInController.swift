@@ -14,10 +14,11 @@ struct SignInController: Sendable {
     /// Binds a sign-in to the browser that started it; only sent back to /oauth paths.
     static let cookie = "mailroom_signin"
 
-    func register(on router: Router<AppRequestContext>) {
+    /// Under `/oauth`, in the admins' route group.
+    func register(on group: RouterGroup<AppRequestContext>) {
         // Starting is a form POST (with the CSRF token): no other site can start a sign-in in an admin's browser.
-        router.post("oauth/start", use: start)
-        router.get("oauth/callback", use: callback)
+        group.post("start", use: start)
+        group.get("callback", use: callback)
     }
 
     /// The new mailbox's settings ride through the sign-in as the state's context.

@@ -29,6 +29,8 @@ public struct WebDependencies: Sendable {
         get { mailboxes.servers }
         set { mailboxes.servers = newValue }
     }
+    /// How many wrong passwords an address, and a client, may send before they must wait.
+    public var signInLimits = SignInThrottle.Limits()
     /// Fixes sign-ins of existing mailboxes (Cases 1–3, account switches).
     public var reauthorization: Reauthorization {
         Reauthorization(store: store, vault: mailboxes.vault, connectionTest: connectionTest, inbound: inbound, logger: Logger(label: "mailroom.reauthorization"))
@@ -53,18 +55,24 @@ public struct WebDependencies: Sendable {
 }
 
 /// Builds the router for pages and the JSON API. Tests call this directly (no socket needed).
+///
+/// Who may call what is decided by the route group a route is registered in, never by the text of its path:
+/// public (sign-in, help, health, the API's description), signed-in pages, admin pages and sign-ins, the API for
+/// anyone signed in, and the admin part of the API. Each group's middleware is the check.
 public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    let accounts = Accounts(store: dependencies.store)
+    let accounts = Accounts(store: dependencies.store, limits: dependencies.signInLimits)
+    let https = dependencies.publicURL?.hasPrefix("https:") == true
+    router.add(middleware: SecurityHeadersMiddleware(https: https))
     router.add(middleware: ErrorPageMiddleware())
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: SessionMiddleware(store: dependencies.store, accounts: accounts))
+    router.add(middleware: CanonicalPathMiddleware())
+    router.add(middleware: SessionMiddleware(store: dependencies.store, https: https))
     let pages = try PagesController(dependencies: dependencies)
-    pages.register(on: router)
-    ChannelsController(dependencies: dependencies, pages: pages).register(on: router)
-    SessionController(dependencies: dependencies, pages: pages, accounts: accounts).register(on: router)
-    SignInController(dependencies: dependencies, pages: pages).register(on: router)
-    APIController(dependencies: dependencies).register(on: router.group("api/v1"))
+    let sessions = SessionController(dependencies: dependencies, pages: pages, accounts: accounts)
+
+    // Public: no one needs to be signed in.
+    pages.registerPublic(on: router)
+    sessions.registerPublic(on: router)
     APIController.registerDocument(on: router)
     // For load balancers and orchestrators: 200 only when the database answers.
     router.get("healthz") { _, context in
@@ -76,18 +84,57 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppReq
             return JSONResponse(value: ["status": "database unavailable"], status: .serviceUnavailable)
         }
     }
+
+    // Pages for anyone signed in.
+    let signedIn = router.group().add(middleware: SignedInPagesMiddleware()).add(middleware: CSRFMiddleware(api: false))
+    pages.register(on: signedIn)
+    sessions.register(on: signedIn)
+
+    // Channel settings and provider sign-ins: admins only.
+    let admin = router.group().add(middleware: SignedInPagesMiddleware()).add(middleware: AdminOnlyMiddleware(api: false))
+        .add(middleware: CSRFMiddleware(api: false))
+    ChannelsController(dependencies: dependencies, pages: pages).register(on: admin.group("admin/channels/email"))
+    SignInController(dependencies: dependencies, pages: pages).register(on: admin.group("oauth"))
+
+    // The API: anyone signed in, and its mailbox part for admins.
+    let api = router.group("api/v1").add(middleware: APIGateMiddleware(accounts: accounts)).add(middleware: CSRFMiddleware(api: true))
+    let controller = APIController(dependencies: dependencies)
+    controller.register(on: api)
+    controller.registerAdmin(on: api.group("mailboxes").add(middleware: AdminOnlyMiddleware(api: true)))
     return router
 }
 
-/// Pages are never framed by another site (clickjacking) and never sniffed into another type.
+/// On every response, errors and redirects included: pages are never framed by another site (clickjacking),
+/// never sniffed into another type, leak no path to other sites, and under https the browser is told to use
+/// nothing else (HSTS). Outermost, so a thrown error is turned into its response here and gets them too.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// `MAILROOM_PUBLIC_URL` is https.
+    var https = false
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
         response.headers[.xFrameOptions] = "DENY"
         if response.headers[.xContentTypeOptions] == nil { response.headers[.xContentTypeOptions] = "nosniff" }
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+        }
+        response.headers[.referrerPolicy] = "same-origin"
+        response.headers[.crossOriginOpenerPolicy] = "same-origin"
+        response.headers[.permissionsPolicy] = "camera=(), microphone=(), geolocation=(), payment=()"
+        if https { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
         return response
     }
+}
+
+extension HTTPField.Name {
+    static let referrerPolicy = Self("Referrer-Policy")!
+    static let crossOriginOpenerPolicy = Self("Cross-Origin-Opener-Policy")!
+    static let permissionsPolicy = Self("Permissions-Policy")!
 }
 
 /// Turns unexpected errors into a plain message instead of a stack trace or a blank page; never leaks detail.
