@@ -73,7 +73,7 @@ enum HeaderParser {
             let first = raw[pos]
             if isWSP(first) {
                 if current != nil {
-                    current!.value.append(contentsOf: raw[pos..<contentEnd])
+                    current?.value.append(contentsOf: raw[pos..<contentEnd])
                 } else if !isFirstLine || !raw[pos..<contentEnd].allSatisfy(isWSP) {
                     block.defects.append("continuation line without a preceding header field")
                 }

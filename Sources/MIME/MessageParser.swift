@@ -54,6 +54,12 @@ struct ParserState {
                 processLeaf(headers: headers, ct: ct, body: body)
                 return
             }
+            if boundary.count > MultipartParser.maxBoundaryLength {
+                defects.append("multipart boundary longer than \(MultipartParser.maxBoundaryLength) characters; body treated as text/plain")
+                ct.value = "text/plain"
+                processLeaf(headers: headers, ct: ct, body: body)
+                return
+            }
             if depth >= limits.maxDepth {
                 if !depthLimitReported {
                     depthLimitReported = true
@@ -61,7 +67,8 @@ struct ParserState {
                 }
                 return
             }
-            let split = MultipartParser.split(raw, range: body, boundary: boundary)
+            // One more than the parts still allowed, so the loop below notices and reports the excess.
+            let split = MultipartParser.split(raw, range: body, boundary: boundary, maxParts: max(0, limits.maxParts - partCount) + 1)
             if !split.foundDelimiter {
                 defects.append("multipart boundary \"\(String(decoding: boundary, as: UTF8.self))\" not found; body treated as text/plain")
                 ct.value = "text/plain"
@@ -149,6 +156,24 @@ struct ParserState {
         attachments.append(Attachment(filename: filename, contentType: mime, contentID: contentID, isInline: isInline, data: data))
     }
 
+    /// Message-IDs of these fields, deduplicated with a set and capped at `limits.maxReferences`, so a
+    /// megabyte of `<a>` cannot hand thousands of ids to code that threads by comparing them.
+    /// When trimming, the newest ids (the end of the list) are kept, plus the first one if `keepFirst`:
+    /// for References that is the thread's root (RFC 5322 §3.6.4).
+    private mutating func cappedIDs(_ fields: [RawHeader], keepFirst: Bool) -> [String] {
+        var seen = Set<String>()
+        var ids: [String] = []
+        for field in fields {
+            for id in MessageIDParser.parse(field.value) where seen.insert(id).inserted { ids.append(id) }
+        }
+        let cap = max(0, limits.maxReferences)
+        guard ids.count > cap else { return ids }
+        defects.append("more than \(cap) message ids in \(fields.first?.name ?? "a header"); only " + (keepFirst ? "the first and the latest" : "the latest") + " kept")
+        guard cap > 0 else { return [] }
+        if keepFirst { return [ids[0]] + ids.suffix(cap - 1) }
+        return Array(ids.suffix(cap))
+    }
+
     mutating func finish(top: HeaderBlock) -> ParsedMessage {
         var msg = ParsedMessage()
         let fallback = firstTextCharset
@@ -171,12 +196,8 @@ struct ParserState {
             if msg.date == nil { defects.append("unparsable Date header") }
         }
         if let h = top.first("message-id") { msg.messageID = MessageIDParser.parse(h.value).first }
-        msg.inReplyTo = top.all("in-reply-to").flatMap { MessageIDParser.parse($0.value) }
-        msg.references = top.all("references").flatMap { MessageIDParser.parse($0.value) }
-        if msg.references.count > 1 {
-            var seen = Set<String>()
-            msg.references = msg.references.filter { seen.insert($0).inserted }
-        }
+        msg.inReplyTo = cappedIDs(top.all("in-reply-to"), keepFirst: false)
+        msg.references = cappedIDs(top.all("references"), keepFirst: true)
         msg.htmlBody = htmlBody
         msg.textBody = textBody ?? htmlBody.map { HTMLText.plainText(fromHTML: $0) }
         msg.attachments = attachments

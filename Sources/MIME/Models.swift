@@ -68,12 +68,15 @@ public struct ParseLimits: Sendable {
     public var maxHeaderBytes: Int
     /// Maximum number of header fields kept per header block.
     public var maxHeaderCount: Int
+    /// Maximum number of ids kept from References (the first and the latest) and from In-Reply-To.
+    public var maxReferences: Int
 
-    public init(maxDepth: Int = 20, maxParts: Int = 500, maxHeaderBytes: Int = 1 << 20, maxHeaderCount: Int = 2000) {
+    public init(maxDepth: Int = 20, maxParts: Int = 500, maxHeaderBytes: Int = 1 << 20, maxHeaderCount: Int = 2000, maxReferences: Int = 100) {
         self.maxDepth = maxDepth
         self.maxParts = maxParts
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.maxReferences = maxReferences
     }
 
     public static let `default` = ParseLimits()
@@ -92,9 +95,11 @@ public struct ParsedMessage: Sendable {
     public var date: Date?
     /// Message-ID without angle brackets.
     public var messageID: String?
-    /// Message-IDs from In-Reply-To, without angle brackets.
+    /// Message-IDs from In-Reply-To, without angle brackets (duplicates removed, at most
+    /// ``ParseLimits/maxReferences``, the latest).
     public var inReplyTo: [String]
-    /// Message-IDs from References, without angle brackets, in order (duplicates removed).
+    /// Message-IDs from References, without angle brackets, in order (duplicates removed, at most
+    /// ``ParseLimits/maxReferences``: the first and the latest).
     public var references: [String]
     /// First non-attachment text/plain part (line endings normalised to `\n`),
     /// else plain text derived from the HTML body.
