@@ -63,7 +63,7 @@ extension IMAPClient {
         while true {
             switch try await self.nextResponse() {
             case .untagged(.fetch(let sequence, let attributes)):
-                if let message = stream.absorb(sequence: sequence, attributes) { return message }
+                if let message = try stream.absorb(sequence: sequence, attributes) { return message }
             case .untagged(let other):
                 try self.observe(other, command: "UID FETCH")
             case .tagged(let tagged) where tagged.tag == tag:
@@ -83,6 +83,7 @@ extension IMAPClient {
         if self.activeFetch === stream { self.activeFetch = nil }
         stream.state.withLock { state in
             state.partial = [:]
+            state.partialBodies = 0
             if let error = error as? IMAPError {
                 state.phase = .failed(error)
             } else {

@@ -155,13 +155,28 @@ public actor IMAPClient {
         }
     }
 
+    /// Most untagged data (by ``UntaggedResponse/approximateSize``) one command may accumulate: far above
+    /// any real answer (a `UID SEARCH` line is capped at 1 MiB), low enough that a server sending endless
+    /// untagged lines fails the command instead of exhausting memory before the command timeout.
+    /// (A property so tests can lower it.)
+    var maxUntaggedBytesPerCommand = 64 << 20
+
+    func limitUntaggedData(toBytes limit: Int) { self.maxUntaggedBytesPerCommand = limit }
+
     /// Reads until the tagged completion of `command`, collecting untagged data.
     func collect(_ command: EncodedCommand, allowBye: Bool = false) async throws -> CommandResult {
         var untagged: [UntaggedResponse] = []
+        var untaggedBytes = 0
         while true {
             switch try await self.nextResponse() {
             case .untagged(let response):
                 try self.observe(response, command: command.name, allowBye: allowBye)
+                untaggedBytes += response.approximateSize
+                guard untaggedBytes <= self.maxUntaggedBytesPerCommand else {
+                    throw IMAPError(
+                        .protocolViolation, command: command.name,
+                        detail: "more than \(self.maxUntaggedBytesPerCommand) bytes of untagged responses to one command")
+                }
                 untagged.append(response)
             case .tagged(let tagged) where tagged.tag == command.tag:
                 self.logger.debug("S: \(tagged.tag) \(tagged.status.kind.rawValue) \(tagged.status.text)")

@@ -14,12 +14,18 @@ import NIOCore
 ///   exactly `n` bytes (one copy, no regrowth); `n` is checked against `maxLiteralSize` before
 ///   anything is allocated.
 ///
+/// One response's memory is bounded whatever the server sends: its line text *in total* (all segments
+/// between literals) by `maxLineLength`, its literal count by `maxLiterals`, and its literal bytes by
+/// `maxLiteralSize` plus `maxLineLength`; so a stream of `{0}` literals cannot grow a response forever.
+///
 /// Errors are sticky: after a throw, every later call throws the same error.
 struct ResponseParser {
     /// Upper bound of a single literal.
     let maxLiteralSize: Int
-    /// Upper bound of one line segment (text between literals), CRLF excluded.
+    /// Upper bound of the line text of one response (everything but literal contents), CRLFs excluded.
     let maxLineLength: Int
+    /// Upper bound of the number of literals in one response.
+    let maxLiterals: Int
 
     private enum Mode {
         case line
@@ -38,9 +44,10 @@ struct ResponseParser {
     private var literalBytesInResponse = 0
     private var failure: IMAPError?
 
-    init(maxLiteralSize: Int = 64 << 20, maxLineLength: Int = 1 << 20) {
+    init(maxLiteralSize: Int = 64 << 20, maxLineLength: Int = 1 << 20, maxLiterals: Int = 1000) {
         self.maxLiteralSize = maxLiteralSize
         self.maxLineLength = maxLineLength
+        self.maxLiterals = maxLiterals
     }
 
     /// `true` while part of a response has been received but not completed.
@@ -104,9 +111,8 @@ struct ResponseParser {
                 let available = count - index
                 let lineFeed = memchr(start, 0x0A, available)
                 let take = lineFeed.map { UnsafeRawPointer($0) - start + 1 } ?? available
-                let segmentLength = self.text.count - self.segmentStart + take
-                // Allow CRLF on top of the limit; check before copying so memory stays bounded.
-                if segmentLength > self.maxLineLength + 2 {
+                // Allow one CRLF per segment on top of the limit; check before copying so memory stays bounded.
+                if self.text.count + take > self.maxLineLength + 2 * (self.literals.count + 1) {
                     throw self.fail(IMAPError(.lineTooLong, detail: "response line longer than \(self.maxLineLength) bytes"))
                 }
                 if memchr(start, 0, take) != nil {
@@ -136,6 +142,9 @@ struct ResponseParser {
             return
         }
         if let length = try self.literalLength(endingBefore: end) {
+            if self.literals.count >= self.maxLiterals {
+                throw IMAPError(.protocolViolation, detail: "response with more than \(self.maxLiterals) literals")
+            }
             if length > self.maxLiteralSize || self.literalBytesInResponse + length > self.maxLiteralSize + self.maxLineLength {
                 throw IMAPError(.literalTooLarge, detail: "server announced a \(length)-byte literal (limit \(self.maxLiteralSize))")
             }
