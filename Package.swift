@@ -208,3 +208,16 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, built only by scripts/fuzz (which sets MAILROOM_FUZZ=1 and adds
+// -sanitize=fuzzer,address): a normal build, and CI, never sees them.
+if Context.environment["MAILROOM_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "FuzzDriver", path: "Fuzz/Driver"),
+        .executableTarget(name: "FuzzMIME", dependencies: ["FuzzDriver", "MIME"], path: "Fuzz/FuzzMIME", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzHTML", dependencies: ["FuzzDriver", "MIME"], path: "Fuzz/FuzzHTML", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzIMAP", dependencies: ["FuzzDriver", "IMAP"], path: "Fuzz/FuzzIMAP", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzSMTPReply", dependencies: ["FuzzDriver", "SMTP"], path: "Fuzz/FuzzSMTPReply", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzSMTPSession", dependencies: ["FuzzDriver", "SMTP"], path: "Fuzz/FuzzSMTPSession", swiftSettings: swiftSettings),
+    ]
+}

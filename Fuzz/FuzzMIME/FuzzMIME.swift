@@ -1,0 +1,24 @@
+import FuzzDriver
+import MIME
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole message parser on arbitrary bytes: it must never trap, and its caps must hold.
+@main
+enum FuzzMIME {
+    static func main() {
+        exit(mailroom_fuzz_run(CommandLine.argc, CommandLine.unsafeArgv) { data, size in
+            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+            let limits = ParseLimits.default
+            let message = MessageParser.parse(bytes, limits: limits)
+            precondition(message.references.count <= limits.maxReferences, "References not capped")
+            precondition(message.inReplyTo.count <= limits.maxReferences, "In-Reply-To not capped")
+            precondition(Set(message.references).count == message.references.count, "References not deduplicated")
+            let attached = message.attachments.reduce(0) { $0 + $1.size }
+            precondition(attached <= bytes.count, "attachments larger than the message")
+            return 0
+        })
+    }
+}
