@@ -4,6 +4,7 @@ import IMAP
 import Logging
 import MIME
 import MailroomCore
+import Storage
 
 /// What one pass over a mailbox did.
 public struct SyncReport: Sendable, Equatable {
@@ -67,8 +68,9 @@ public struct MailboxSyncer: Sendable {
             logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
             return .failure(failure)
         } catch {
-            // Not the mail server's fault (the database, the vault): keep the health as it was, log loudly.
+            // Not the mail server's fault (the database, the vault): the mailbox still shows it, with its cause.
             logger.error("Sync stopped by an internal error", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+            _ = await health.failed(mailbox, .incoming, Diagnosis.storeFailed("\(error)"), startedAt: started)
             let failure = ConnectionFailure(kind: .commandFailed(code: nil), serverText: "\(error)", step: "store")
             return .failure(failure)
         }
@@ -87,17 +89,28 @@ public struct MailboxSyncer: Sendable {
         try await signIn.signIn(client, as: credential, mailbox: mailbox, server: server)
         // EXAMINE when mail stays on the server: read-only, so not even \Seen changes.
         let status = try await client.select(server.folder, readOnly: !mailbox.deleteAfterFetch)
+        let source = SyncSource.of(server)
         let stored = try await store.watermark(mailbox.id, folder: server.folder)
-        var watermark = stored ?? SyncWatermark(uidValidity: status.uidValidity, lastUID: 0)
-        if watermark.uidValidity != status.uidValidity {
+        var watermark = stored ?? SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
+        if let counted = watermark.source, counted != source {
+            // Another server or account behind the same folder name: its UIDs are other messages, however alike.
+            report.uidValidityChanged = true
+            try await store.log(mailbox.id, ActivityEntry(
+                at: Date(), kind: "uidvalidity",
+                text: "The folder «\(server.folder)» is now read from another server or account. Rescanning it; mail already filed is recognized and not filed twice, and nothing fetched from the previous account is deleted here."))
+            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
+            try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
+        } else if watermark.uidValidity != status.uidValidity {
             // Stored UIDs are void (RFC 9051 §2.3.1.1). Rescan; the dedupe key recognizes what is already filed.
             report.uidValidityChanged = true
             try await store.log(mailbox.id, ActivityEntry(
                 at: Date(), kind: "uidvalidity",
                 text: "The folder «\(server.folder)» was recreated on the server (UIDVALIDITY \(watermark.uidValidity) → \(status.uidValidity)). Rescanning it; mail already filed is recognized and not filed twice."))
-            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0)
+            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
             try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
-        } else if stored == nil {
+        } else if stored == nil || watermark.source == nil {
+            // A position saved before sources were recorded belongs to this server: the one it was counted on.
+            watermark.source = source
             try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
         }
         guard status.exists > 0 else { return report }
@@ -107,7 +120,7 @@ public struct MailboxSyncer: Sendable {
             // database holds the content of; notices for mail too large or unreadable stand in for mail that exists only there.
             let below = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
             if !below.isEmpty {
-                let stored = try await store.storedUIDs(mailbox: mailbox.id, uidValidity: status.uidValidity, through: watermark.lastUID)
+                let stored = try await store.storedUIDs(mailbox: mailbox.id, source: source, uidValidity: status.uidValidity, through: watermark.lastUID)
                 report.deletedFromServer += try await delete(below.filter { stored.contains($0) }, client: client)
             }
         }
@@ -172,7 +185,7 @@ public struct MailboxSyncer: Sendable {
                 }
             }
             if let last = batch.last, watermark.lastUID < last {
-                watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last)
+                watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last, source: source)
                 try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
             }
             if mailbox.deleteAfterFetch {
@@ -183,10 +196,52 @@ public struct MailboxSyncer: Sendable {
     }
 
     /// Files a group of fetched emails with the watermark that covers them in one transaction (one fsync).
+    ///
+    /// When the store refuses the group for a reason other than being unreachable, one email may be the cause
+    /// (a value the database will refuse on every pass): the group is filed one email at a time, each with the
+    /// watermark that covers it alone, and an email that still cannot be stored is filed as a notice that says what
+    /// went wrong and keeps its raw bytes when they can be stored. So one bad email never stops a mailbox; only a
+    /// store that refuses even the notice fails the pass, and that shows on the mailbox.
     private func commit(_ group: CommitGroup, mailbox: MailboxID, folder: String) async throws -> CommittedGroup {
         guard !group.emails.isEmpty else { return CommittedGroup(outcomes: [], uids: []) }
-        let outcomes = try await store.ingest(group.emails, mailbox: mailbox, folder: folder, watermark: group.mark)
-        return CommittedGroup(outcomes: outcomes, uids: group.uids)
+        do {
+            let outcomes = try await store.ingest(group.emails, mailbox: mailbox, folder: folder, watermark: group.mark)
+            return CommittedGroup(outcomes: outcomes, uids: group.uids)
+        } catch let error where Self.mayBeOneMessage(error) {
+            logger.warning("A group of emails could not be stored; filing them one at a time", metadata: ["mailbox": "\(mailbox)", "error": "\(error)"])
+        }
+        var outcomes: [IngestOutcome] = []
+        var uids: [UInt32] = []
+        for (index, email) in group.emails.enumerated() {
+            var mark = group.mark
+            mark.lastUID = group.marks[index]
+            do {
+                outcomes.append(try await store.ingest(email, mailbox: mailbox, folder: folder, watermark: mark))
+                uids.append(group.uids[index])
+            } catch let error where Self.mayBeOneMessage(error) {
+                logger.error("An email could not be stored; filing a notice in its place", metadata: [
+                    "mailbox": "\(mailbox)", "uid": "\(group.uids[index])", "error": "\(error)",
+                ])
+                let problem = "\(error)"
+                do {
+                    outcomes.append(try await store.ingest(
+                        IncomingEmail.unstorable(email, problem: problem, keepRaw: true), mailbox: mailbox, folder: folder, watermark: mark))
+                    uids.append(group.uids[index])
+                } catch let error where Self.mayBeOneMessage(error) {
+                    // Without its bytes the notice stands in for mail that exists only on the server: never deleted.
+                    outcomes.append(try await store.ingest(
+                        IncomingEmail.unstorable(email, problem: problem, keepRaw: false), mailbox: mailbox, folder: folder, watermark: mark))
+                }
+            }
+        }
+        return CommittedGroup(outcomes: outcomes, uids: uids)
+    }
+
+    /// Any refusal but an unreachable database or a stopped task may be caused by the email being filed.
+    static func mayBeOneMessage(_ error: any Error) -> Bool {
+        if error is CancellationError { return false }
+        if let error = error as? StoreError, case .unavailable = error { return false }
+        return true
     }
 
     /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,
@@ -219,6 +274,8 @@ public struct MailboxSyncer: Sendable {
 struct CommitGroup: Sendable {
     var emails: [IncomingEmail] = []
     var uids: [UInt32] = []
+    /// The watermark that covers the emails up to each one, for filing them one at a time.
+    var marks: [UInt32] = []
     var bytes = 0
     var mark: SyncWatermark
 
@@ -229,6 +286,7 @@ struct CommitGroup: Sendable {
         let ready = self
         emails.removeAll(keepingCapacity: true)
         uids.removeAll(keepingCapacity: true)
+        marks.removeAll(keepingCapacity: true)
         bytes = 0
         return ready
     }
@@ -238,6 +296,7 @@ struct CommitGroup: Sendable {
         uids.append(uid)
         bytes += email.raw.count
         mark.lastUID = max(mark.lastUID, lastUID)
+        marks.append(mark.lastUID)
     }
 }
 

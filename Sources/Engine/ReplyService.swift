@@ -25,9 +25,9 @@ public struct ReplyService: Sendable {
     /// - Throws: ``ReplyError`` for anything the agent can fix; storage errors otherwise.
     public func reply(
         to number: TicketNumber, text: String, html: String? = nil, attachments: [OutgoingAttachment] = [], agentName: String? = nil,
-        now: Date = Date()
+        alsoCc: Set<String> = [], now: Date = Date()
     ) async throws -> Delivery {
-        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = StoredText.body(text).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw ReplyError("Write a reply before sending it.") }
         guard text.count <= Self.maxTextLength else { throw ReplyError("The reply is longer than \(Self.maxTextLength) characters.") }
         guard let ticket = try await store.ticket(number) else { throw ReplyError("There is no ticket #\(number).") }
@@ -40,7 +40,7 @@ public struct ReplyService: Sendable {
         do {
             outgoing = try ReplyComposer.compose(
                 ticket: ticket, mailbox: mailbox, agentName: agentName, text: text, html: html, attachments: attachments,
-                messageID: messageID, date: now)
+                messageID: messageID, date: now, alsoCc: alsoCc)
             built = try MessageBuilder.build(outgoing)
         } catch {
             throw ReplyError("The reply could not be composed: \(error)")

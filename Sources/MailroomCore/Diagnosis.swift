@@ -114,6 +114,16 @@ public enum Diagnosis {
             detail: detail)
     }
 
+    /// Mail was fetched but Mailroom could not store it, again and again: not the mail server's fault, and no
+    /// sign-in will fix it, but it must show on the mailbox instead of only in a log.
+    public static func storeFailed(_ detail: String) -> Verdict {
+        Verdict(
+            state: .temporarilyFailing,
+            cause: "Mailroom fetched mail from this mailbox but could not store it in its database.",
+            fix: "Mailroom retries automatically and nothing is deleted from the mail server meanwhile. If this lasts, the operator should check the database (disk space, permissions, connection) and Mailroom's log.",
+            detail: StoredText.line(String(detail.prefix(500))))
+    }
+
     private static func transient(detail: String, endpoint: String) -> Verdict {
         Verdict(
             state: .temporarilyFailing,

@@ -82,6 +82,25 @@ public struct IncomingEmail: Sendable {
             key: "unreadable:\(uidValidity):\(uid)", uid: uid, receivedAt: receivedAt)
     }
 
+    /// A stand-in for an email the store refused on its own (a value the database will not take), so the mailbox
+    /// goes on and the admin sees what happened. With `keepRaw` the original bytes are kept, to be opened or
+    /// downloaded; without, the email stays only on the server and is never deleted there.
+    public static func unstorable(_ email: IncomingEmail, problem: String, keepRaw: Bool) -> IncomingEmail {
+        var notice = notice(
+            subject: "(email Mailroom could not store: \(StoredText.line(String(email.subject.prefix(120)))))",
+            text: "Mailroom fetched this email but the database refused to store it, so it is filed as this notice instead. "
+                + (keepRaw ? "The original email is kept with it. " : "The original email was left on the mail server and will not be deleted there. ")
+                + "What the database said: \(StoredText.line(String(problem.prefix(500))))",
+            defect: "the store refused the email: \(StoredText.line(String(problem.prefix(500))))",
+            key: "unstorable:" + StoredText.line(email.dedupeKey), uid: email.sourceUID ?? 0, receivedAt: email.receivedAt)
+        notice.sourceUID = email.sourceUID
+        if keepRaw {
+            notice.raw = email.raw
+            notice.contentHash = email.contentHash
+        }
+        return notice
+    }
+
     private static func notice(subject: String, text: String, defect: String, key: String, uid: UInt32, receivedAt: Date) -> IncomingEmail {
         IncomingEmail(
             from: Person(name: "Mailroom", email: "unknown-sender@invalid"), to: [], cc: [], subject: subject, messageID: nil,

@@ -16,9 +16,21 @@ public protocol SecretVault: Sendable {
 public struct SyncWatermark: Sendable, Equatable, Codable {
     public var uidValidity: UInt32
     public var lastUID: UInt32
-    public init(uidValidity: UInt32, lastUID: UInt32) {
+    /// The server, account and folder whose UIDs these are (see ``SyncSource``); nil for a position saved before
+    /// Mailroom recorded it. UIDs of another account can coincide, UIDVALIDITY included.
+    public var source: String?
+    public init(uidValidity: UInt32, lastUID: UInt32, source: String? = nil) {
         self.uidValidity = uidValidity
         self.lastUID = lastUID
+        self.source = source
+    }
+}
+
+/// Names where UIDs come from: the same UID and UIDVALIDITY on another server, account or folder is another
+/// message, so a watermark or a delete is only ever applied where it was counted.
+public enum SyncSource {
+    public static func of(_ server: IncomingServer) -> String {
+        "imap://\(server.username.lowercased())@\(server.host.lowercased()):\(server.port)/\(server.folder)"
     }
 }
 
@@ -195,7 +207,7 @@ public protocol MailroomStore: Sendable {
     func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome
 
     /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
-    func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32>
+    func storedUIDs(mailbox: MailboxID, source: String, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32>
 
     /// Replaces the password of every direction that signs in with one (Case 2: the password changed).
     func replacePassword(_ id: MailboxID, with sealed: SealedSecret, at: Date) async throws

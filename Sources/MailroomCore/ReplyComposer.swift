@@ -26,7 +26,8 @@ public enum ReplyComposer {
     /// - From «mailbox.name <mailbox.email>» (PRODUCT.md); `agentName` stands in only when the mailbox has no name,
     ///   so customers always see the team, not whoever happened to answer.
     /// - To the requester; Cc whoever else took part in the latest customer email (its sender if not the
-    ///   requester, and its Cc), minus the support address, the requester and unusable addresses.
+    ///   requester, and its Cc) and was already part of the conversation (see ``recipients(ticket:mailbox:)``),
+    ///   plus those of its new addresses the agent chose (`alsoCc`); never an address nobody chose.
     /// - Subject «Re: [#N] <ticket subject>»: reply prefixes and our own token are stripped first, so there is never
     ///   «Re: Re:» or a second token; a token elsewhere in the subject stays where it is.
     /// - In-Reply-To: the latest customer email that has a Message-ID; References: the ticket's Message-IDs up to
@@ -34,7 +35,7 @@ public enum ReplyComposer {
     ///   Ticket messages keep no References of their own, so the ticket's conversation stands in for them.
     public static func compose(
         ticket: TicketDetail, mailbox: Mailbox, agentName: String?, text: String, html: String?,
-        attachments: [OutgoingAttachment], messageID: String, date: Date
+        attachments: [OutgoingAttachment], messageID: String, date: Date, alsoCc: Set<String> = []
     ) throws(ReplyComposerError) -> OutgoingMessage {
         let hasHTML = !(html ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || hasHTML || !attachments.isEmpty else {
@@ -53,14 +54,10 @@ public enum ReplyComposer {
         func fromCustomer(_ m: TicketMessage) -> Bool { m.direction == .incoming && m.from.email.lowercased() != support }
         let incoming = messages.filter(fromCustomer)
 
-        // Everyone else on the latest customer email stays in the conversation.
-        var cc: [MailAddress] = []
-        var seen: Set<String> = [support, requester.email.lowercased()]
-        if let last = incoming.last {
-            for person in [last.from] + last.cc where isMailable(person.email) && seen.insert(person.email.lowercased()).inserted {
-                cc.append(MailAddress(name: nonEmpty(person.name), email: person.email))
-            }
-        }
+        // Everyone else on the latest customer email who was already in the conversation, and those the agent chose.
+        let chosen = Set(alsoCc.map { $0.lowercased() })
+        let recipients = recipients(ticket: ticket, mailbox: mailbox)
+        let cc = recipients.cc + recipients.suggested.filter { chosen.contains($0.email.lowercased()) }
 
         // Threading headers.
         var inReplyTo: String? = nil
@@ -88,6 +85,47 @@ public enum ReplyComposer {
             subject: replySubject(headerSafe(ticket.summary.subject), number: ticket.summary.number),
             messageID: messageID, inReplyTo: inReplyTo, references: references, date: date,
             textBody: text, htmlBody: hasHTML ? html : nil, attachments: attachments)
+    }
+
+    /// Who a reply goes to, as the reply form shows it before the agent sends.
+    public struct Recipients: Sendable, Equatable {
+        public var to: [MailAddress]
+        /// Copied by default: others on the latest customer email who were already part of the conversation.
+        public var cc: [MailAddress]
+        /// New on the latest customer email (someone added them): copied only when the agent chooses them.
+        public var suggested: [MailAddress]
+    }
+
+    /// The reply's recipients. An address is part of the conversation when it is the requester, sent one of the
+    /// ticket's emails (those joined the ticket by ``ConversationMembership``), was on the email that opened the
+    /// ticket or on one before the latest, or was on one of the agents' replies. An address that first appears on the latest email is only suggested.
+    public static func recipients(ticket: TicketDetail, mailbox: Mailbox) -> Recipients {
+        let support = mailbox.email.lowercased()
+        let requester = ticket.summary.requester
+        let messages = ticket.messages.enumerated()
+            .sorted { ($0.element.receivedAt, $0.offset) < ($1.element.receivedAt, $1.offset) }
+            .map(\.element)
+        let latestIndex = messages.lastIndex { $0.direction == .incoming && $0.from.email.lowercased() != support }
+        let openingIndex = messages.firstIndex { $0.direction == .incoming }
+        var known: Set<String> = [requester.email.lowercased()]
+        for (index, message) in messages.enumerated() {
+            if message.direction == .incoming { known.insert(message.from.email.lowercased()) }
+            // The email that opened the ticket defines its people; later ones add only once answered past.
+            if message.direction == .outgoing || index != latestIndex || index == openingIndex {
+                for person in [message.from] + message.to + message.cc { known.insert(person.email.lowercased()) }
+            }
+        }
+        var cc: [MailAddress] = []
+        var suggested: [MailAddress] = []
+        var seen: Set<String> = [support, requester.email.lowercased()]
+        if let latestIndex {
+            let last = messages[latestIndex]
+            for person in [last.from] + last.cc where isMailable(person.email) && seen.insert(person.email.lowercased()).inserted {
+                let address = MailAddress(name: nonEmpty(person.name), email: person.email)
+                if known.contains(person.email.lowercased()) { cc.append(address) } else { suggested.append(address) }
+            }
+        }
+        return Recipients(to: [MailAddress(name: nonEmpty(requester.name), email: requester.email)], cc: cc, suggested: suggested)
     }
 
     /// «Re: [#N] subject», with existing reply prefixes (Re, AW, SV, Antw, …, also «Re[2]:») and this ticket's

@@ -27,11 +27,15 @@ public struct TicketSummary: Sendable, Codable, Equatable {
     public var messageCount: Int
     public var createdAt: Date
     public var lastMessageAt: Date
+    /// The ticket its first email named (by `[#N]` or a Message-ID) but was not let into, because its sender was not
+    /// part of that conversation (see ``ConversationMembership``).
+    public var referredTicket: TicketNumber?
 
     public init(
         number: TicketNumber, subject: String, requester: Person, status: TicketStatus, mailboxID: MailboxID?,
-        messageCount: Int, createdAt: Date, lastMessageAt: Date
+        messageCount: Int, createdAt: Date, lastMessageAt: Date, referredTicket: TicketNumber? = nil
     ) {
+        self.referredTicket = referredTicket
         self.number = number
         self.subject = subject
         self.requester = requester

@@ -207,6 +207,17 @@ enum Migrations {
                 "ALTER TABLE mailboxes ADD COLUMN previous_json TEXT",
             ]
         },
+        Step(version: 8, name: "conversations keep their people, deletions their account, secrets their key") { dialect in
+            let blob = dialect == .sqlite ? "BLOB" : "BYTEA"
+            return [
+                "ALTER TABLE tickets ADD COLUMN referred_ticket_id BIGINT",
+                // Which server, account and folder a watermark counts the UIDs of, and where a message was fetched.
+                "ALTER TABLE sync_state ADD COLUMN source TEXT",
+                "ALTER TABLE messages ADD COLUMN source TEXT",
+                // A value sealed with the secret key when the database was first used with it.
+                "CREATE TABLE key_check (id BIGINT PRIMARY KEY, sealed \(blob) NOT NULL, created_at BIGINT NOT NULL)",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -103,9 +103,11 @@ extension SQLStore {
 
     public func watermark(_ id: MailboxID, folder: String) async throws -> SyncWatermark? {
         try await database.withSQL { sql in
-            try await sql.raw("SELECT uid_validity, last_uid FROM sync_state WHERE mailbox_id = \(bind: id.rawValue) AND folder = \(bind: folder)")
+            try await sql.raw("SELECT uid_validity, last_uid, source FROM sync_state WHERE mailbox_id = \(bind: id.rawValue) AND folder = \(bind: folder)")
                 .first().map { row in
-                    SyncWatermark(uidValidity: UInt32(truncatingIfNeeded: try row.int64("uid_validity")), lastUID: UInt32(truncatingIfNeeded: try row.int64("last_uid")))
+                    SyncWatermark(
+                        uidValidity: UInt32(truncatingIfNeeded: try row.int64("uid_validity")), lastUID: UInt32(truncatingIfNeeded: try row.int64("last_uid")),
+                        source: try row.optionalString("source"))
                 }
         }
     }
@@ -118,9 +120,10 @@ extension SQLStore {
 
     static func upsertWatermark(_ sql: any SQLDatabase, id: MailboxID, folder: String, _ watermark: SyncWatermark, at millis: Int64) async throws {
         try await sql.raw("""
-            INSERT INTO sync_state (mailbox_id, folder, uid_validity, last_uid, updated_at)
-            VALUES (\(bind: id.rawValue), \(bind: folder), \(bind: Int64(watermark.uidValidity)), \(bind: Int64(watermark.lastUID)), \(bind: millis))
-            ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at
+            INSERT INTO sync_state (mailbox_id, folder, uid_validity, last_uid, updated_at, source)
+            VALUES (\(bind: id.rawValue), \(bind: folder), \(bind: Int64(watermark.uidValidity)), \(bind: Int64(watermark.lastUID)), \(bind: millis), \(bind: watermark.source))
+            ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at,
+                source = excluded.source
             """).run()
     }
 

@@ -28,7 +28,8 @@ extension SQLStore {
 
     /// Files one email inside the caller's transaction.
     static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase) async throws -> IngestOutcome {
-        var email = email
+        // Whoever built the email, no control character reaches a text column.
+        var email = email.storable
         if let row = try await sql.raw("""
             SELECT ticket_id, content_hash FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key = \(bind: email.dedupeKey)
             """).first() {
@@ -45,9 +46,11 @@ extension SQLStore {
             }
         }
         let received = Millis.from(email.receivedAt)
-        var ticket = try await findTicket(for: email, sql: sql)
+        let decision = try await findTicket(for: email, mailbox: mailbox, sql: sql)
+        var ticket: TicketNumber?
         let outcome: IngestOutcome
-        if let existing = ticket {
+        if case .join(let existing) = decision {
+            ticket = existing
             outcome = .joinedTicket(existing)
             try await sql.raw("""
                 UPDATE tickets SET message_count = message_count + 1,
@@ -57,8 +60,9 @@ extension SQLStore {
                 """).run()
         } else {
             guard let row = try await sql.raw("""
-                INSERT INTO tickets (subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at)
-                VALUES (\(bind: email.subject), \(bind: email.from.email), \(bind: email.from.name), 'open', \(bind: mailbox.rawValue), 1, \(bind: received), \(bind: received))
+                INSERT INTO tickets (subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at, referred_ticket_id)
+                VALUES (\(bind: email.subject), \(bind: email.from.email), \(bind: email.from.name), 'open', \(bind: mailbox.rawValue), 1, \(bind: received), \(bind: received),
+                    \(bind: referredTicket(decision)))
                 RETURNING id
                 """).first()
             else { throw StoreError.corrupt("The new ticket got no id.") }
@@ -69,20 +73,23 @@ extension SQLStore {
         guard let ticketNumber = ticket else { throw StoreError.corrupt("No ticket for the message.") }
         try await sql.raw("""
             INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic)
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source)
             VALUES (\(bind: ticketNumber.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                 \(bind: email.from.email), \(bind: email.from.name), \(bind: Self.json(email.to)), \(bind: Self.json(email.cc)), \(bind: email.subject),
                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: Self.json(email.attachments)), \(bind: Self.json(email.defects)),
                 \(bind: email.sentAt.map(Millis.from)), \(bind: received), \(bind: watermark.map { Int64($0.uidValidity) }), \(bind: email.sourceUID.map { Int64($0) }),
                 \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)), \(bind: email.contentHash.isEmpty ? nil : email.contentHash),
-                \(bind: email.automatic?.rawValue))
+                \(bind: email.automatic?.rawValue), \(bind: watermark?.source))
             """).run()
         return outcome
     }
 
-    /// Threading: a referenced Message-ID we filed wins; else `[#N]` in the subject, if that ticket exists.
-    static func findTicket(for email: IncomingEmail, sql: any SQLDatabase) async throws -> TicketNumber? {
+    /// Threading: the tickets the email names (by a referenced Message-ID, most specific first, then by `[#N]` in
+    /// its subject), each judged by ``ConversationMembership``: it joins the first whose conversation it belongs
+    /// to, or opens a new ticket that remembers the one it named.
+    static func findTicket(for email: IncomingEmail, mailbox: MailboxID, sql: any SQLDatabase) async throws -> ConversationMembership.Decision {
         let references = Array(email.threadReferences.prefix(100))
+        var named: [(ticket: Int64, reference: String?)] = []
         if !references.isEmpty {
             let rows = try await sql.raw("""
                 SELECT message_id, ticket_id FROM messages WHERE message_id IN (\(binds: references))
@@ -93,13 +100,40 @@ extension SQLStore {
             }
             // threadReferences is ordered most specific first (In-Reply-To, then newest reference).
             for reference in references {
-                if let ticket = byID[reference] { return TicketNumber(ticket) }
+                if let ticket = byID[reference], !named.contains(where: { $0.ticket == ticket }) { named.append((ticket, reference)) }
             }
         }
-        if let number = Threading.ticketNumber(inSubject: email.subject),
-           try await sql.raw("SELECT id FROM tickets WHERE id = \(bind: number.rawValue)").first() != nil {
-            return number
+        if let number = Threading.ticketNumber(inSubject: email.subject), !named.contains(where: { $0.ticket == number.rawValue }) {
+            named.append((number.rawValue, nil))
         }
+        guard !named.isEmpty else { return .newTicket(referredTo: nil) }
+        var candidates: [ConversationMembership.Candidate] = []
+        for (ticket, reference) in named.prefix(5) {
+            guard let row = try await sql.raw("SELECT mailbox_id, requester_email FROM tickets WHERE id = \(bind: ticket)").first() else { continue }
+            var participants: Set<String> = [try row.string("requester_email").lowercased()]
+            var sent: Set<String> = []
+            for message in try await sql.raw("""
+                SELECT direction, message_id, from_email, to_json, cc_json FROM messages WHERE ticket_id = \(bind: ticket)
+                """).all() {
+                participants.insert(try message.string("from_email").lowercased())
+                for person in (Self.decodeJSON([Person].self, try message.string("to_json")) ?? []) + (Self.decodeJSON([Person].self, try message.string("cc_json")) ?? []) {
+                    participants.insert(person.email.lowercased())
+                }
+                if try message.string("direction") == MessageDirection.outgoing.rawValue, let id = try message.optionalString("message_id") {
+                    sent.insert(id)
+                }
+            }
+            candidates.append(ConversationMembership.Candidate(
+                ticket: TicketNumber(ticket), mailbox: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
+                participants: participants, sentMessageIDs: sent, matchedReference: reference))
+        }
+        let support = try await sql.raw("SELECT email FROM mailboxes WHERE id = \(bind: mailbox.rawValue)").first().map { try $0.string("email") } ?? ""
+        return ConversationMembership.decide(
+            sender: email.from.email, mailbox: mailbox, supportAddress: support, references: references, candidates: candidates)
+    }
+
+    private static func referredTicket(_ decision: ConversationMembership.Decision) -> Int64? {
+        if case .newTicket(let referred?) = decision { return referred.rawValue }
         return nil
     }
 
@@ -156,12 +190,13 @@ extension SQLStore {
         }
     }
 
-    /// UIDs of this folder generation whose content is stored: the only mail delete-after-fetch may remove.
-    /// Notices (too large, unreadable) have no stored content and are never in this set.
-    public func storedUIDs(mailbox: MailboxID, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32> {
+    /// UIDs of this folder generation, fetched from this server, account and folder (`source`, see ``SyncSource``),
+    /// whose content is stored: the only mail delete-after-fetch may remove. Notices (too large, unreadable) have no
+    /// stored content and are never in this set; nor is mail filed before Mailroom recorded where it came from.
+    public func storedUIDs(mailbox: MailboxID, source: String, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32> {
         try await database.withSQL { sql in
             Set(try await sql.raw("""
-                SELECT uid FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND uid_validity = \(bind: Int64(uidValidity))
+                SELECT uid FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND source = \(bind: source) AND uid_validity = \(bind: Int64(uidValidity))
                     AND uid IS NOT NULL AND uid <= \(bind: Int64(lastUID)) AND raw_size > 0
                 """).all().map { UInt32(truncatingIfNeeded: try $0.int64("uid")) })
         }
@@ -181,6 +216,7 @@ extension SQLStore {
             status: TicketStatus(rawValue: try row.string("status")) ?? .open,
             mailboxID: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
             messageCount: Int(try row.int64("message_count")), createdAt: try row.date("created_at"),
-            lastMessageAt: try row.date("last_message_at"))
+            lastMessageAt: try row.date("last_message_at"),
+            referredTicket: try row.optionalInt64("referred_ticket_id").map { TicketNumber($0) })
     }
 }

@@ -656,6 +656,10 @@ components:
         message_count: { type: integer }
         created_at: { type: string, format: date-time }
         last_message_at: { type: string, format: date-time }
+        referred_ticket:
+          type: integer
+          format: int64
+          description: The ticket this ticket's first email named (by [#N] or a Message-ID) but was not added to, because its sender was not part of that conversation.
         messages:
           type: array
           description: Only in `GET /api/v1/tickets/{number}`.

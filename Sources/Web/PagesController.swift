@@ -109,8 +109,9 @@ struct PagesController: Sendable {
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         let form = (try? URLEncodedFormDecoder().decode(ReplyForm.self, from: String(buffer: body))) ?? ReplyForm(text: "")
+        let alsoCc = SessionMiddleware.formValues(String(buffer: body), named: "also_cc")
         do {
-            let delivery = try await dependencies.replies.reply(to: TicketNumber(number), text: form.text)
+            let delivery = try await dependencies.replies.reply(to: TicketNumber(number), text: form.text, alsoCc: Set(alsoCc))
             return Response(status: .seeOther, headers: [.location: "/tickets/\(number)#message-\(delivery.messageRowID)"])
         } catch let error as ReplyError {
             return try await ticketPage(number: number, context: context, replyError: error.description, replyText: form.text).response(from: request, context: context)
@@ -159,7 +160,15 @@ struct PagesController: Sendable {
             "message_count": summary.messageCount, "one": summary.messageCount == 1, "status": summary.status.rawValue, "messages": messages,
             "reply_text": replyText,
         ]
-        if let mailbox { view["from"] = "\(mailbox.name) <\(mailbox.email)>" }
+        if let mailbox {
+            view["from"] = "\(mailbox.name) <\(mailbox.email)>"
+            let recipients = ReplyComposer.recipients(ticket: detail, mailbox: mailbox)
+            view["reply_to"] = recipients.to.map { Person(name: $0.name, email: $0.email).formatted }.joined(separator: ", ")
+            if !recipients.cc.isEmpty { view["reply_cc"] = recipients.cc.map { Person(name: $0.name, email: $0.email).formatted }.joined(separator: ", ") }
+            view["has_suggested"] = !recipients.suggested.isEmpty
+            view["suggested"] = recipients.suggested.map { ["email": $0.email, "formatted": Person(name: $0.name, email: $0.email).formatted] }
+        }
+        if let referred = summary.referredTicket { view["referred"] = referred.rawValue }
         if let replyError { view["reply_error"] = replyError }
         return try await page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", view, context: context, status: replyError == nil ? .ok : .unprocessableContent)
     }

@@ -151,6 +151,8 @@ public enum APIResources {
         public var messageCount: Int
         public var createdAt: Date
         public var lastMessageAt: Date
+        /// The ticket this one's first email named but was not let into (its sender was not on that conversation).
+        public var referredTicket: Int64?
         public var messages: [MessageResource]?
 
         public init(_ summary: TicketSummary, messages: [TicketMessage]? = nil) {
@@ -162,6 +164,7 @@ public enum APIResources {
             messageCount = summary.messageCount
             createdAt = summary.createdAt
             lastMessageAt = summary.lastMessageAt
+            referredTicket = summary.referredTicket?.rawValue
             self.messages = messages?.map(MessageResource.init)
         }
     }

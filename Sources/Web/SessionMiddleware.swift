@@ -54,6 +54,15 @@ struct SessionMiddleware: RouterMiddleware {
         return fields
     }
 
+    /// Every value of a repeated field (checkboxes) of an `application/x-www-form-urlencoded` body.
+    static func formValues(_ body: String, named name: String) -> [String] {
+        body.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, String(parts[0]).removingPercentEncoding == name else { return nil }
+            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+    }
+
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count, !y.isEmpty else { return false }

@@ -120,6 +120,7 @@ enum Templates {
     static let ticket = #"""
     <div class="crumbs"><a href="/tickets">Tickets</a> › #{{number}}</div>
     <h1>{{subject}}</h1>
+    {{#referred}}<p class="notice" id="referred-ticket">This email named ticket <a href="/tickets/{{referred}}">#{{referred}}</a>, but its sender was not part of that conversation, so Mailroom opened this ticket instead of adding it there.</p>{{/referred}}
     <p class="sub">#{{number}} · {{requester}} · {{message_count}} message{{^one}}s{{/one}} · {{status}}</p>
     {{#messages}}
     <article class="card msg{{#outgoing}} reply{{/outgoing}}" id="message-{{id}}">
@@ -147,6 +148,10 @@ enum Templates {
       <form class="reply" method="post" action="/tickets/{{number}}/replies">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="reply-text"><strong>Reply to {{requester}}</strong>{{#from}} <span class="muted">from {{from}}</span>{{/from}}</label>
+        <p class="muted" id="reply-recipients">To: <span id="reply-to">{{reply_to}}</span>{{#reply_cc}}<br>Cc: <span id="reply-cc">{{reply_cc}}</span>{{/reply_cc}}</p>
+        {{#has_suggested}}<fieldset id="reply-suggested"><legend>Also send to (added by the customer's latest email, not yet part of this conversation)</legend>
+        {{#suggested}}<label><input type="checkbox" name="also_cc" value="{{email}}"> {{formatted}}</label><br>{{/suggested}}
+        </fieldset>{{/has_suggested}}
         {{#reply_error}}<p class="error" id="reply-error">{{reply_error}}</p>{{/reply_error}}
         <textarea id="reply-text" name="text" required>{{reply_text}}</textarea>
         <button type="submit">Send reply</button>

@@ -151,10 +151,26 @@ import Testing
         ])
         let reply = try Self.compose(t)
         #expect(reply.to == [MailAddress(name: "Jane Doe", email: "jane@customer.example")])
-        #expect(reply.cc == [
+        // Max sent an email of this ticket, so he is part of it; boss@ first appears on the latest email: only
+        // suggested, copied when the agent chooses.
+        #expect(reply.cc == [MailAddress(name: "Max Mustermann", email: "max@customer.example")])
+        let recipients = ReplyComposer.recipients(ticket: t, mailbox: Self.mailbox)
+        #expect(recipients.suggested == [MailAddress(name: nil, email: "boss@customer.example")])
+        let chosen = try ReplyComposer.compose(
+            ticket: t, mailbox: Self.mailbox, agentName: nil, text: "x", html: nil, attachments: [], messageID: "a@b", date: Self.t0,
+            alsoCc: ["BOSS@customer.example", "stranger@evil.example"])
+        #expect(chosen.cc == [
             MailAddress(name: "Max Mustermann", email: "max@customer.example"),
             MailAddress(name: nil, email: "boss@customer.example"),
+        ], "only suggested addresses can be chosen; anything else is ignored")
+    }
+
+    @Test func ccOfTheOpeningEmailIsPartOfTheConversation() throws {
+        let t = Self.ticket(messages: [
+            Self.message(1, from: Self.jane, cc: [Person(name: "Colleague", email: "colleague@customer.example")], messageID: "m1@x", at: 0),
         ])
+        #expect(try Self.compose(t).cc == [MailAddress(name: "Colleague", email: "colleague@customer.example")])
+        #expect(ReplyComposer.recipients(ticket: t, mailbox: Self.mailbox).suggested == [])
     }
 
     @Test func fromFallsBackToAgentNameOnlyWithoutMailboxName() throws {
