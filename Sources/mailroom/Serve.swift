@@ -46,6 +46,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
+        // MAILROOM_SMTP_RECEIVER_*: checked before anything opens or listens; a bad value stops serve and says which.
+        let receiverConfiguration: SMTPReceiverConfiguration?
+        do {
+            receiverConfiguration = try smtpReceiverPort.map {
+                try SMTPReceiverConfiguration(environment: ProcessInfo.processInfo.environment, host: host, port: $0)
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let servers = try ProviderServersConfiguration.servers(ProcessInfo.processInfo.environment)
         for (variable, url) in servers.overrides {
             logger.info("Provider server changed", metadata: ["variable": "\(variable)", "server": "\(url)"])
@@ -104,14 +113,7 @@ struct Serve: AsyncParsableCommand {
         var workers: [any Service] = [
             AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
         ]
-        if let smtpReceiverPort {
-            // MAILROOM_SMTP_RECEIVER_*: checked before anything listens; a bad value stops serve and says which.
-            let receiverConfiguration: SMTPReceiverConfiguration
-            do {
-                receiverConfiguration = try SMTPReceiverConfiguration(environment: environment, host: host, port: smtpReceiverPort)
-            } catch {
-                throw ValidationError(error.description)
-            }
+        if let receiverConfiguration {
             let intake = MailIntake(store: store, logger: logger)
             let receiver = SMTPReceiver(
                 configuration: receiverConfiguration,
