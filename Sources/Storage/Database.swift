@@ -159,6 +159,12 @@ public final class Database: Service, Sendable {
             return try await body()
         } catch let error as PSQLError where error.code == .connectionError || error.code == .serverClosedConnection || error.code == .clientClosedConnection {
             throw StoreError.unavailable("Cannot reach the PostgreSQL database at \(url): \(error.underlying.map { "\($0)" } ?? "\(error.code)"). Check that it is running and the URL is right.")
+        } catch let error as PSQLError where error.code == .server {
+            // PostgresNIO hides the server's words from `description`; the operator needs them (never a secret:
+            // values are bound, not part of the statement).
+            let message = error.serverInfo?[.message] ?? "no message"
+            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            throw StoreError.refused("PostgreSQL refused the statement: \(message)\(state)")
         }
     }
 }
@@ -169,10 +175,12 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case corrupt(String)
     case conflict(String)
     case notFound(String)
+    /// The database refused a statement (a constraint, a value it cannot store).
+    case refused(String)
 
     public var description: String {
         switch self {
-        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message): message
+        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message), .refused(let message): message
         }
     }
 }

@@ -104,3 +104,60 @@ struct ConversationSafetyTests {
         }
     }
 }
+
+/// A database that refuses one email on every pass, or everything, as real constraints do: PostgreSQL triggers.
+@Suite("An email the database refuses", .serialized)
+struct RefusedEmailTests {
+    @Test("An email the database refuses on every pass becomes a notice with its bytes and the next one is filed in the same pass; a database that refuses even the notice shows on the mailbox")
+    func refusedEmailNeverStopsTheMailbox() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("refused")
+        try dovecot.setUser(user, password: "pw")
+        try dovecot.deliver([
+            simpleMessage(id: "before-\(user)@example.com", subject: "Before"),
+            simpleMessage(id: "poison-\(user)@example.com", subject: "Poison"),
+            simpleMessage(id: "after-\(user)@example.com", subject: "After"),
+        ], to: user)
+        let fixture = try await StoreFixture.make(.postgres, name: "refused")
+        func psql(_ statement: String) throws {
+            _ = try ProcessRunner.run(["psql", "-v", "ON_ERROR_STOP=1", fixture.databaseURL, "-c", statement])
+        }
+        try psql("""
+            CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN
+              IF NEW.subject = 'Poison' THEN RAISE EXCEPTION 'value refused by a constraint'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            """)
+        let mailbox = try await fixture.addMailbox(user: user, password: "pw", dovecot: dovecot)
+        let syncer = fixture.syncer(dovecot: dovecot)
+        guard case .success(let report) = await syncer.syncAndRecord(mailbox) else { Issue.record("the pass failed"); return }
+        #expect(report.fetched == 3)
+        let subjects = Set(try await fixture.store.tickets(limit: 10, offset: 0).map(\.subject))
+        #expect(subjects.contains("Before") && subjects.contains("After"), "\(subjects)")
+        #expect(subjects.contains { $0.hasPrefix("(email Mailroom could not store: Poison") }, "\(subjects)")
+        let notice = try #require(try await fixture.store.tickets(limit: 10, offset: 0).first { $0.subject.hasPrefix("(email Mailroom could not store") })
+        let detail = try #require(try await fixture.store.ticket(notice.number))
+        #expect(detail.messages.first?.textBody.contains("value refused by a constraint") == true, "the notice says what went wrong")
+        #expect(try await fixture.store.rawMessage(#require(detail.messages.first?.id)).map { String(decoding: $0, as: UTF8.self) }?.contains("Subject: Poison") == true,
+                "the original bytes are kept")
+        #expect(try await fixture.store.watermark(mailbox.id, folder: "INBOX")?.lastUID == 3)
+        #expect(try await fixture.store.health(mailbox.id)[.incoming]?.state == .connected)
+
+        // Now the database refuses every email: the pass fails, and the mailbox says so.
+        try psql("""
+            CREATE FUNCTION refuse_all() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk quota exceeded'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse_all BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_all();
+            """)
+        try dovecot.deliver([simpleMessage(id: "later-\(user)@example.com", subject: "Later")], to: user)
+        guard case .failure = await syncer.syncAndRecord(mailbox) else { Issue.record("the pass should fail"); return }
+        let health = try #require(try await fixture.store.health(mailbox.id)[.incoming])
+        #expect(health.state == .temporarilyFailing)
+        #expect(health.cause?.contains("could not store it in its database") == true)
+        #expect(health.detail?.contains("disk quota exceeded") == true, "\(health.detail ?? "")")
+        #expect(try await fixture.store.watermark(mailbox.id, folder: "INBOX")?.lastUID == 3, "the unfiled email is fetched again later")
+        // Once the database takes mail again, the next pass files it.
+        try psql("DROP TRIGGER refuse_all ON messages")
+        guard case .success(let again) = await syncer.syncAndRecord(mailbox) else { Issue.record("the pass after the fix failed"); return }
+        #expect(again.fetched == 1)
+        #expect(try await fixture.store.health(mailbox.id)[.incoming]?.state == .connected)
+    }
+}
