@@ -112,11 +112,14 @@ struct ResponseParser {
                 let lineFeed = memchr(start, 0x0A, available)
                 let take = lineFeed.map { UnsafeRawPointer($0) - start + 1 } ?? available
                 // Allow one CRLF per segment on top of the limit; check before copying so memory stays bounded.
-                if self.text.count + take > self.maxLineLength + 2 * (self.literals.count + 1) {
-                    throw self.fail(IMAPError(.lineTooLong, detail: "response line longer than \(self.maxLineLength) bytes"))
-                }
-                if memchr(start, 0, take) != nil {
+                // A NUL is looked for only within the limit, so how the bytes were chunked never decides
+                // which of the two errors a response gets.
+                let room = max(0, self.maxLineLength + 2 * (self.literals.count + 1) - self.text.count)
+                if memchr(start, 0, min(take, room)) != nil {
                     throw self.fail(IMAPError(.protocolViolation, detail: "NUL byte in response line"))
+                }
+                if take > room {
+                    throw self.fail(IMAPError(.lineTooLong, detail: "response line longer than \(self.maxLineLength) bytes"))
                 }
                 self.text.append(contentsOf: UnsafeRawBufferPointer(start: start, count: take))
                 index += take

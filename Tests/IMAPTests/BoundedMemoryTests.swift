@@ -87,3 +87,35 @@ struct BoundedMemoryTests {
         #expect(error?.detail == "more than 65536 bytes of untagged responses to one command")
     }
 }
+
+/// Found by the FuzzIMAP fuzzer: a NUL in an over-long line gave `.protocolViolation` when the bytes
+/// came in small chunks but `.lineTooLong` when they came at once.
+@Suite("IMAP errors do not depend on chunking")
+struct ChunkingIndependenceTests {
+    static func kind(_ bytes: [UInt8], chunk: Int) -> IMAPError.Kind? {
+        var parser = ResponseParser(maxLineLength: 100)
+        do {
+            var start = 0
+            while start < bytes.count {
+                _ = try parser.feed(Array(bytes[start..<min(start + chunk, bytes.count)]))
+                start += chunk
+            }
+            try parser.finish()
+            return nil
+        } catch {
+            return (error as? IMAPError)?.kind
+        }
+    }
+
+    @Test(arguments: [10, 150])
+    func nulInAnOverlongLine(at position: Int) {
+        var line = [UInt8](repeating: UInt8(ascii: "a"), count: 300)
+        line.replaceSubrange(0..<5, with: Array("* OK ".utf8))
+        line[position] = 0
+        line += Array("\r\n".utf8)
+        let expected: IMAPError.Kind = position < 100 ? .protocolViolation : .lineTooLong
+        for chunk in [1, 7, 64, line.count] {
+            #expect(Self.kind(line, chunk: chunk) == expected, "chunk \(chunk)")
+        }
+    }
+}
