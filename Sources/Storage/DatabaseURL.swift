@@ -5,6 +5,13 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(host: String, port: Int, username: String, password: String?, database: String, tls: PostgresTLSMode = .disable)
 
+    /// A PostgreSQL server elsewhere, reached without TLS: mail and sealed secrets would cross the network in the clear.
+    public var crossesNetworkInTheClear: Bool {
+        guard case .postgres(let host, _, _, _, _, let tls) = self, tls == .disable else { return false }
+        let lowered = host.lowercased()
+        return !(lowered == "localhost" || lowered == "::1" || lowered == "[::1]" || lowered.hasPrefix("127.") || lowered.hasPrefix("/"))
+    }
+
     /// Reads `--database`: a file path, `sqlite:PATH`, or `postgres://user:pass@host:port/db`.
     public init(parsing text: String) throws(DatabaseURLError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

@@ -8,8 +8,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("SQLite file path or postgres://user:pass@host:port/db (env MAILROOM_DATABASE).", valueName: "location"))
     var database: String = ProcessInfo.processInfo.environment["MAILROOM_DATABASE"] ?? "mailroom.sqlite"
 
-    @Option(name: .long, help: ArgumentHelp("Where the secret key lives when MAILROOM_SECRET_KEY is not set (env MAILROOM_KEY_FILE).", valueName: "path"))
-    var keyFile: String = ProcessInfo.processInfo.environment["MAILROOM_KEY_FILE"] ?? "mailroom.key"
+    @Option(name: .long, help: ArgumentHelp("Where the secret key lives when MAILROOM_SECRET_KEY is not set (env MAILROOM_KEY_FILE; default: mailroom.key beside the SQLite file).", valueName: "path"))
+    var keyFile: String? = ProcessInfo.processInfo.environment["MAILROOM_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
@@ -39,11 +39,32 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    func loadVault(logger: Logger) throws -> Vault {
+    /// The key file in force: the option, else beside the SQLite file.
+    func resolvedKeyFile() throws -> String {
+        try keyFile ?? KeyCheck.defaultKeyFile(for: databaseURL())
+    }
+
+    /// The secret key, checked against the database (which is migrated first): a missing or wrong key stops the
+    /// command with what to do instead of making a new key.
+    func loadVault(logger: Logger) async throws -> Vault {
+        let keyFile = try resolvedKeyFile()
+        let database = try await Database.open(try databaseURL(), logger: logger)
         do {
-            return try Vault.load(environment: ProcessInfo.processInfo.environment, keyFile: keyFile, logger: logger)
-        } catch {
+            return try await database.withRunning { database in
+                let store = SQLStore(database: database)
+                try await store.migrate()
+                return try await KeyCheck.vault(store: store, environment: ProcessInfo.processInfo.environment, keyFile: keyFile, logger: logger)
+            }
+        } catch let error as VaultError {
             throw ValidationError(error.description)
+        }
+    }
+
+    /// Secrets and mail cross the network to a database that is neither on this machine nor encrypted: say so.
+    func warnIfDatabaseExposed(logger: Logger) throws {
+        let url = try databaseURL()
+        if url.crossesNetworkInTheClear, case .postgres(let host, _, _, _, _, _) = url {
+            logger.warning("The PostgreSQL connection is not encrypted and not on this machine: mail, sessions and sealed secrets cross the network in the clear. Add ?sslmode=verify-full (or require) to the database URL.", metadata: ["host": "\(host)"])
         }
     }
 }

@@ -45,7 +45,7 @@ struct MailboxCommand: AsyncParsableCommand {
                 email: email, name: name, provider: provider, usage: usage, imapHost: imapHost, imapPort: imapPort,
                 imapSecurity: imapSecurity, username: username, password: password, folder: folder, deleteAfterFetch: deleteAfterFetch,
                 smtpHost: smtpHost, smtpPort: smtpPort, smtpSecurity: smtpSecurity)
-            let vault = try global.loadVault(logger: logger)
+            let vault = try await global.loadVault(logger: logger)
             let json = json
             let (mailbox, health) = try await global.withStore(logger: logger) { store in
                 do {

@@ -60,9 +60,11 @@ struct Serve: AsyncParsableCommand {
             logger.info("Provider server changed", metadata: ["variable": "\(variable)", "server": "\(url)"])
         }
         let url = try global.databaseURL()
+        try global.warnIfDatabaseExposed(logger: logger)
+        // Before the server's own connection opens: a wrong or missing key stops here, with nothing left open.
+        let vault = try await global.loadVault(logger: logger)
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
-        let vault = try global.loadVault(logger: logger)
         let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
         let providers = OAuthProviders(try OAuthConfiguration.sources(ProcessInfo.processInfo.environment))
         if !providers.configured.isEmpty {

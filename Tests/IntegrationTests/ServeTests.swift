@@ -68,7 +68,7 @@ struct ServeTests {
             --b1--
 
             """
-        try dovecot.deliver([Array(mime.utf8), simpleMessage(id: "ops-2-\(user)@example.com", subject: "Re: Problème de connexion", inReplyTo: "ops-1-\(user)@example.com")], to: user)
+        try dovecot.deliver([Array(mime.utf8), simpleMessage(id: "ops-2-\(user)@example.com", subject: "Re: Problème de connexion", from: "zoe@example.com", inReplyTo: "ops-1-\(user)@example.com")], to: user)
 
         let workdir = try TestPaths.temporaryDirectory("ops")
         let database = workdir.appendingPathComponent("mailroom.sqlite").path

@@ -1,0 +1,76 @@
+import Crypto
+import Foundation
+import Logging
+import MailroomCore
+import Storage
+import Testing
+
+/// A database remembers its secret key: a missing or different key stops Mailroom with what to do, never a new key.
+@Suite("The secret key belongs to its database", .serialized)
+struct KeyCheckTests {
+    @Test("The key file lives beside the SQLite file, is made once with mode 0600; a missing or wrong key for a database with secrets is a clear error and no new key", arguments: Backend.allCases)
+    func keyBelongsToDatabase(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "keycheck")
+        let logger = Logger(label: "test")
+        let folder = try TestPaths.temporaryDirectory("keycheck")
+        let keyFile = folder.appendingPathComponent("mailroom.key").path
+        let vault = try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger)
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        _ = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "k@example.com", name: "K", imapHost: "imap.example.com").validated(), incomingSecret: try vault.seal("pw"), at: Date())
+        let again = try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger)
+        let mailboxID = try #require(try await fixture.store.mailboxes().first?.id)
+        #expect(try again.open(try #require(try await fixture.store.incomingSecret(mailboxID))) == "pw")
+
+        // The key file was lost: Mailroom refuses to start instead of making a new key.
+        let saved = try Data(contentsOf: URL(fileURLWithPath: keyFile))
+        try FileManager.default.removeItem(atPath: keyFile)
+        await #expect { try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger) } throws: { error in
+            "\(error)".contains("does not exist") && "\(error)".contains("Restore the key file")
+        }
+        #expect(!FileManager.default.fileExists(atPath: keyFile), "no new key was made")
+
+        // Another key: refused with what to do.
+        let other = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        await #expect { try await KeyCheck.vault(store: fixture.store, environment: ["MAILROOM_SECRET_KEY": other], keyFile: keyFile, logger: logger) } throws: { error in
+            "\(error)".contains("is not the one this database") && "\(error)".contains("MAILROOM_SECRET_KEY")
+        }
+        // The right key restored works again.
+        try saved.write(to: URL(fileURLWithPath: keyFile))
+        _ = try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger)
+    }
+
+    @Test("A PostgreSQL connection off this machine without TLS is the one that is warned about")
+    func exposedDatabase() throws {
+        #expect(try DatabaseURL(parsing: "postgres://m@db.example.com/m").crossesNetworkInTheClear)
+        #expect(try !DatabaseURL(parsing: "postgres://m@db.example.com/m?sslmode=verify-full").crossesNetworkInTheClear)
+        #expect(try !DatabaseURL(parsing: "postgres://m@127.0.0.1:5432/m").crossesNetworkInTheClear)
+        #expect(try !DatabaseURL(parsing: "postgres://m@localhost/m").crossesNetworkInTheClear)
+        #expect(try !DatabaseURL(parsing: "mailroom.sqlite").crossesNetworkInTheClear)
+    }
+
+    @Test("Where the key file goes by default")
+    func defaultKeyFile() {
+        #expect(KeyCheck.defaultKeyFile(for: .sqlite(path: "/var/lib/mailroom/mailroom.sqlite")) == "/var/lib/mailroom/mailroom.key")
+        #expect(KeyCheck.defaultKeyFile(for: .sqlite(path: "mailroom.sqlite")) == "mailroom.key")
+        #expect(KeyCheck.defaultKeyFile(for: .postgres(host: "db", port: 5432, username: "m", password: nil, database: "m")) == "mailroom.key")
+    }
+
+    @Test("mailroom serve with another key than its database's stops at once and says what to do")
+    func serveRefusesWrongKey() throws {
+        let workdir = try TestPaths.temporaryDirectory("keycheck-serve")
+        let database = workdir.appendingPathComponent("data/m.sqlite")
+        try FileManager.default.createDirectory(at: database.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        let first = try ProcessRunner.run(["env", "MAILROOM_SECRET_KEY=\(key)", try TestPaths.mailroomBinary, "mailbox", "add", "--database", database.path,
+                                           "--email", "a@example.com", "--name", "X", "--imap-host", "127.0.0.1", "--imap-port", "1", "--password-stdin"],
+                                          input: "pw\n", allowFailure: true)
+        #expect(!first.isEmpty, "the first command that needs the key ties it to the database")
+        let other = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        let refused = try ProcessRunner.run(["timeout", "60", "env", "MAILROOM_SECRET_KEY=\(other)", try TestPaths.mailroomBinary, "serve",
+                                             "--database", database.path, "--port", "\(try ProcessRunner.freePort())"], allowFailure: true)
+        #expect(refused.contains("is not the one this database"), "\(refused.suffix(500))")
+        #expect(!refused.contains(other), "the key itself is never printed")
+    }
+}
