@@ -29,7 +29,7 @@ struct IMAPSignIn: Sendable {
                 throw ConnectionFailure(kind: .credentialUnreadable, serverText: "No password is stored for this mailbox.", step: "credentials")
             }
             do {
-                return .given(.password(try vault.open(sealed)))
+                return .given(.password(try vault.open(sealed, for: .password(of: mailbox.email))))
             } catch {
                 throw ConnectionFailure(kind: .credentialUnreadable, serverText: "\(error)", step: "credentials")
             }

@@ -28,7 +28,7 @@ public struct MailboxService: Sendable {
             guard !password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw ValidationError(field: "password", message: "The password must not contain line breaks.")
             }
-            sealed = try vault.seal(password)
+            sealed = try vault.seal(password, for: .password(of: valid.email))
         }
         return try await store.createMailbox(valid, incomingSecret: sealed, at: Date())
     }
@@ -41,6 +41,6 @@ public struct MailboxService: Sendable {
         var draft = draft
         draft.authentication = .oauth2
         let valid = try draft.validated(servers: servers)
-        return try await store.createMailbox(valid, grant: try GrantSealing.seal(grant, vault: vault), at: Date())
+        return try await store.createMailbox(valid, grant: try GrantSealing.seal(grant, vault: vault, mailbox: valid.email), at: Date())
     }
 }

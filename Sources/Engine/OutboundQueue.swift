@@ -243,7 +243,7 @@ public struct OutboundQueue: Service {
                 }
                 let password: String
                 do {
-                    password = try vault.open(sealed)
+                    password = try vault.open(sealed, for: .password(of: mailbox.email))
                 } catch {
                     throw SignInFailure(underlying: error, failure: OutgoingFailure(kind: .credentialUnreadable, serverText: "\(error)", step: "credentials"))
                 }

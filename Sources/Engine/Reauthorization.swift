@@ -80,7 +80,7 @@ public struct Reauthorization: Sendable {
             throw .testFailed(verdict)
         }
         do {
-            try await store.replacePassword(mailbox.id, with: try vault.seal(password), at: Date())
+            try await store.replacePassword(mailbox.id, with: try vault.seal(password, for: .password(of: mailbox.email)), at: Date())
         } catch {
             logger.error("Could not save a new password", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
             throw .invalid("The new password could not be saved: \(error)")
@@ -127,7 +127,7 @@ public struct Reauthorization: Sendable {
         let updated: Mailbox
         do {
             let change = Reconnection(
-                provider: provider, incoming: servers.incoming, outgoing: servers.outgoing, grant: try GrantSealing.seal(grant, vault: vault),
+                provider: provider, incoming: servers.incoming, outgoing: servers.outgoing, grant: try GrantSealing.seal(grant, vault: vault, mailbox: mailbox.email),
                 restartAt: restartAt, summary: summary + (restartAt.map { " Fetching restarts on the new server at UID \($0.lastUID + 1); mail already filed is recognised." } ?? ""))
             updated = try await store.reconnect(mailbox.id, change, at: Date())
         } catch {

@@ -51,11 +51,11 @@ public actor TokenKeeper {
 
     /// The stored grant if its access token is good to use, else a renewed one.
     private func obtain(_ id: MailboxID, replacing rejected: String?) async throws -> TokenGrant {
-        let (grant, version) = try await load(id)
+        let (grant, version, email) = try await load(id)
         let mustRenew = rejected.map { $0 == grant.accessToken } ?? grant.needsRefresh(now: Date())
         // Not renewing: still valid, or renewed by someone else since the token was refused.
         guard mustRenew else { return grant }
-        return try await renew(id, grant: grant, version: version)
+        return try await renew(id, grant: grant, version: version, mailbox: email)
     }
 
     private static func value(of task: Task<TokenGrant, any Error>) async throws -> TokenGrant {
@@ -66,7 +66,7 @@ public actor TokenKeeper {
         }
     }
 
-    private func renew(_ id: MailboxID, grant: TokenGrant, version: Int64) async throws -> TokenGrant {
+    private func renew(_ id: MailboxID, grant: TokenGrant, version: Int64, mailbox email: String) async throws -> TokenGrant {
         let client = try await providers.client(for: grant.provider)
         var attempt = 0
         var renewed: TokenGrant
@@ -81,7 +81,7 @@ public actor TokenKeeper {
                 try await Task.sleep(for: min(wait, .seconds(30)))
             }
         }
-        let sealed = try GrantSealing.seal(renewed, vault: vault)
+        let sealed = try GrantSealing.seal(renewed, vault: vault, mailbox: email)
         if try await store.replaceGrant(id, with: sealed, expectedVersion: version) {
             logger.info("Access token renewed", metadata: ["mailbox": "\(id)", "rotated": "\(renewed.refreshToken != grant.refreshToken)"])
             return renewed
@@ -91,12 +91,12 @@ public actor TokenKeeper {
         return try await load(id).grant
     }
 
-    private func load(_ id: MailboxID) async throws -> (grant: TokenGrant, version: Int64) {
-        guard let stored = try await store.grant(id) else {
+    private func load(_ id: MailboxID) async throws -> (grant: TokenGrant, version: Int64, email: String) {
+        guard let stored = try await store.grant(id), let mailbox = try await store.mailbox(id) else {
             throw ConnectionFailure(kind: .tokenRefused(.reauthorization), serverText: "No sign-in is stored for this mailbox.", step: "credentials")
         }
         do {
-            return (try GrantSealing.open(stored, vault: vault), stored.version)
+            return (try GrantSealing.open(stored, vault: vault, mailbox: mailbox.email), stored.version, mailbox.email)
         } catch {
             throw ConnectionFailure(kind: .credentialUnreadable, serverText: "The stored sign-in cannot be decrypted: \(error)", step: "credentials")
         }
@@ -111,18 +111,20 @@ extension TokenKeeper.Access {
 
 /// Converts between the OAuth module's grant and the Store's sealed form; the Vault sees the tokens, nothing else.
 enum GrantSealing {
-    static func seal(_ grant: TokenGrant, vault: any SecretVault) throws -> StoredGrant {
+    /// - Parameter mailbox: the address of the mailbox the grant belongs to, sealed into each token.
+    static func seal(_ grant: TokenGrant, vault: any SecretVault, mailbox: String) throws -> StoredGrant {
         StoredGrant(
             provider: grant.provider.rawValue, tenant: grant.tenant, account: grant.account, subject: grant.subject, scopes: grant.scopes,
-            accessToken: try vault.seal(grant.accessToken), accessTokenExpiresAt: grant.accessTokenExpiresAt,
-            refreshToken: try grant.refreshToken.map(vault.seal), obtainedAt: grant.obtainedAt, refreshedAt: grant.refreshedAt)
+            accessToken: try vault.seal(grant.accessToken, for: .accessToken(of: mailbox)), accessTokenExpiresAt: grant.accessTokenExpiresAt,
+            refreshToken: try grant.refreshToken.map { try vault.seal($0, for: .refreshToken(of: mailbox)) }, obtainedAt: grant.obtainedAt,
+            refreshedAt: grant.refreshedAt)
     }
 
-    static func open(_ stored: StoredGrant, vault: any SecretVault) throws -> TokenGrant {
+    static func open(_ stored: StoredGrant, vault: any SecretVault, mailbox: String) throws -> TokenGrant {
         TokenGrant(
             provider: IdentityProviderKind(rawValue: stored.provider) ?? .openIDConnect, tenant: stored.tenant, account: stored.account,
-            subject: stored.subject, scopes: stored.scopes, accessToken: try vault.open(stored.accessToken),
-            accessTokenExpiresAt: stored.accessTokenExpiresAt, refreshToken: try stored.refreshToken.map(vault.open),
+            subject: stored.subject, scopes: stored.scopes, accessToken: try vault.open(stored.accessToken, for: .accessToken(of: mailbox)),
+            accessTokenExpiresAt: stored.accessTokenExpiresAt, refreshToken: try stored.refreshToken.map { try vault.open($0, for: .refreshToken(of: mailbox)) },
             obtainedAt: stored.obtainedAt, refreshedAt: stored.refreshedAt)
     }
 }

@@ -8,8 +8,26 @@ public struct SealedSecret: Sendable, Equatable {
 
 /// The only code that sees plaintext secrets seals and opens them.
 public protocol SecretVault: Sendable {
-    func seal(_ secret: String) throws -> SealedSecret
-    func open(_ sealed: SealedSecret) throws -> String
+    func seal(_ secret: String, for context: SecretContext) throws -> SealedSecret
+    func open(_ sealed: SealedSecret, for context: SecretContext) throws -> String
+}
+
+/// What a sealed secret is for and whose it is, sealed into it as AES-GCM associated data: a sealed password
+/// copied into another mailbox's row, or an access token put where a refresh token belongs, does not open.
+/// Bound to the mailbox's address (unique, and never changed), so a database can be moved or renumbered.
+public struct SecretContext: Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    private init(_ purpose: String, mailbox: String?) {
+        description = "mailroom/v2/\(purpose)" + (mailbox.map { "/" + $0.lowercased() } ?? "")
+    }
+
+    /// A mailbox's password (for fetching and, with its own SMTP server, sending).
+    public static func password(of mailbox: String) -> SecretContext { SecretContext("password", mailbox: mailbox) }
+    public static func accessToken(of mailbox: String) -> SecretContext { SecretContext("access-token", mailbox: mailbox) }
+    public static func refreshToken(of mailbox: String) -> SecretContext { SecretContext("refresh-token", mailbox: mailbox) }
+    /// The value that ties a database to its key.
+    public static let keyCheck = SecretContext("key-check", mailbox: nil)
 }
 
 /// Where a mailbox's fetching stands: meaningful only together with the folder's UIDVALIDITY (RFC 9051 §2.3.1.1).

@@ -21,14 +21,18 @@ public enum KeyCheck {
                 + "Start Mailroom with the key it was created with (restore the key file from your backup, or set MAILROOM_SECRET_KEY); "
                 + "a new key cannot read them.")
         if let check {
-            guard (try? vault.open(check)) == marker else { throw wrong }
-            return vault
+            guard (try? vault.open(check, for: .keyCheck)) == marker else { throw wrong }
+        } else {
+            if let sample {
+                // A database from before the check: its secrets must open with this key.
+                do {
+                    if try vault.openLegacy(sample.sealed) == nil { _ = try vault.open(sample.sealed, for: sample.context) }
+                } catch VaultError.wrongKey { throw wrong }
+            }
+            try await store.saveKeyCheck(try vault.seal(marker, for: .keyCheck))
         }
-        if let sample {
-            // A database from before the check: its secrets must open with this key.
-            do { _ = try vault.open(sample) } catch VaultError.wrongKey { throw wrong }
-        }
-        try await store.saveKeyCheck(try vault.seal(marker))
+        let resealed = try await store.resealLegacySecrets(vault)
+        if resealed > 0 { logger.notice("Stored secrets were sealed again, bound to their mailbox", metadata: ["count": "\(resealed)"]) }
         return vault
     }
 
@@ -50,10 +54,53 @@ extension SQLStore {
         }
     }
 
-    func anySealedSecret() async throws -> SealedSecret? {
+    func anySealedSecret() async throws -> (sealed: SealedSecret, context: SecretContext)? {
         try await database.withSQL { sql in
-            if let row = try await sql.raw("SELECT sealed FROM credentials LIMIT 1").first() { return SealedSecret(bytes: try row.bytes("sealed")) }
-            return try await sql.raw("SELECT access_token FROM oauth_grants LIMIT 1").first().map { SealedSecret(bytes: try $0.bytes("access_token")) }
+            if let row = try await sql.raw("""
+                SELECT c.sealed, m.email FROM credentials c JOIN mailboxes m ON m.id = c.mailbox_id LIMIT 1
+                """).first() {
+                return (SealedSecret(bytes: try row.bytes("sealed")), .password(of: try row.string("email")))
+            }
+            return try await sql.raw("""
+                SELECT g.access_token, m.email FROM oauth_grants g JOIN mailboxes m ON m.id = g.mailbox_id LIMIT 1
+                """).first().map { (SealedSecret(bytes: try $0.bytes("access_token")), .accessToken(of: try $0.string("email"))) }
+        }
+    }
+
+    /// Seals every secret stored before contexts were bound again, bound to its mailbox and purpose, so from now
+    /// on none opens anywhere but in its own row. Returns how many were sealed again.
+    public func resealLegacySecrets(_ vault: Vault) async throws -> Int {
+        try await database.transaction { sql in
+            var count = 0
+            for row in try await sql.raw("""
+                SELECT c.mailbox_id, c.direction, c.sealed, m.email FROM credentials c JOIN mailboxes m ON m.id = c.mailbox_id
+                """).all() {
+                guard let plain = try vault.openLegacy(SealedSecret(bytes: try row.bytes("sealed"))) else { continue }
+                let sealed = try vault.seal(plain, for: .password(of: try row.string("email")))
+                try await sql.raw("""
+                    UPDATE credentials SET sealed = \(bind: Data(sealed.bytes))
+                    WHERE mailbox_id = \(bind: try row.int64("mailbox_id")) AND direction = \(bind: try row.string("direction"))
+                    """).run()
+                count += 1
+            }
+            for row in try await sql.raw("""
+                SELECT g.mailbox_id, g.access_token, g.refresh_token, m.email FROM oauth_grants g JOIN mailboxes m ON m.id = g.mailbox_id
+                """).all() {
+                let email = try row.string("email")
+                let access = try vault.openLegacy(SealedSecret(bytes: try row.bytes("access_token")))
+                let refresh = try row.optionalBytes("refresh_token").flatMap { try vault.openLegacy(SealedSecret(bytes: $0)) }
+                guard access != nil || refresh != nil else { continue }
+                if let access {
+                    let sealed = try vault.seal(access, for: .accessToken(of: email))
+                    try await sql.raw("UPDATE oauth_grants SET access_token = \(bind: Data(sealed.bytes)) WHERE mailbox_id = \(bind: try row.int64("mailbox_id"))").run()
+                }
+                if let refresh {
+                    let sealed = try vault.seal(refresh, for: .refreshToken(of: email))
+                    try await sql.raw("UPDATE oauth_grants SET refresh_token = \(bind: Data(sealed.bytes)) WHERE mailbox_id = \(bind: try row.int64("mailbox_id"))").run()
+                }
+                count += 1
+            }
+            return count
         }
     }
 

@@ -41,4 +41,5 @@ extension SQLRow {
     func date(_ column: String) throws -> Date { Millis.date(try int64(column)) }
     func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(Millis.date) }
     func bytes(_ column: String) throws -> [UInt8] { Array(try decode(column: column, as: Data.self)) }
+    func optionalBytes(_ column: String) throws -> [UInt8]? { try decode(column: column, as: Data?.self).map(Array.init) }
 }

@@ -6,22 +6,34 @@ import MailroomCore
 /// Seals secrets with AES-256-GCM under the operator's key. The only code that sees plaintext secrets.
 public struct Vault: SecretVault {
     private let key: SymmetricKey
-    /// Format byte of sealed values, so the scheme can change without guessing.
-    private static let version: UInt8 = 1
+    /// Format byte of sealed values, so the scheme can change without guessing: 2 binds a context (associated
+    /// data); 1, from before, bound none and is only opened to be sealed again (``SQLStore/resealLegacySecrets``).
+    private static let version: UInt8 = 2
+    private static let legacyVersion: UInt8 = 1
 
     public init(key: SymmetricKey) { self.key = key }
 
-    public func seal(_ secret: String) throws -> SealedSecret {
-        let box = try AES.GCM.seal(Data(secret.utf8), using: key)
+    public func seal(_ secret: String, for context: SecretContext) throws -> SealedSecret {
+        let box = try AES.GCM.seal(Data(secret.utf8), using: key, authenticating: Data(context.description.utf8))
         guard let combined = box.combined else { throw VaultError.sealFailed }
         return SealedSecret(bytes: [Self.version] + Array(combined))
     }
 
-    public func open(_ sealed: SealedSecret) throws -> String {
+    public func open(_ sealed: SealedSecret, for context: SecretContext) throws -> String {
         guard sealed.bytes.first == Self.version else { throw VaultError.unreadable }
+        return try open(sealed.bytes.dropFirst(), authenticating: Data(context.description.utf8))
+    }
+
+    /// A value sealed before contexts were bound; nil when it is not of that kind.
+    func openLegacy(_ sealed: SealedSecret) throws -> String? {
+        guard sealed.bytes.first == Self.legacyVersion else { return nil }
+        return try open(sealed.bytes.dropFirst(), authenticating: nil)
+    }
+
+    private func open(_ combined: ArraySlice<UInt8>, authenticating context: Data?) throws -> String {
         do {
-            let box = try AES.GCM.SealedBox(combined: Data(sealed.bytes.dropFirst()))
-            let plain = try AES.GCM.open(box, using: key)
+            let box = try AES.GCM.SealedBox(combined: Data(combined))
+            let plain = try context.map { try AES.GCM.open(box, using: key, authenticating: $0) } ?? AES.GCM.open(box, using: key)
             guard let text = String(data: plain, encoding: .utf8) else { throw VaultError.unreadable }
             return text
         } catch is VaultError {
@@ -87,7 +99,7 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .sealFailed: "A secret could not be encrypted."
         case .unreadable: "A stored secret is unreadable."
-        case .wrongKey: "A stored secret cannot be decrypted with this key. Start Mailroom with the key it was saved with (MAILROOM_SECRET_KEY or the key file)."
+        case .wrongKey: "A stored secret cannot be decrypted: it was sealed with another key (start Mailroom with the key it was saved with, MAILROOM_SECRET_KEY or the key file) or for another mailbox."
         case .badKey(let message): message
         }
     }

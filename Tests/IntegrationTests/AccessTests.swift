@@ -89,7 +89,7 @@ struct AccessTests {
         let fixture = try await StoreFixture.make(.sqlite, name: "access-roles")
         let mailbox = try await fixture.store.createMailbox(
             try MailboxDraft(email: "help@example.com", name: "Help", imapHost: "imap.example.com", username: "help@example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "help@example.com")), at: Date())
         try await fixture.store.setHealth(mailbox.id, .incoming, ConnectionHealth(state: .reauthorizationRequired, cause: "x", fix: "y"))
         let agent = try await TestPeople.session(fixture.store, role: .agent)
         let admin = try await TestPeople.session(fixture.store, role: .admin)

@@ -15,10 +15,10 @@ struct AdminNotifierTests {
         _ = try await Accounts(store: store, cost: 4).create(email: "lead@example.com", name: "Lead", role: .admin, password: "long enough password")
         let other = try await store.createMailbox(
             try MailboxDraft(email: "help@example.com", name: "Help", imapHost: "imap.example.com", username: "help@example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "help@example.com")), at: Date())
         let microsoft = try await store.createMailbox(
             try MailboxDraft(email: "ms@contoso.example", name: "MS", provider: .microsoft, username: "ms@contoso.example").validated(),
-            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "ms@contoso.example")), at: Date())
         let notifier = AdminNotifier(store: store, relay: nil, settings: .init(transientAlertAfter: 3600), logger: Logger(label: "notifier"))
         func notices(_ id: MailboxID) async throws -> [String] {
             try await store.activity(id, limit: 100).filter { $0.kind == "notice" }.map(\.text)

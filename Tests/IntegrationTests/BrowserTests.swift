@@ -27,11 +27,11 @@ struct BrowserTests {
         _ = try await store.createMailbox(
             try MailboxDraft(email: "support@helpdesk.example", name: "Support", imapHost: "localhost", imapPort: dovecot.imapsPort,
                              imapSecurity: .tls, username: good).validated(),
-            incomingSecret: try vault.seal("right"), at: Date())
+            incomingSecret: try vault.seal("right", for: .password(of: "support@helpdesk.example")), at: Date())
         let broken = try await store.createMailbox(
             try MailboxDraft(email: "billing@helpdesk.example", name: "Billing", imapHost: "localhost", imapPort: dovecot.imapPort,
                              imapSecurity: .starttls, username: billing).validated(),
-            incomingSecret: try vault.seal("the-old-password"), at: Date())
+            incomingSecret: try vault.seal("the-old-password", for: .password(of: "billing@helpdesk.example")), at: Date())
         let hostile = """
             From: =?UTF-8?Q?Fran=C3=A7oise_Lef=C3=A8vre?= <francoise@example.fr>
             To: support@helpdesk.example

@@ -18,10 +18,10 @@ struct KeyCheckTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         _ = try await fixture.store.createMailbox(
-            try MailboxDraft(email: "k@example.com", name: "K", imapHost: "imap.example.com").validated(), incomingSecret: try vault.seal("pw"), at: Date())
+            try MailboxDraft(email: "k@example.com", name: "K", imapHost: "imap.example.com").validated(), incomingSecret: try vault.seal("pw", for: .password(of: "k@example.com")), at: Date())
         let again = try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger)
         let mailboxID = try #require(try await fixture.store.mailboxes().first?.id)
-        #expect(try again.open(try #require(try await fixture.store.incomingSecret(mailboxID))) == "pw")
+        #expect(try again.open(try #require(try await fixture.store.incomingSecret(mailboxID)), for: .password(of: "k@example.com")) == "pw")
 
         // The key file was lost: Mailroom refuses to start instead of making a new key.
         let saved = try Data(contentsOf: URL(fileURLWithPath: keyFile))
@@ -39,6 +39,29 @@ struct KeyCheckTests {
         // The right key restored works again.
         try saved.write(to: URL(fileURLWithPath: keyFile))
         _ = try await KeyCheck.vault(store: fixture.store, environment: [:], keyFile: keyFile, logger: logger)
+    }
+
+    @Test("Secrets sealed before they were bound to their row are sealed again at start, and then open only in their own mailbox", arguments: Backend.allCases)
+    func legacySecretsAreBound(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "legacy")
+        let key = SymmetricKey(size: .bits256)
+        // Version 1: AES-GCM without associated data, as Mailroom sealed before.
+        func legacy(_ text: String) throws -> SealedSecret {
+            SealedSecret(bytes: [1] + Array(try #require(try AES.GCM.seal(Data(text.utf8), using: key).combined)))
+        }
+        let a = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "a@example.com", name: "A", imapHost: "imap.example.com").validated(), incomingSecret: try legacy("password of a"), at: Date())
+        let b = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "b@example.com", name: "B", imapHost: "imap.example.com").validated(), incomingSecret: try legacy("password of b"), at: Date())
+        let encoded = key.withUnsafeBytes { Data($0).base64EncodedString() }
+        let vault = try await KeyCheck.vault(store: fixture.store, environment: ["MAILROOM_SECRET_KEY": encoded], keyFile: "/nonexistent/key", logger: Logger(label: "test"))
+        let sealedA = try #require(try await fixture.store.incomingSecret(a.id))
+        #expect(sealedA.bytes.first == 2, "sealed again in the bound format")
+        #expect(try vault.open(sealedA, for: .password(of: "a@example.com")) == "password of a")
+        // A's sealed password copied into B's row does not open as B's.
+        try await fixture.store.replacePassword(b.id, with: sealedA, at: Date())
+        let moved = try #require(try await fixture.store.incomingSecret(b.id))
+        #expect(throws: VaultError.self) { try vault.open(moved, for: .password(of: "b@example.com")) }
     }
 
     @Test("A PostgreSQL connection off this machine without TLS is the one that is warned about")

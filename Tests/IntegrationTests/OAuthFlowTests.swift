@@ -67,7 +67,8 @@ struct OAuthWorld: Sendable {
 
     func openGrant(_ mailbox: Mailbox) async throws -> (refresh: String?, access: String, version: Int64) {
         let stored = try #require(try await fixture.store.grant(mailbox.id))
-        return (try stored.refreshToken.map(fixture.vault.open), try fixture.vault.open(stored.accessToken), stored.version)
+        return (try stored.refreshToken.map { try fixture.vault.open($0, for: .refreshToken(of: mailbox.email)) },
+                try fixture.vault.open(stored.accessToken, for: .accessToken(of: mailbox.email)), stored.version)
     }
 }
 

@@ -135,7 +135,7 @@ struct OutgoingHealthTests {
     @Test("A wrong password at Postfix submission: «Reauthorization required» with the exact cause, the reply waits; with the password fixed the next pass connects and sends it once")
     func wrongPassword() async throws {
         let (world, user, password) = try await OutgoingWorld.password("out-password")
-        try await world.fixture.store.replacePassword(world.mailbox.id, with: try world.fixture.vault.seal("Wrong-\(password)"), at: Date())
+        try await world.fixture.store.replacePassword(world.mailbox.id, with: try world.fixture.vault.seal("Wrong-\(password)", for: .password(of: world.mailbox.email)), at: Date())
         let delivery = try await world.reply("Ihre Bestellung ist unterwegs.")
         await world.queue.sendDue()
 
@@ -154,7 +154,7 @@ struct OutgoingHealthTests {
         // Fetching is judged on its own; the outbox wrote only the outgoing direction.
         #expect(try await world.incoming().state == .connected)
 
-        try await world.fixture.store.replacePassword(world.mailbox.id, with: try world.fixture.vault.seal(password), at: Date())
+        try await world.fixture.store.replacePassword(world.mailbox.id, with: try world.fixture.vault.seal(password, for: .password(of: world.mailbox.email)), at: Date())
         await world.retryPass()
         let healed = try await world.outgoing()
         #expect(healed.state == .connected)

@@ -17,7 +17,7 @@ struct StoreTests {
         let fixture = try await StoreFixture.make(backend, name: "ingest")
         let mailbox = try await fixture.store.createMailbox(
             try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw"), at: Date())
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "s@example.com")), at: Date())
         let first = simpleMessage(id: "one@example.com", subject: "Printer broken")
         let outcome = try await fixture.store.ingest(email(first), mailbox: mailbox.id, folder: "INBOX", watermark: .init(uidValidity: 9, lastUID: 1))
         guard case .openedTicket(let number) = outcome else {
@@ -91,11 +91,14 @@ struct StoreTests {
     @Test("The Vault seals with AES-GCM: no plaintext in the sealed bytes, and a wrong key is an error, not garbage")
     func vault() throws {
         let vault = Vault(key: SymmetricKey(size: .bits256))
-        let sealed = try vault.seal("hunter2-secret")
+        let sealed = try vault.seal("hunter2-secret", for: .password(of: "a@example.com"))
         #expect(!String(decoding: sealed.bytes, as: UTF8.self).contains("hunter2"))
-        #expect(try vault.open(sealed) == "hunter2-secret")
-        #expect(throws: VaultError.self) { try Vault(key: SymmetricKey(size: .bits256)).open(sealed) }
-        #expect(throws: VaultError.self) { try vault.open(SealedSecret(bytes: [1, 2, 3])) }
+        #expect(try vault.open(sealed, for: .password(of: "A@example.com")) == "hunter2-secret")
+        #expect(throws: VaultError.self) { try Vault(key: SymmetricKey(size: .bits256)).open(sealed, for: .password(of: "a@example.com")) }
+        #expect(throws: VaultError.self) { try vault.open(SealedSecret(bytes: [1, 2, 3]), for: .password(of: "a@example.com")) }
+        // Bound to its row: another mailbox's password, or a token's place, does not open it.
+        #expect(throws: VaultError.self) { try vault.open(sealed, for: .password(of: "b@example.com")) }
+        #expect(throws: VaultError.self) { try vault.open(sealed, for: .accessToken(of: "a@example.com")) }
     }
 
     @Test("The key file is created once with mode 0600 and reused")
@@ -107,7 +110,7 @@ struct StoreTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let second = try Vault.load(environment: [:], keyFile: path, logger: logger)
-        #expect(try second.open(first.seal("x")) == "x")
+        #expect(try second.open(first.seal("x", for: .keyCheck), for: .keyCheck) == "x")
         #expect(throws: VaultError.self) { try Vault.load(environment: ["MAILROOM_SECRET_KEY": "dG9vIHNob3J0"], keyFile: path, logger: logger) }
     }
 
