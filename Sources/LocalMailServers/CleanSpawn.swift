@@ -19,6 +19,14 @@ public enum CleanSpawn {
     /// and error into the file `output`; returns its process id.
     /// - Parameter ownProcessGroup: put the child in a process group of its own, so a Ctrl-C at the terminal
     ///   reaches only the parent, which then stops the child in its own order.
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not declare;
+    /// looked up by name, and skipped where the C library lacks it.
+    private static func closeFrom3(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+    }
+
     public static func spawn(
         _ arguments: [String], stdin: String = "/dev/null", output: String, append: Bool = true,
         environment: [String: String] = [:], ownProcessGroup: Bool = false
@@ -30,6 +38,9 @@ public enum CleanSpawn {
         posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else: NIO accepts sockets without CLOEXEC on Linux, so a child would otherwise hold a parent's
+        // client connections open until it exits.
+        closeFrom3(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

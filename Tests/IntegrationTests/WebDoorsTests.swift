@@ -1,4 +1,5 @@
 import Engine
+import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -91,6 +92,19 @@ struct WebDoorsTests {
         #expect(throttle.reserve(account: "a9", client: "192.0.2.1", now: now) == .failure(.client))
         #expect((try? throttle.reserve(account: "a9", client: "192.0.2.2", now: now).get()) != nil)
         #expect((try? throttle.reserve(account: "a9", client: "192.0.2.1", now: now.addingTimeInterval(901)).get()) != nil, "the window passes")
+    }
+
+    @Test("bcrypt has a pool of its own with a cap: checks beyond it are refused at once instead of queueing, and the pool recovers")
+    func passwordCheckerCap() async throws {
+        let checker = PasswordChecker(threads: 1, cap: 2)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 {
+                group.addTask { (try? await checker.run { Thread.sleep(forTimeInterval: 0.3); return true }) ?? false }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 2, "only the capped number ran: \(results)")
+        #expect(try await checker.run { 42 } == 42, "slots are given back")
     }
 
     @Test("Sign-in's next= stays on Mailroom: tabs, line breaks, backslashes, schemes and hosts all become /tickets")
