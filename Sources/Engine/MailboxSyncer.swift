@@ -67,6 +67,9 @@ public struct MailboxSyncer: Sendable {
             let next = await health.failed(mailbox, .incoming, verdict, startedAt: started)
             logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
             return .failure(failure)
+        } catch is CancellationError {
+            // Shutting down: nothing failed.
+            return .failure(ConnectionFailure(kind: .commandFailed(code: nil), serverText: "stopped", step: "store"))
         } catch {
             // Not the mail server's fault (the database, the vault): the mailbox still shows it, with its cause.
             logger.error("Sync stopped by an internal error", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
@@ -237,11 +240,11 @@ public struct MailboxSyncer: Sendable {
         return CommittedGroup(outcomes: outcomes, uids: uids)
     }
 
-    /// Any refusal but an unreachable database or a stopped task may be caused by the email being filed.
+    /// Only a refusal of the values written may be caused by the email being filed; a deadlock, a full disk or a
+    /// shutdown fails the pass, and the email is fetched again later.
     static func mayBeOneMessage(_ error: any Error) -> Bool {
-        if error is CancellationError { return false }
-        if let error = error as? StoreError, case .unavailable = error { return false }
-        return true
+        if let error = error as? StoreError, case .valueRefused = error { return true }
+        return false
     }
 
     /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,

@@ -46,7 +46,8 @@ public struct SignInThrottle: Sendable {
 
     /// Counts the attempt now, or refuses it when the address or the client has used up its tries.
     public mutating func reserve(account: String, client: String?, now: Date) -> Result<Reservation, Refusal> {
-        let accountKey = "account:" + account.lowercased()
+        // An address longer than any real one is cut, so a stranger cannot fill the table with huge keys.
+        let accountKey = "account:" + String(account.lowercased().prefix(320))
         let clientKey = client.map { "client:" + $0 }
         if recent(accountKey, now: now).count >= limits.perAccount { return .failure(.account) }
         if let clientKey, recent(clientKey, now: now).count >= limits.perClient { return .failure(.client) }
@@ -56,6 +57,15 @@ public struct SignInThrottle: Sendable {
         pending[accountKey, default: 0] += 1
         if let clientKey { pending[clientKey, default: 0] += 1 }
         return .success(Reservation(id: nextID, account: accountKey, client: clientKey))
+    }
+
+    /// Releases an attempt whose password was never checked (the checker was busy, the database failed): it
+    /// counts as nothing, so an overloaded server cannot lock anyone out.
+    public mutating func release(_ reservation: Reservation) {
+        for key in [reservation.account] + (reservation.client.map { [$0] } ?? []) {
+            pending[key] = max(0, (pending[key] ?? 1) - 1)
+            if pending[key] == 0 { pending[key] = nil }
+        }
     }
 
     /// Records how the checked attempt went.

@@ -133,7 +133,7 @@ public final class Database: Service, Sendable {
                     return result
                 } catch {
                     try? await sql.raw("ROLLBACK").run()
-                    throw error
+                    throw Self.valueRefusal(error) ?? error
                 }
             }
         case .postgres(let client):
@@ -163,8 +163,24 @@ public final class Database: Service, Sendable {
             // PostgresNIO hides the server's words from `description`; the operator needs them (never a secret:
             // values are bound, not part of the statement).
             let message = error.serverInfo?[.message] ?? "no message"
-            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            throw StoreError.refused("PostgreSQL refused the statement: \(message)\(state)")
+            let code = error.serverInfo?[.sqlState] ?? ""
+            let text = "PostgreSQL refused the statement: \(message)" + (code.isEmpty ? "" : " (SQLSTATE \(code))")
+            // Classes 22 (data exception) and 23 (integrity constraint), and a check raised by a trigger (P0001),
+            // are about the values written; anything else (deadlock, disk full, shutdown, failover) is the database's.
+            if code.hasPrefix("22") || code.hasPrefix("23") || code == "P0001" { throw StoreError.valueRefused(text) }
+            throw StoreError.refused(text)
+        }
+    }
+
+    /// SQLite's refusals of a value (a constraint, too big, a type mismatch), apart from its own trouble.
+    private static func valueRefusal(_ error: any Error) -> StoreError? {
+        guard let error = error as? SQLiteError else { return nil }
+        switch error.reason {
+        case .constraint, .tooBig, .mismatch, .range, .constraintCheckFailed, .constraintNotNullFailed, .constraintPrimaryKeyFailed,
+             .constraintTriggerFailed, .constraintUniqueFailed, .constraintForeignKeyFailed, .constraintStrictDataTypeFailed:
+            return .valueRefused("SQLite refused the statement: \(error.message)")
+        default:
+            return nil
         }
     }
 }
@@ -175,12 +191,14 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case corrupt(String)
     case conflict(String)
     case notFound(String)
-    /// The database refused a statement (a constraint, a value it cannot store).
+    /// The database refused a statement for its own reasons (a deadlock, a full disk, a shutdown).
     case refused(String)
+    /// The database refused the values written (a constraint, an encoding, a size): the same values will be refused again.
+    case valueRefused(String)
 
     public var description: String {
         switch self {
-        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message), .refused(let message): message
+        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message), .refused(let message), .valueRefused(let message): message
         }
     }
 }

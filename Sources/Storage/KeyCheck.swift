@@ -30,6 +30,8 @@ public enum KeyCheck {
                 } catch VaultError.wrongKey { throw wrong }
             }
             try await store.saveKeyCheck(try vault.seal(marker, for: .keyCheck))
+            // Two first starts at once with different keys: only the check that was saved counts.
+            guard let saved = try await store.keyCheckValue(), (try? vault.open(saved, for: .keyCheck)) == marker else { throw wrong }
         }
         let resealed = try await store.resealLegacySecrets(vault)
         if resealed > 0 { logger.notice("Stored secrets were sealed again, bound to their mailbox", metadata: ["count": "\(resealed)"]) }

@@ -91,16 +91,19 @@ extension SQLStore {
         let references = Array(email.threadReferences.prefix(100))
         var named: [(ticket: Int64, reference: String?)] = []
         if !references.isEmpty {
+            // Only this mailbox's messages: a Message-ID is no key across mailboxes, nor within one (anyone can reuse
+            // it), so every ticket holding it is a candidate, ours (sent by Mailroom) and the oldest first.
             let rows = try await sql.raw("""
-                SELECT message_id, ticket_id FROM messages WHERE message_id IN (\(binds: references))
+                SELECT message_id, ticket_id FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND message_id IN (\(binds: references))
+                ORDER BY CASE WHEN direction = 'outgoing' THEN 0 ELSE 1 END, id
                 """).all()
-            var byID: [String: Int64] = [:]
+            var byID: [String: [Int64]] = [:]
             for row in rows {
-                if let id = try row.optionalString("message_id") { byID[id] = try row.int64("ticket_id") }
+                if let id = try row.optionalString("message_id") { byID[id, default: []].append(try row.int64("ticket_id")) }
             }
             // threadReferences is ordered most specific first (In-Reply-To, then newest reference).
             for reference in references {
-                if let ticket = byID[reference], !named.contains(where: { $0.ticket == ticket }) { named.append((ticket, reference)) }
+                for ticket in byID[reference] ?? [] where !named.contains(where: { $0.ticket == ticket }) { named.append((ticket, reference)) }
             }
         }
         if let number = Threading.ticketNumber(inSubject: email.subject), !named.contains(where: { $0.ticket == number.rawValue }) {

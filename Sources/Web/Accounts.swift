@@ -62,7 +62,7 @@ public struct Accounts: Sendable {
         do {
             user = try await verify(email: email, password: password)
         } catch {
-            await throttle.settle(reservation, succeeded: false)
+            await throttle.release(reservation)
             if error is PasswordChecker.Overloaded { return .throttled(.overloaded) }
             throw error
         }
@@ -134,6 +134,10 @@ actor ThrottleKeeper {
 
     func settle(_ reservation: SignInThrottle.Reservation, succeeded: Bool) {
         throttle.settle(reservation, succeeded: succeeded, now: Date())
+    }
+
+    func release(_ reservation: SignInThrottle.Reservation) {
+        throttle.release(reservation)
     }
 }
 

@@ -92,6 +92,12 @@ struct WebDoorsTests {
         #expect(throttle.reserve(account: "a9", client: "192.0.2.1", now: now) == .failure(.client))
         #expect((try? throttle.reserve(account: "a9", client: "192.0.2.2", now: now).get()) != nil)
         #expect((try? throttle.reserve(account: "a9", client: "192.0.2.1", now: now.addingTimeInterval(901)).get()) != nil, "the window passes")
+        // Attempts never checked (the bcrypt pool was full, the database failed) count as nothing.
+        var busy = SignInThrottle(limits: .init(perAccount: 2, perClient: 2, window: 900))
+        for _ in 0..<10 {
+            guard case .success(let reservation) = busy.reserve(account: "lead", client: "192.0.2.9", now: now) else { Issue.record("locked by unchecked attempts"); return }
+            busy.release(reservation)
+        }
     }
 
     @Test("bcrypt has a pool of its own with a cap: checks beyond it are refused at once instead of queueing, and the pool recovers")
