@@ -304,7 +304,12 @@ public struct SMTPReceiverSession: Sendable {
     /// the data at `354`. None while we work (recipient check, store); the spool write keeps DATA's.
     private mutating func restartDeadline(_ now: ContinuousClock.Instant) {
         switch self.phase {
-        case .command, .authentication, .refused:
+        case .refused:
+            // A network that may not send gets seconds, not the command limit: it must never hold the slots the
+            // forwarding servers need.
+            self.deadline = now + min(self.limits.commandTimeout, .seconds(5))
+            self.deadlineIsForData = false
+        case .command, .authentication:
             self.deadline = now + self.limits.commandTimeout
             self.deadlineIsForData = false
         case .data:

@@ -927,3 +927,16 @@ struct SMTPReceiverSettingsTests {
         #expect(!credentials.matches(username: Array("forwarder".utf8), password: Array("s3cret-Forward!".utf8)))
     }
 }
+
+@Suite("A refused network holds no slot")
+struct RefusedNetworkSessionTests {
+    @Test("A client outside the allow list is cut off after five seconds, not after the command limit")
+    func refusedClientsGetSeconds() {
+        let start = ContinuousClock.now
+        var session = SMTPReceiverSession(hostname: "h", admission: .networkNotAllowed, now: start)
+        #expect(session.timedOut(now: start + .seconds(4)) == nil)
+        #expect(session.timedOut(now: start + .seconds(5)) != nil, "the refused client's slot is freed within seconds")
+        let allowed = SMTPReceiverSession(hostname: "h", now: start)
+        #expect(allowed.deadline == start + .seconds(300))
+    }
+}
