@@ -72,7 +72,14 @@ extension SQLStore {
     /// Seals every secret stored before contexts were bound again, bound to its mailbox and purpose, so from now
     /// on none opens anywhere but in its own row. Returns how many were sealed again.
     public func resealLegacySecrets(_ vault: Vault) async throws -> Int {
-        try await database.transaction { sql in
+        // Most starts find nothing to do: look without taking the write lock another node or command may hold.
+        let legacy = try await database.withSQL { sql in
+            let credentials = try await sql.raw("SELECT sealed FROM credentials").all().map { try $0.bytes("sealed") }
+            let grants = try await sql.raw("SELECT access_token FROM oauth_grants").all().map { try $0.bytes("access_token") }
+            return (credentials + grants).contains { $0.first == 1 }
+        }
+        guard legacy else { return 0 }
+        return try await database.transaction { sql in
             var count = 0
             for row in try await sql.raw("""
                 SELECT c.mailbox_id, c.direction, c.sealed, m.email FROM credentials c JOIN mailboxes m ON m.id = c.mailbox_id
