@@ -70,10 +70,7 @@ public struct SignInThrottle: Sendable {
 
     /// Records how the checked attempt went.
     public mutating func settle(_ reservation: Reservation, succeeded: Bool, now: Date) {
-        for key in [reservation.account] + (reservation.client.map { [$0] } ?? []) {
-            pending[key] = max(0, (pending[key] ?? 1) - 1)
-            if pending[key] == 0 { pending[key] = nil }
-        }
+        release(reservation)
         if succeeded {
             failures[reservation.account] = nil
         } else {
