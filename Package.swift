@@ -100,6 +100,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "LocalMailServers", swiftSettings: swiftSettings),
+        .target(name: "MailCorpus", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "mailroom-demo",
             dependencies: [
@@ -163,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "mailroom-bench",
             dependencies: [
-                "MailroomCore", "Storage", "Engine", "IMAP", "MIME",
+                "MailroomCore", "Storage", "Engine", "IMAP", "MIME", "MailCorpus", "LocalMailServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -195,10 +196,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MailroomCoreTests", dependencies: ["MailroomCore", "MIME"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailCorpusTests", dependencies: ["MailCorpus", "MIME"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web", "LocalMailServers",
+                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web", "LocalMailServers", "MailCorpus",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -6,7 +6,7 @@ struct CrashDeleteTests {
     @Test("SIGKILL mid-sync with «Delete emails from server after fetching»: no message leaves the server without its ticket; after a restart every message is filed once and the server is emptied")
     func crashWithDeleteMode() async throws {
         let dovecot = try await TestServers.shared.dovecot()
-        let corpus = try await TestServers.shared.corpus(count: 1000, seed: 42)
+        let corpus = await TestServers.shared.corpus(count: 1000, seed: 42)
         let user = uniqueUser("crashdel")
         try dovecot.setUser(user, password: "pw-\(user)")
         try dovecot.deliver(corpus, to: user)

@@ -6,7 +6,7 @@ struct ServeTests {
     @Test("SIGKILL in the middle of a sync, then a restart: every message exactly once", arguments: Backend.allCases)
     func crashMidSync(backend: Backend) async throws {
         let dovecot = try await TestServers.shared.dovecot()
-        let corpus = try await TestServers.shared.corpus(count: 1000, seed: 42)
+        let corpus = await TestServers.shared.corpus(count: 1000, seed: 42)
         let user = uniqueUser("crash")
         try dovecot.setUser(user, password: "crash-pass-\(user)")
         try dovecot.deliver(corpus, to: user)

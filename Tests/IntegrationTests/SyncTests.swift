@@ -11,7 +11,7 @@ struct SyncTests {
           arguments: Backend.allCases)
     func corpusBecomesTickets(backend: Backend) async throws {
         let dovecot = try await TestServers.shared.dovecot()
-        let corpus = try await TestServers.shared.corpus(count: 1000, seed: 42)
+        let corpus = await TestServers.shared.corpus(count: 1000, seed: 42)
         let user = uniqueUser("corpus")
         try dovecot.setUser(user, password: "pw-\(user)")
         try dovecot.deliver(corpus, to: user)

@@ -1,4 +1,5 @@
 import Foundation
+import MailCorpus
 
 /// The servers this test process shares, started on first use and stopped at exit.
 actor TestServers {
@@ -7,7 +8,7 @@ actor TestServers {
     private var postgresTask: Task<Postgres, any Error>?
     private var postfixTask: Task<Postfix, any Error>?
     private var emulatorTask: Task<EmulatorFixture, any Error>?
-    private var corpora: [String: URL] = [:]
+    private var corpora: [String: [[UInt8]]] = [:]
 
     func dovecot() async throws -> Dovecot {
         if let dovecotTask { return try await dovecotTask.value }
@@ -45,20 +46,12 @@ actor TestServers {
         return try await task.value
     }
 
-    /// Messages from the shared corpus generator (deterministic for a count and seed), in file order.
-    func corpus(count: Int, seed: Int) throws -> [[UInt8]] {
+    /// Messages from the repository's corpus generator (deterministic for a count and seed), in order.
+    func corpus(count: Int, seed: UInt64) -> [[UInt8]] {
         let key = "\(count)-\(seed)"
-        let dir: URL
-        if let cached = corpora[key] {
-            dir = cached
-        } else {
-            dir = try TestPaths.temporaryDirectory("corpus-\(key)")
-            let script = TestPaths.shared.appendingPathComponent("bench/corpus/make_corpus.py").path
-            try ProcessRunner.run(["python3", script, "--count", String(count), "--seed", String(seed), "--out", dir.path])
-            corpora[key] = dir
-        }
-        let eml = dir.appendingPathComponent("eml")
-        let files = try FileManager.default.contentsOfDirectory(atPath: eml.path).filter { $0.hasSuffix(".eml") }.sorted()
-        return try files.map { Array(try Data(contentsOf: eml.appendingPathComponent($0))) }
+        if let cached = corpora[key] { return cached }
+        let messages = CorpusGenerator.messages(count: count, seed: seed)
+        corpora[key] = messages
+        return messages
     }
 }

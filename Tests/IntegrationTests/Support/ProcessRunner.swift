@@ -38,15 +38,10 @@ enum ProcessRunner {
     }
 }
 
-/// Where the test suite finds the repository, the shared harness and the built executables.
+/// Where the test suite finds the repository and the built executables.
 enum TestPaths {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-
-    static var shared: URL {
-        if let path = ProcessInfo.processInfo.environment["MAILROOM_SHARED_DIR"] { return URL(fileURLWithPath: path) }
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    }
 
     /// The `mailroom` executable of this build (scripts/test builds it before the tests run).
     static var mailroomBinary: String {
