@@ -29,54 +29,82 @@ public final class InboundSync: Service, Sendable {
         await doorbell.ring()
     }
 
+    /// Each mailbox runs on its own clock: a mailbox is started as soon as it is due and a slot is free, and a
+    /// slow or dead server holds only its own slot, never the start of another mailbox's attempt.
     public func run() async throws {
         logger.info("Inbound sync started", metadata: ["poll_interval": "\(settings.pollInterval)"])
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.pass()
-                await self.doorbell.wait(upTo: self.settings.pollInterval)
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    await self.startDue(in: &group)
+                    // With every slot taken, the next event is a slot coming free (it rings the doorbell).
+                    let wait = await self.schedule.slotsFull(max(1, self.settings.maxConcurrentMailboxes))
+                        ? self.settings.pollInterval
+                        : await self.schedule.untilNextDue(after: ContinuousClock.now, idle: self.settings.pollInterval)
+                    await self.doorbell.wait(upTo: max(wait, .milliseconds(50)))
+                }
             }
         }
         logger.info("Inbound sync stopped")
     }
 
-    /// Syncs every due mailbox once.
+    /// Starts every due mailbox that is not running yet, as far as the slots allow.
+    private func startDue(in group: inout DiscardingTaskGroup) async {
+        for mailbox in await dueMailboxes() {
+            guard await schedule.claimSlot(mailbox.id, limit: max(1, settings.maxConcurrentMailboxes)) else { break }
+            group.addTask {
+                await self.syncOnce(mailbox)
+                await self.schedule.releaseSlot(mailbox.id)
+                await self.doorbell.ring()
+            }
+        }
+    }
+
+    /// Syncs every due mailbox once and returns when all have finished (for tests and one-shot runs).
     public func pass() async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for mailbox in await dueMailboxes() {
+                if running >= max(1, settings.maxConcurrentMailboxes) {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.syncOnce(mailbox) }
+                running += 1
+            }
+        }
+    }
+
+    private func dueMailboxes() async -> [Mailbox] {
         let mailboxes: [Mailbox]
         do {
             mailboxes = try await store.mailboxes().filter { $0.enabled && $0.usage.fetchesMail && $0.incoming != nil }
         } catch {
             logger.error("Cannot list mailboxes", metadata: ["error": "\(error)"])
-            return
+            return []
         }
         let now = ContinuousClock.now
         var due: [Mailbox] = []
         for mailbox in mailboxes where await schedule.isDue(mailbox.id, at: now) { due.append(mailbox) }
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for mailbox in due {
-                if running >= max(1, settings.maxConcurrentMailboxes) {
-                    await group.next()
-                    running -= 1
-                }
-                group.addTask {
-                    let result = await self.syncer.syncAndRecord(mailbox)
-                    let health = (try? await self.store.health(mailbox.id)[.incoming]) ?? ConnectionHealth()
-                    await self.schedule.record(mailbox.id, result: result, health: health, pollInterval: self.settings.pollInterval)
-                }
-                running += 1
-            }
-        }
+        return due
+    }
+
+    private func syncOnce(_ mailbox: Mailbox) async {
+        let result = await syncer.syncAndRecord(mailbox)
+        let health = (try? await store.health(mailbox.id)[.incoming]) ?? ConnectionHealth()
+        await schedule.record(mailbox.id, result: result, health: health, pollInterval: settings.pollInterval)
     }
 }
 
-/// When each mailbox is next due. A failing mailbox backs off (exponentially, capped) so a rejected password
-/// is not tried against the server every minute.
+/// When each mailbox is next due, and which are running. A healthy mailbox is next due a poll interval after its
+/// attempt ended; a failing one backs off (exponentially, capped, never sooner than a `Retry-After`) so a rejected
+/// password is not tried against the server every minute.
 actor Schedule {
     private var nextAttempt: [MailboxID: ContinuousClock.Instant] = [:]
     /// Failures in a row, counted here too: an internal error (database, key) leaves the stored health as it
     /// was, and must back off all the same.
     private var failures: [MailboxID: Int] = [:]
+    private var running: Set<MailboxID> = []
 
     func forget(_ id: MailboxID) {
         nextAttempt[id] = nil
@@ -84,23 +112,43 @@ actor Schedule {
     }
 
     func isDue(_ id: MailboxID, at now: ContinuousClock.Instant) -> Bool {
+        guard !running.contains(id) else { return false }
         guard let next = nextAttempt[id] else { return true }
         return next <= now
     }
 
+    /// Marks the mailbox running if fewer than `limit` are.
+    func claimSlot(_ id: MailboxID, limit: Int) -> Bool {
+        guard running.count < limit, !running.contains(id) else { return false }
+        running.insert(id)
+        return true
+    }
+
+    func releaseSlot(_ id: MailboxID) { running.remove(id) }
+
+    func slotsFull(_ limit: Int) -> Bool { running.count >= limit }
+
+    /// How long until the next mailbox is due; `idle` when none is scheduled (new mailboxes ring the doorbell).
+    func untilNextDue(after now: ContinuousClock.Instant, idle: Duration) -> Duration {
+        let waiting = nextAttempt.filter { !running.contains($0.key) }.values
+        guard let earliest = waiting.min() else { return idle }
+        return min(idle, max(.zero, earliest - now))
+    }
+
     func record(_ id: MailboxID, result: Result<SyncReport, ConnectionFailure>, health: ConnectionHealth, pollInterval: Duration) {
+        let now = ContinuousClock.now
         switch result {
         case .success:
-            nextAttempt[id] = nil
+            nextAttempt[id] = now + pollInterval
             failures[id] = nil
-        case .failure:
+        case .failure(let failure):
             let count = (failures[id] ?? 0) + 1
             failures[id] = count
             let cap: Duration = health.state.needsAdmin ? .seconds(3600) : .seconds(600)
             let delay = min(pollInterval * (1 << min(count - 1, 12)), cap)
             // Up to a sixth of jitter, so many mailboxes on one server do not retry in lockstep.
-            let jitter = delay * Double.random(in: 0...0.16)
-            nextAttempt[id] = count <= 1 ? nil : ContinuousClock.now + delay + jitter
+            let jitter = count <= 1 ? .zero : delay * Double.random(in: 0...0.16)
+            nextAttempt[id] = now + max(delay + jitter, failure.retryAfter ?? .zero)
         }
     }
 }

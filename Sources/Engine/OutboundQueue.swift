@@ -81,13 +81,32 @@ public struct OutboundQueue: Service {
             logger.error("Could not read the outbox", metadata: ["error": "\(error)"])
             return
         }
+        // One lane per route: a mailbox's replies go out in order, one at a time, and a slow or dead server holds
+        // only its own lane (each lane's attempts are bounded by the SMTP timeouts).
+        var lanes: [[Delivery]] = []
+        var laneOf: [String: Int] = [:]
         for delivery in due {
-            let outcome = await attempt(delivery, now: now)
-            do {
-                try await store.record(outcome, delivery: delivery.id, at: Date())
-            } catch {
-                // The reply stays queued and is tried again: a possible duplicate, never a loss.
-                logger.error("Could not record a delivery", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
+            let key = delivery.mailbox.map { "mailbox-\($0)" } ?? "relay"
+            if let index = laneOf[key] {
+                lanes[index].append(delivery)
+            } else {
+                laneOf[key] = lanes.count
+                lanes.append([delivery])
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for lane in lanes {
+                group.addTask {
+                    for delivery in lane {
+                        let outcome = await self.attempt(delivery, now: now)
+                        do {
+                            try await self.store.record(outcome, delivery: delivery.id, at: Date())
+                        } catch {
+                            // The reply stays queued and is tried again: a possible duplicate, never a loss.
+                            self.logger.error("Could not record a delivery", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
+                        }
+                    }
+                }
             }
         }
     }

@@ -20,14 +20,18 @@ public actor TokenKeeper {
     private let providers: OAuthProviders
     private let logger: Logger
     private var inFlight: [MailboxID: Task<TokenGrant, any Error>] = [:]
-    /// Transient failures are retried this many times within one request before the sync gives up (and backs off).
-    private let attempts = 3
+    /// Until when each grant's provider asked not to be asked again (`Retry-After` on a 429 or 503). Kept across
+    /// attempts and passes: a renewal before then fails at once, without a request.
+    private var quietUntil: [MailboxID: Date] = [:]
+    private let now: @Sendable () -> Date
 
-    public init(store: any MailroomStore, vault: any SecretVault, providers: OAuthProviders, logger: Logger) {
+    /// - Parameter now: the clock that `Retry-After` is measured on (injected by tests).
+    public init(store: any MailroomStore, vault: any SecretVault, providers: OAuthProviders, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.vault = vault
         self.providers = providers
         self.logger = logger
+        self.now = now
     }
 
     /// A usable access token for the mailbox. Throws ``ConnectionFailure`` (`tokenRefused`, `credentialUnreadable`).
@@ -66,20 +70,29 @@ public actor TokenKeeper {
         }
     }
 
+    /// One request to the token endpoint. A transient failure is not retried here: the admin sees «Temporarily
+    /// failing» after the first attempt that fails, and the schedule tries again with backoff (and never before the
+    /// provider's `Retry-After`), so a dead provider costs each attempt one request timeout, not several.
     private func renew(_ id: MailboxID, grant: TokenGrant, version: Int64, mailbox email: String) async throws -> TokenGrant {
         let client = try await providers.client(for: grant.provider)
-        var attempt = 0
-        var renewed: TokenGrant
-        while true {
-            do {
-                renewed = try await client.refresh(grant)
-                break
-            } catch let failure as OAuthFailure where failure.kind == .transient && attempt + 1 < attempts {
-                attempt += 1
-                let wait = failure.retryAfter ?? .seconds(1 << attempt)
-                logger.notice("Token refresh failed for now; retrying", metadata: ["mailbox": "\(id)", "error": "\(failure)", "wait": "\(wait)"])
-                try await Task.sleep(for: min(wait, .seconds(30)))
+        if let until = quietUntil[id] {
+            let left = until.timeIntervalSince(now())
+            if left > 0 {
+                let seconds = Int(left.rounded(.up))
+                throw OAuthFailure(kind: .transient, retryAfter: .seconds(seconds),
+                                   detail: "The identity provider asked Mailroom to wait before renewing again (Retry-After); \(seconds) s left, so no request was sent.")
             }
+            quietUntil[id] = nil
+        }
+        let renewed: TokenGrant
+        do {
+            renewed = try await client.refresh(grant)
+        } catch let failure as OAuthFailure where failure.kind == .transient {
+            if let wait = failure.retryAfter {
+                quietUntil[id] = now().addingTimeInterval(Double(wait.components.seconds))
+            }
+            logger.notice("Token refresh failed for now", metadata: ["mailbox": "\(id)", "error": "\(failure)"])
+            throw failure
         }
         let sealed = try GrantSealing.seal(renewed, vault: vault, mailbox: email)
         if try await store.replaceGrant(id, with: sealed, expectedVersion: version) {
@@ -141,6 +154,6 @@ extension ConnectionFailure {
         }
         var text = failure.description
         if let correlation = failure.correlationID { text += " (correlation ID \(correlation))" }
-        self.init(kind: .tokenRefused(problem), serverText: text, step: "token refresh")
+        self.init(kind: .tokenRefused(problem), serverText: text, step: "token refresh", retryAfter: failure.retryAfter)
     }
 }

@@ -216,6 +216,7 @@ extension IdentityEmulator {
         case .tokenEndpointOutage(.unavailable): return "tokenEndpointOutage unavailable"
         case .tokenEndpointOutage(.throttled(let seconds)): return "tokenEndpointOutage throttled retryAfter=\(seconds)"
         case .introspectionOutage: return "introspectionOutage"
+        case .networkOutage(let outage): return "networkOutage \(outage.rawValue)"
         case .protocolDisabled(let mailbox, let mailProtocol): return "protocolDisabled \(mailbox) \(mailProtocol.rawValue)"
         }
     }

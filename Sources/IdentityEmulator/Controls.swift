@@ -87,6 +87,17 @@ extension IdentityEmulator {
     }
 
     /// Makes the token endpoint fail transiently (503 or 429 + Retry-After); nil ends the outage.
+    /// Makes the emulator's host fail as a real outage does: refuse every connection, or accept and never answer.
+    /// Only for an emulator started with `gated: true` (in-process: its own control routes are behind the gate).
+    public func networkOutage(_ outage: NetworkOutage?) async throws {
+        guard let gate else { throw EmulatorControlError.invalidArgument("network outages need an emulator started with gated: true") }
+        networkDown = outage
+        logger.info("control networkOutage", metadata: ["outage": "\(outage.map(\.rawValue) ?? "none")"])
+        try await gate.set(outage)
+    }
+
+    func attach(_ gate: ConnectionGate) { self.gate = gate }
+
     public func tokenEndpointOutage(_ outage: TokenEndpointOutage?) {
         tokenOutage = outage
         logger.info("control tokenEndpointOutage", metadata: ["outage": "\(outage.map { "\($0)" } ?? "none")"])
@@ -135,6 +146,7 @@ extension IdentityEmulator {
         }
         faults += clientOrder.filter { expiredSecrets.contains($0) }.map { .clientSecretExpired(clientID: $0) }
         if let tokenOutage { faults.append(.tokenEndpointOutage(tokenOutage)) }
+        if let networkDown { faults.append(.networkOutage(networkDown)) }
         if introspectionDown { faults.append(.introspectionOutage) }
         for entry in disabledProtocols.sorted() {
             let parts = entry.split(separator: "\n").map(String.init)
@@ -153,6 +165,10 @@ extension IdentityEmulator {
         tokenOutage = nil
         introspectionDown = false
         disabledProtocols = []
+        if networkDown != nil, let gate {
+            networkDown = nil
+            Task { try? await gate.set(nil) }
+        }
         logger.info("control clearFaults")
     }
 

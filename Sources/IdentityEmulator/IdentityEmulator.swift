@@ -20,6 +20,9 @@ public actor IdentityEmulator {
     var accountFaults: [String: EmulatorFault] = [:]
     var expiredSecrets: Set<String> = []
     var tokenOutage: TokenEndpointOutage?
+    var networkDown: NetworkOutage?
+    /// The front door of a gated emulator (see ``start(host:port:emulator:gated:)``).
+    var gate: ConnectionGate?
     var introspectionDown = false
     var disabledProtocols: Set<String> = []
     var accessTokenLifetimeSeconds: Int

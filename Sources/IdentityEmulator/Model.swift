@@ -153,6 +153,8 @@ public enum EmulatorFault: Sendable, Hashable {
     case tokenEndpointOutage(TokenEndpointOutage)
     /// `/introspect` answers 503, so Dovecot reports `[UNAVAILABLE]` / `454 4.7.0`.
     case introspectionOutage
+    /// The host refuses connections or swallows them (see ``NetworkOutage``).
+    case networkOutage(NetworkOutage)
     /// A protocol is disabled for a mailbox (Dovecot gets `{"active":false}` for that service).
     case protocolDisabled(mailbox: String, protocol: MailProtocol)
 }

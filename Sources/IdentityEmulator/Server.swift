@@ -62,11 +62,15 @@ extension IdentityEmulator {
     /// Starts the emulator's HTTP server in a background task and returns once it is listening.
     /// Port 0 picks a free port; the bound one is in the result. Sets the emulator's base URL (for
     /// issuers) to the bound address unless one was configured.
+    ///
+    /// - Parameter gated: serve through a ``ConnectionGate`` on `port`, so that
+    ///   ``IdentityEmulator/networkOutage(_:)`` can refuse or swallow connections as a real outage does; the
+    ///   HTTP server itself then listens on a free loopback port behind it.
     public static func start(
-        host: String = "127.0.0.1", port: Int = 0, emulator: IdentityEmulator
+        host: String = "127.0.0.1", port: Int = 0, emulator: IdentityEmulator, gated: Bool = false
     ) async throws -> RunningEmulator {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = emulator.buildApplication(host: host, port: port) { bound in
+        let app = emulator.buildApplication(host: gated ? "127.0.0.1" : host, port: gated ? 0 : port) { bound in
             continuation.yield(bound ?? port)
             continuation.finish()
         }
@@ -82,9 +86,15 @@ extension IdentityEmulator {
             }
         }
         var iterator = ports.makeAsyncIterator()
-        guard let boundPort = await iterator.next() else {
+        guard var boundPort = await iterator.next() else {
             let error = await task.value
             throw EmulatorStartError(description: "identity emulator failed to start: \(error.map { "\($0)" } ?? "server stopped")")
+        }
+        if gated {
+            let gate = ConnectionGate(host: host, port: port, backendPort: boundPort)
+            try await gate.open()
+            boundPort = await gate.port
+            await emulator.attach(gate)
         }
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let baseURL = "http://\(hostPart):\(boundPort)"

@@ -49,10 +49,13 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
     public var serverText: String?
     /// Which step failed, e.g. "connect", "LOGIN", "SELECT".
     public var step: String?
+    /// How long the server or provider asked to be left alone (`Retry-After`); no attempt comes sooner.
+    public var retryAfter: Duration?
 
-    public init(kind: Kind, serverText: String? = nil, step: String? = nil) {
+    public init(kind: Kind, serverText: String? = nil, step: String? = nil, retryAfter: Duration? = nil) {
         self.kind = kind
         self.serverText = serverText
         self.step = step
+        self.retryAfter = retryAfter
     }
 }

@@ -18,14 +18,30 @@ public struct OAuthHTTP: Sendable {
     }
 
     let client: HTTPClient
+    /// The whole request, from connecting to the last byte of the answer.
     public var timeout: Duration
     public var maxBodySize: Int
 
-    public init(client: HTTPClient = .shared, timeout: Duration = .seconds(30), maxBodySize: Int = 1 << 20) {
+    /// - Parameters:
+    ///   - client: by default ``failFast``, whose refused connection fails at once.
+    ///   - timeout: the deadline of one request; a provider that accepts and never answers costs this much, once.
+    public init(client: HTTPClient = OAuthHTTP.failFast, timeout: Duration = .seconds(15), maxBodySize: Int = 1 << 20) {
         self.client = client
         self.timeout = timeout
         self.maxBodySize = maxBodySize
     }
+
+    /// An HTTP client for identity providers: a connection attempt gets 5 seconds and a silent peer 10 between
+    /// bytes, and a refused or failed connection is not retried until the deadline (AsyncHTTPClient's default
+    /// retries it with backoff for the whole request timeout, which made a stopped provider look like a 30-second
+    /// hang). Mailroom's own schedule retries the mailbox, with backoff, on its next attempt.
+    public static let failFast: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// Sends a request; network failures become a transient ``OAuthFailure`` naming the endpoint (never the body).
     func send(_ method: HTTPMethod, _ url: URL, form: [(String, String)]? = nil, headers: [(String, String)] = []) async throws -> Response {
@@ -38,8 +54,9 @@ public struct OAuthHTTP: Sendable {
             request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
         }
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
-            let body = try await response.body.collect(upTo: maxBodySize)
+            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            let response = try await client.execute(request, deadline: deadline)
+            let body = try await Self.withDeadline(deadline) { try await response.body.collect(upTo: self.maxBodySize) }
             return Response(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },
@@ -51,11 +68,28 @@ public struct OAuthHTTP: Sendable {
         }
     }
 
+    /// The body is read under the same deadline as the head: a provider that sends headers and then stalls
+    /// must not hold the renewal past it.
+    private static func withDeadline<T: Sendable>(_ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let left = deadline - NIODeadline.now()
+                try await Task.sleep(nanoseconds: UInt64(max(0, left.nanoseconds)))
+                throw HTTPClientError.deadlineExceeded
+            }
+            guard let first = try await group.next() else { throw HTTPClientError.deadlineExceeded }
+            group.cancelAll()
+            return first
+        }
+    }
+
     private static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout { return "timed out" }
         }
         if error is NIOTooManyBytesError { return "answer too large" }
+        if "\(error)".lowercased().contains("connection refused") { return "connection refused" }
         return String(describing: type(of: error)) == "NIOConnectionError" ? "connection refused" : "\(error)"
     }
 }

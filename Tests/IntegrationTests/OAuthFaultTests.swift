@@ -124,6 +124,8 @@ struct OAuthFaultTests {
         }
 
         if cleared {
+            // Mailroom keeps the provider's Retry-After across attempts (FaultIsolationTests proves it alone).
+            if fault == .tokenEndpointThrottled { try await Task.sleep(for: .milliseconds(1200)) }
             // The outage never cost the grant: once it ends, fetching resumes by itself and the mail arrives once.
             guard case .success = await world.syncer.syncAndRecord(mailbox) else {
                 Issue.record("fetching did not resume after \(fault.rawValue): \(try await world.health(mailbox))")

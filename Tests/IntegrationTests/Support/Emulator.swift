@@ -17,11 +17,13 @@ struct EmulatorFixture: Sendable {
     static let tenantID = UUID().uuidString.lowercased()
     static let tenantDomain = "contoso.example"
 
-    static func start() async throws -> EmulatorFixture {
+    /// - Parameter gated: behind a connection gate, so a test can make the host refuse or swallow connections
+    ///   (``IdentityEmulator/networkOutage(_:)``); such an emulator is the test's own, never the shared one.
+    static func start(gated: Bool = false) async throws -> EmulatorFixture {
         var logger = Logger(label: "identity-emulator")
         logger.logLevel = .warning
         let emulator = IdentityEmulator(clients: [microsoftClient, googleClient], logger: logger)
-        return EmulatorFixture(running: try await IdentityEmulator.start(emulator: emulator))
+        return EmulatorFixture(running: try await IdentityEmulator.start(emulator: emulator, gated: gated))
     }
 
     /// Where Dovecot's oauth2 passdb introspects tokens (RFC 7662, HTTP Basic).
@@ -31,14 +33,14 @@ struct EmulatorFixture: Sendable {
     }
 
     /// Mailroom's OAuth apps pointed at the emulator, as an operator configures them.
-    func providers(microsoftTenant: String = "common", logger: Logger = Logger(label: "oauth")) -> OAuthProviders {
+    func providers(microsoftTenant: String = "common", http: OAuthHTTP = OAuthHTTP(), logger: Logger = Logger(label: "oauth")) -> OAuthProviders {
         OAuthProviders([
             .microsoft: .profile(.microsoft(
                 clientID: Self.microsoftClient.id, clientSecret: Self.microsoftClient.secret, tenant: microsoftTenant,
                 authority: URL(string: baseURL)!)),
             .google: .discovery(URL(string: "\(baseURL)/google/.well-known/openid-configuration")!, kind: .google,
                                 clientID: Self.googleClient.id, clientSecret: Self.googleClient.secret),
-        ], logger: logger)
+        ], http: http, logger: logger)
     }
 
     /// A new work account in the test tenant (unique, so faults on it touch no other test).
