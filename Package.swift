@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "MailroomCore", "Storage", "IMAP", "SMTP", "SASL", "OAuth", "MIME",
+                "MailroomCore", "Storage", "IMAP", "SMTP", "SASL", "OAuth", "MIME", "MailTransport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

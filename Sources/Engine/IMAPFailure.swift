@@ -1,4 +1,5 @@
 import IMAP
+import MailTransport
 import MailroomCore
 
 extension ConnectionFailure {
@@ -9,7 +10,7 @@ extension ConnectionFailure {
         let kind: ConnectionFailure.Kind = switch error.kind {
         case .connectionFailed, .connectionClosed: .network
         case .timeout: .timeout
-        case .tlsFailed: .tls
+        case .tlsFailed: .tls(TLSProblem(error.tlsFault))
         case .authenticationFailed: .authenticationRejected(code: code)
         case .loginDisabled: .loginNotAllowed(code: code ?? "LOGINDISABLED")
         case .commandFailed where error.command == "SELECT" || error.command == "EXAMINE": .folderUnavailable(code: code)
@@ -18,5 +19,17 @@ extension ConnectionFailure {
         }
         let text = [error.serverText, error.detail].compactMap { $0 }.joined(separator: " — ")
         self.init(kind: kind, serverText: text.isEmpty ? nil : text, step: error.command ?? "connect")
+    }
+}
+
+extension TLSProblem {
+    /// The transport's reading of a TLS error; a failure without one (a refused STARTTLS) counts as `other`.
+    init(_ fault: TransportFailure.TLSFault?) {
+        self = switch fault {
+        case .untrustedCertificate: .untrustedCertificate
+        case .wrongName: .wrongName
+        case .noCommonProtocol: .noCommonProtocol
+        case .other, nil: .other
+        }
     }
 }

@@ -324,7 +324,7 @@ extension OutgoingFailure {
         let kind: Kind = switch error.kind {
         case .connectionFailed, .connectionClosed: .network
         case .timeout: .timeout
-        case .tlsFailed: .tls
+        case .tlsFailed: .tls(TLSProblem(error.tlsFault))
         case .encryptionRequired: .encryptionRequired
         case .authenticationFailed: freshToken ? .freshTokenRejected : .authenticationRejected
         case .unsupported where error.command == "AUTH": .authenticationNotOffered

@@ -43,6 +43,8 @@ public struct IMAPError: Error, Sendable, CustomStringConvertible {
     public var command: String?
     /// Client-side detail for failures the server did not describe (never contains secrets).
     public var detail: String?
+    /// Why TLS failed, when it did (see ``TransportFailure/TLSFault``).
+    public var tlsFault: TransportFailure.TLSFault?
 
     /// Creates an error.
     public init(_ kind: Kind, code: ResponseCode? = nil, serverText: String? = nil, command: String? = nil, detail: String? = nil) {
@@ -73,6 +75,7 @@ extension IMAPError {
         case .connectFailed: .connectionFailed
         }
         self.init(kind, command: failure.command, detail: failure.detail)
+        self.tlsFault = failure.tlsFault
     }
 
     /// `error` itself if it already is an ``IMAPError``, otherwise its transport classification.

@@ -7,8 +7,9 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         /// DNS, refused or reset connections, the server hanging up.
         case network
         case timeout
-        /// The TLS handshake or certificate check failed.
-        case tls
+        /// The certificate check failed or the two sides share no TLS (a handshake that was merely cut short is
+        /// `network`).
+        case tls(TLSProblem)
         /// The server refused the credentials. `code` is the RFC 5530 response code, if any (e.g. AUTHENTICATIONFAILED).
         case authenticationRejected(code: String?)
         /// The server does not allow this login method (LOGINDISABLED, PRIVACYREQUIRED).
@@ -58,4 +59,15 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         self.step = step
         self.retryAfter = retryAfter
     }
+}
+
+/// Why a TLS connection could not be made, for a cause that says exactly what to fix.
+public enum TLSProblem: String, Sendable, Equatable {
+    /// The chain does not lead to a trusted authority (self-signed, private CA, expired, revoked).
+    case untrustedCertificate
+    /// The certificate is for other names than the one Mailroom connects to.
+    case wrongName
+    /// No TLS version or cipher in common, or the port does not speak TLS from the first byte.
+    case noCommonProtocol
+    case other
 }

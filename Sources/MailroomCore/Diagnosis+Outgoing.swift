@@ -10,7 +10,7 @@ public struct OutgoingFailure: Error, Sendable, Equatable {
         case network
         case timeout
         /// The TLS handshake or certificate check failed, or STARTTLS was not offered or refused.
-        case tls
+        case tls(TLSProblem)
         /// Sign-in would have to happen over an unencrypted connection.
         case encryptionRequired
         /// The server offers no AUTH mechanism Mailroom can use with this credential (or none at all).
@@ -57,7 +57,7 @@ public struct OutgoingFailure: Error, Sendable, Equatable {
         case .credentialUnreadable: .credentialUnreadable
         case .network, .serverUnavailable: .network
         case .timeout: .timeout
-        case .tls: .tls
+        case .tls(let problem): .tls(problem)
         case .authenticationRejected: .authenticationRejected
         case .freshTokenRejected: .freshTokenRejected
         case .loginNotAllowed: .authenticationNotOffered
@@ -105,12 +105,8 @@ extension Diagnosis {
         switch failure.kind {
         case .network, .timeout:
             return outgoingTransient(detail: detail, endpoint: endpoint)
-        case .tls:
-            return Verdict(
-                state: .actionNeededAtProvider,
-                cause: "A secure connection to the outgoing mail server \(endpoint) could not be established: the server's certificate could not be verified or TLS failed.",
-                fix: smtpPortHint(server),
-                detail: detail)
+        case .tls(let problem):
+            return tlsVerdict(problem, server: "the outgoing mail server ", host: server.host, endpoint: endpoint, detail: detail, fallbackFix: smtpPortHint(server))
         case .encryptionRequired:
             return encryptionRequired(server, detail: detail)
         case .authenticationNotOffered:

@@ -40,12 +40,9 @@ public enum Diagnosis {
                 detail: detail)
         case .serverUnavailable, .network, .timeout:
             return transient(detail: detail, endpoint: endpoint)
-        case .tls:
-            return Verdict(
-                state: .actionNeededAtProvider,
-                cause: "A secure connection to \(endpoint) could not be established: the server's certificate could not be verified or TLS failed.",
-                fix: "Check the server name and port (993 for SSL/TLS, 143 for STARTTLS) and that the server has a valid certificate for this name.",
-                detail: detail)
+        case .tls(let problem):
+            return tlsVerdict(problem, server: "", host: server.host, endpoint: endpoint, detail: detail,
+                              fallbackFix: "Check the server name and port (993 for SSL/TLS, 143 for STARTTLS) and that the server has a valid certificate for this name.")
         case .folderUnavailable:
             return Verdict(
                 state: .actionNeededAtProvider,
@@ -97,6 +94,37 @@ public enum Diagnosis {
                 state: .temporarilyFailing,
                 cause: "The mail server at \(endpoint) answered unexpectedly.",
                 fix: "Mailroom retries automatically. If this lasts, check the server settings.",
+                detail: detail)
+        }
+    }
+
+    /// A TLS failure that is the admin's to fix, with what exactly is wrong. `what` names the server for the
+    /// outgoing direction («the outgoing mail server »), empty for incoming.
+    static func tlsVerdict(_ problem: TLSProblem, server what: String, host: String, endpoint: String, detail: String, fallbackFix: String) -> Verdict {
+        switch problem {
+        case .untrustedCertificate:
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "The certificate of \(what)\(endpoint) is not trusted: it was not issued by a certificate authority Mailroom trusts (or it expired or was revoked).",
+                fix: "Ask the server's administrator for a valid certificate from a public certificate authority for «\(host)». For a company's own authority, the Mailroom operator adds it with --ca-file (MAILROOM_CA_FILE).",
+                detail: detail)
+        case .wrongName:
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "The certificate of \(what)\(endpoint) is not for «\(host)»: the server presented a certificate for other names.",
+                fix: "Enter the server name exactly as your provider documents it (the name its certificate is for), or ask the server's administrator for a certificate that includes «\(host)».",
+                detail: detail)
+        case .noCommonProtocol:
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "\(what.isEmpty ? "The server" : "The outgoing mail server") at \(endpoint) offers no TLS version or cipher Mailroom accepts (TLS 1.2 or later), or this port does not use TLS in the way chosen.",
+                fix: fallbackFix,
+                detail: detail)
+        case .other:
+            return Verdict(
+                state: .actionNeededAtProvider,
+                cause: "A secure connection to \(what)\(endpoint) could not be established: TLS failed.",
+                fix: fallbackFix,
                 detail: detail)
         }
     }

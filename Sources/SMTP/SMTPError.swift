@@ -41,6 +41,8 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
     public var command: String?
     /// Client-side detail for failures the server did not describe (never contains secrets).
     public var detail: String?
+    /// Why TLS failed, when it did (see ``TransportFailure/TLSFault``).
+    public var tlsFault: TransportFailure.TLSFault?
     /// What the SASL mechanism learned from the server (``SASL/SASLMechanism/failureDetail``),
     /// e.g. `status 401, schemes bearer, scope mail` for a refused OAuth token.
     public var saslDetail: String?
@@ -87,6 +89,7 @@ extension SMTPError {
         case .connectFailed: .connectionFailed
         }
         self.init(kind, command: failure.command, detail: failure.detail)
+        self.tlsFault = failure.tlsFault
     }
 
     /// `error` itself if it already is an ``SMTPError``, otherwise its transport classification.

@@ -151,7 +151,7 @@ struct SyncTests {
             Issue.record("a self-signed server must not be trusted without the operator's CA file")
             return
         }
-        #expect(failure.kind == .tls)
+        #expect(failure.kind == .tls(.untrustedCertificate))
         let health = try await fixture.store.health(mailbox.id)[.incoming]
         #expect(health?.state == .actionNeededAtProvider)
         #expect(health?.cause?.contains("certificate") == true)

@@ -81,7 +81,7 @@ struct DiagnosisOutgoingTests {
 
     @Test("A TLS failure points at the provider with a port hint: 587 is STARTTLS, 465 is SSL/TLS")
     func tlsHints() {
-        let tls = OutgoingFailure(kind: .tls, serverText: "certificate verify failed", step: "STARTTLS")
+        let tls = OutgoingFailure(kind: .tls(.other), serverText: "certificate verify failed", step: "STARTTLS")
         let generic = Diagnosis.outgoing(tls, server: password)
         #expect(generic.state == .actionNeededAtProvider)
         #expect(generic.fix.contains("587 for STARTTLS, 465 for SSL/TLS"))
@@ -92,6 +92,8 @@ struct DiagnosisOutgoingTests {
         #expect(wrongOn465.fix.hasPrefix("Port 465 uses SSL/TLS"))
         let encryption = Diagnosis.outgoing(Self.auth(538, "5.7.11", "Encryption required for requested authentication mechanism"), server: password)
         #expect(encryption.state == .actionNeededAtProvider)
+        let untrusted = Diagnosis.outgoing(OutgoingFailure(kind: .tls(.untrustedCertificate), step: "STARTTLS"), server: password)
+        #expect(untrusted.cause.hasPrefix("The certificate of the outgoing mail server \(password.host):\(password.port) is not trusted"))
         #expect(encryption.fix.contains("587") && encryption.fix.contains("465"))
     }
 

@@ -25,11 +25,23 @@ struct DiagnosisTests {
     }
 
     @Test("Faults that signing in again cannot fix point at the provider", arguments: [
-        ConnectionFailure.Kind.tls, .loginNotAllowed(code: "LOGINDISABLED"), .authenticationRejected(code: "CONTACTADMIN"),
+        ConnectionFailure.Kind.tls(.untrustedCertificate), .tls(.wrongName), .tls(.noCommonProtocol), .tls(.other), .loginNotAllowed(code: "LOGINDISABLED"), .authenticationRejected(code: "CONTACTADMIN"),
         .authenticationRejected(code: "AUTHORIZATIONFAILED"), .folderUnavailable(code: "NONEXISTENT"),
     ])
     func providerFaults(kind: ConnectionFailure.Kind) {
         #expect(Diagnosis.incoming(.init(kind: kind), server: server).state == .actionNeededAtProvider)
+    }
+
+    @Test("Each TLS problem says exactly what is wrong and who fixes it")
+    func tlsCauses() {
+        let untrusted = Diagnosis.incoming(.init(kind: .tls(.untrustedCertificate)), server: server)
+        #expect(untrusted.cause == "The certificate of \(server.host):\(server.port) is not trusted: it was not issued by a certificate authority Mailroom trusts (or it expired or was revoked).")
+        #expect(untrusted.fix.contains("MAILROOM_CA_FILE"))
+        let name = Diagnosis.incoming(.init(kind: .tls(.wrongName)), server: server)
+        #expect(name.cause == "The certificate of \(server.host):\(server.port) is not for «\(server.host)»: the server presented a certificate for other names.")
+        let protocolMismatch = Diagnosis.incoming(.init(kind: .tls(.noCommonProtocol)), server: server)
+        #expect(protocolMismatch.cause.contains("no TLS version or cipher"))
+        #expect(protocolMismatch.fix.contains("993 for SSL/TLS"))
     }
 
     @Test("A password Mailroom cannot decrypt asks the admin to enter it again, without blaming the server")

@@ -17,6 +17,9 @@ final class HostileIMAPServer: @unchecked Sendable {
         case dropAfterGreeting
         /// Accepts the connection and never sends a byte (not even the greeting).
         case silent
+        /// Reads what the client sends first (a TLS ClientHello) and hangs up, as a load balancer or a restarting
+        /// server does mid-handshake.
+        case hangUpAfterClientHello
     }
 
     static let greeting = "* OK [CAPABILITY IMAP4rev1 ID] Hostile IMAP ready.\r\n"
@@ -95,6 +98,11 @@ final class HostileIMAPServer: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
+        if behaviour == .hangUpAfterClientHello {
+            var hello = [UInt8](repeating: 0, count: 4096)
+            _ = hello.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            return
+        }
         if behaviour != .silent { write(fd, Self.greeting) }
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -112,7 +120,7 @@ final class HostileIMAPServer: @unchecked Sendable {
                 let command = parts.count > 1 ? parts[1].uppercased() : ""
                 lock.withLock { _lines.append(command == "LOGIN" || command == "AUTHENTICATE" ? "\(tag) \(command) …" : text) }
                 switch behaviour {
-                case .silent:
+                case .silent, .hangUpAfterClientHello:
                     continue
                 case .dropAfterGreeting:
                     return
