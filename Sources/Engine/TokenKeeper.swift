@@ -74,7 +74,7 @@ public actor TokenKeeper {
     /// failing» after the first attempt that fails, and the schedule tries again with backoff (and never before the
     /// provider's `Retry-After`), so a dead provider costs each attempt one request timeout, not several.
     private func renew(_ id: MailboxID, grant: TokenGrant, version: Int64, mailbox email: String) async throws -> TokenGrant {
-        let client = try await providers.client(for: grant.provider)
+        let client = try await providers.client(key: grant.providerKey)
         if let until = quietUntil[id] {
             let left = until.timeIntervalSince(now())
             if left > 0 {
@@ -127,18 +127,19 @@ enum GrantSealing {
     /// - Parameter mailbox: the address of the mailbox the grant belongs to, sealed into each token.
     static func seal(_ grant: TokenGrant, vault: any SecretVault, mailbox: String) throws -> StoredGrant {
         StoredGrant(
-            provider: grant.provider.rawValue, tenant: grant.tenant, account: grant.account, subject: grant.subject, scopes: grant.scopes,
+            provider: grant.providerKey.rawValue, tenant: grant.tenant, account: grant.account, subject: grant.subject, scopes: grant.scopes,
             accessToken: try vault.seal(grant.accessToken, for: .accessToken(of: mailbox)), accessTokenExpiresAt: grant.accessTokenExpiresAt,
             refreshToken: try grant.refreshToken.map { try vault.seal($0, for: .refreshToken(of: mailbox)) }, obtainedAt: grant.obtainedAt,
             refreshedAt: grant.refreshedAt)
     }
 
     static func open(_ stored: StoredGrant, vault: any SecretVault, mailbox: String) throws -> TokenGrant {
-        TokenGrant(
-            provider: IdentityProviderKind(rawValue: stored.provider) ?? .openIDConnect, tenant: stored.tenant, account: stored.account,
+        let key = ProviderKey(rawValue: stored.provider)
+        return TokenGrant(
+            provider: key.kind, tenant: stored.tenant, account: stored.account,
             subject: stored.subject, scopes: stored.scopes, accessToken: try vault.open(stored.accessToken, for: .accessToken(of: mailbox)),
             accessTokenExpiresAt: stored.accessTokenExpiresAt, refreshToken: try stored.refreshToken.map { try vault.open($0, for: .refreshToken(of: mailbox)) },
-            obtainedAt: stored.obtainedAt, refreshedAt: stored.refreshedAt)
+            obtainedAt: stored.obtainedAt, refreshedAt: stored.refreshedAt, source: key)
     }
 }
 

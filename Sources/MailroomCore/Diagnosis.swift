@@ -16,6 +16,13 @@ public enum Diagnosis {
         let endpoint = "\(server.host):\(server.port)"
         switch failure.kind {
         // RFC 5530 UNAVAILABLE: a subsystem is down, whichever command met it. Never a reason to sign in again.
+        case .authenticationRejected("UNAVAILABLE") where server.authentication == .oauth2:
+            // The server checks tokens with the identity provider; it only relays that the check could not be made.
+            return Verdict(
+                state: .temporarilyFailing,
+                cause: "The mail server at \(endpoint) could not check the access token right now ([UNAVAILABLE]): \(provider.identityProviderName), or the service the server asks to check sign-ins, is temporarily unavailable.",
+                fix: "Nothing to do yet: Mailroom retries automatically and no mail is lost.",
+                detail: detail)
         case .authenticationRejected("UNAVAILABLE"), .folderUnavailable("UNAVAILABLE"), .commandFailed("UNAVAILABLE"):
             return transient(detail: detail, endpoint: endpoint)
         case .authenticationRejected(let code) where code == "CONTACTADMIN" || code == "AUTHORIZATIONFAILED":
@@ -136,9 +143,10 @@ public enum Diagnosis {
         case .google: "Your Gmail credentials have expired. Please sign in again."
         case .other: "Your sign-in for «\(account)» has expired. Please sign in again."
         }
+        let button = provider == .other ? "the «Sign in with …» button of your identity provider on this mailbox's page" : "«\(provider.signInLabel)»"
         return Verdict(
             state: .reauthorizationRequired, cause: cause,
-            fix: "Click «\(provider.signInLabel)» and sign in as «\(account)». Fetching resumes where it stopped; no mail is lost.",
+            fix: "Click \(button) and sign in as «\(account)». Fetching resumes where it stopped; no mail is lost.",
             detail: detail)
     }
 

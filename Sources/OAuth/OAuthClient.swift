@@ -37,7 +37,7 @@ public struct OAuthClient: Sendable {
     public func startSignIn(redirectURI: String, session: String, loginHint: String? = nil, context: String = "", now: Date = Date()) async -> URL {
         let signIn = PendingSignIn(
             state: Randomness.token(), pkce: PKCE(), nonce: Randomness.token(), redirectURI: redirectURI,
-            session: session, provider: profile.kind, createdAt: now, context: context)
+            session: session, provider: profile.key, createdAt: now, context: context)
         await states.remember(signIn)
         var items = [
             URLQueryItem(name: "client_id", value: profile.clientID),
@@ -88,8 +88,8 @@ public struct OAuthClient: Sendable {
             provider: profile.kind, tenant: identity.tenantID ?? profile.tenant, account: identity.address, subject: identity.subject,
             scopes: tokens.scope.map { $0.split(separator: " ").map(String.init) } ?? profile.scopes,
             accessToken: tokens.accessToken, accessTokenExpiresAt: now.addingTimeInterval(TimeInterval(tokens.expiresIn ?? 3600)),
-            refreshToken: tokens.refreshToken, obtainedAt: now)
-        logger.info("OAuth sign-in completed", metadata: ["provider": "\(profile.kind.rawValue)", "account": "\(identity.address)"])
+            refreshToken: tokens.refreshToken, obtainedAt: now, source: profile.key)
+        logger.info("OAuth sign-in completed", metadata: ["provider": "\(profile.key)", "account": "\(identity.address)"])
         return CompletedSignIn(identity: identity, grant: grant, context: signIn.context)
     }
 

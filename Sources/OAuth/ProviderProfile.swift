@@ -5,12 +5,44 @@ public enum IdentityProviderKind: String, Sendable, Codable, CaseIterable {
     case microsoft, google, openIDConnect = "oidc"
 }
 
+/// One configured identity provider: `microsoft`, `google`, `oidc` (the one generic provider of `MAILROOM_OIDC_*`),
+/// or `oidc-<id>` for each of `MAILROOM_OIDC_PROVIDERS`. Stored with every grant, so a renewal goes to the provider
+/// that issued it even when several generic ones are configured.
+public struct ProviderKey: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public init(_ kind: IdentityProviderKind) { self.rawValue = kind.rawValue }
+
+    public static let microsoft = ProviderKey(.microsoft)
+    public static let google = ProviderKey(.google)
+    /// The generic provider configured with `MAILROOM_OIDC_*`.
+    public static let openIDConnect = ProviderKey(.openIDConnect)
+
+    /// A named generic provider, e.g. `oidc-keycloak`.
+    public static func openIDConnect(_ id: String) -> ProviderKey { ProviderKey(rawValue: "oidc-\(id.lowercased())") }
+
+    /// The rules this provider follows.
+    public var kind: IdentityProviderKind {
+        switch rawValue {
+        case "microsoft": .microsoft
+        case "google": .google
+        default: .openIDConnect
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
 /// Everything Mailroom needs to talk to one identity provider with one registered app.
 ///
 /// Every endpoint, client ID and secret is operator configuration: that is how national clouds, a company's own
 /// OpenID Connect provider, the tests and the demo (the bundled identity emulator) all use the same code.
 public struct ProviderProfile: Sendable, CustomStringConvertible {
     public var kind: IdentityProviderKind
+    /// Which configured provider this is; set by ``OAuthProviders`` (defaults to the kind's own key).
+    public var key: ProviderKey
     public var clientID: String
     /// Confidential web client secret; sent only to the token endpoint.
     public var clientSecret: String
@@ -30,6 +62,7 @@ public struct ProviderProfile: Sendable, CustomStringConvertible {
         jwksURI: URL, issuer: IssuerRule, scopes: [String], extraAuthorizationParameters: [(String, String)] = [], tenant: String? = nil
     ) {
         self.kind = kind
+        self.key = ProviderKey(kind)
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.authorizationEndpoint = authorizationEndpoint

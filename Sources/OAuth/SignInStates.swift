@@ -11,7 +11,7 @@ public struct PendingSignIn: Sendable {
     /// The admin session that started the sign-in; a callback in any other session is refused.
     public let session: String
     /// Which provider the browser was sent to; the callback is finished with that provider's app.
-    public let provider: IdentityProviderKind
+    public let provider: ProviderKey
     public let createdAt: Date
     /// Caller-defined: which mailbox or setup step the sign-in is for.
     public let context: String

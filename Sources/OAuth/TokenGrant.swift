@@ -4,6 +4,8 @@ import Foundation
 /// logs (its descriptions redact the tokens).
 public struct TokenGrant: Sendable, Codable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var provider: IdentityProviderKind
+    /// The configured provider that issued the grant (nil in grants stored before there could be several: the kind's own).
+    public var source: ProviderKey?
     public var tenant: String?
     /// The signed-in account's address (for a shared mailbox: the delegate's, not the mailbox's).
     public var account: String
@@ -19,9 +21,10 @@ public struct TokenGrant: Sendable, Codable, Equatable, CustomStringConvertible,
 
     public init(
         provider: IdentityProviderKind, tenant: String?, account: String, subject: String, scopes: [String], accessToken: String,
-        accessTokenExpiresAt: Date, refreshToken: String?, obtainedAt: Date, refreshedAt: Date? = nil
+        accessTokenExpiresAt: Date, refreshToken: String?, obtainedAt: Date, refreshedAt: Date? = nil, source: ProviderKey? = nil
     ) {
         self.provider = provider
+        self.source = source
         self.tenant = tenant
         self.account = account
         self.subject = subject
@@ -32,6 +35,9 @@ public struct TokenGrant: Sendable, Codable, Equatable, CustomStringConvertible,
         self.obtainedAt = obtainedAt
         self.refreshedAt = refreshedAt
     }
+
+    /// The provider to renew the grant with.
+    public var providerKey: ProviderKey { source ?? ProviderKey(provider) }
 
     /// Whether the access token should be renewed before use: within 5 minutes of expiry, or past 80% of a short
     /// lifetime, so a fetch never starts with a token about to die.

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Hummingbird
 import MailroomCore
+import OAuth
 import Storage
 
 /// Admin › Channels › Email: the list with each direction's state, *New support email*, a mailbox's detail
@@ -50,7 +51,7 @@ struct ChannelsController: Sendable {
             rows.append([
                 "id": mailbox.id.rawValue, "email": mailbox.email, "name": mailbox.name, "provider": mailbox.provider.displayName,
                 "usage": mailbox.usage.displayName, "delete_after_fetch": mailbox.deleteAfterFetch,
-                "account": try await PagesController.authenticationLabel(mailbox, store: store),
+                "account": try await PagesController.authenticationLabel(mailbox, store: store, oauth: dependencies.oauth),
                 "incoming": Self.stateView(health[.incoming], used: mailbox.usage.fetchesMail, unusedLabel: "Not fetched (Outgoing only)", lastLabel: "Fetched"),
                 "outgoing": Self.stateView(
                     health[.outgoing], used: mailbox.outgoing != nil,
@@ -111,6 +112,8 @@ struct ChannelsController: Sendable {
             "smtp_securities": TransportSecurity.allCases.map { ["value": $0.rawValue, "label": $0.displayName, "selected": $0.rawValue == (form.smtp_security ?? outgoing?.security.rawValue ?? "starttls")] },
             "oauth_microsoft": dependencies.oauth?.configured.contains(.microsoft) == true,
             "oauth_google": dependencies.oauth?.configured.contains(.google) == true,
+            // «Other» mailboxes sign in with each generic OpenID Connect provider the operator configured.
+            "oauth_other": (dependencies.oauth?.generic ?? []).map { ["key": $0.key.rawValue, "label": "Sign in with \($0.name)"] },
             "provider_defaults": Self.providerDefaults(dependencies.servers),
         ]
         if let error {
@@ -199,7 +202,7 @@ struct ChannelsController: Sendable {
             "username": mailbox.incoming?.username ?? mailbox.outgoing?.username ?? "—", "folder": mailbox.incoming?.folder ?? "—",
             "after_fetch": mailbox.deleteAfterFetch ? "Delete from the server once the ticket is stored" : "Leave on the server untouched",
             "activity": activity, "has_activity": !activity.isEmpty,
-            "auth": try await PagesController.authenticationLabel(mailbox, store: store),
+            "auth": try await PagesController.authenticationLabel(mailbox, store: store, oauth: dependencies.oauth),
             "outgoing": mailbox.outgoing.map {
                 "\($0.host):\($0.port) · \($0.security.displayName) · as \($0.username) with \($0.authentication == .oauth2 ? mailbox.provider.signInLabel : "its password")"
             } ?? "The operator's default outgoing server (MAILROOM_SMTP_URL)",
@@ -213,7 +216,16 @@ struct ChannelsController: Sendable {
             view["oauth_action"] = ["mode": "migrate", "provider": "microsoft", "label": MailProvider.microsoft.signInLabel, "hint": "Moves this mailbox from Basic Auth to OAuth. The sync position carries over."]
         } else if !usesPassword, mailbox.provider != .other {
             view["oauth_action"] = ["mode": "reauthorize", "provider": mailbox.provider.rawValue, "label": mailbox.provider.signInLabel, "hint": "Sign in as «\(grant?.account ?? mailbox.email)»."]
+        } else if !usesPassword, let key = grant.map({ ProviderKey(rawValue: $0.provider) }), let name = dependencies.oauth?.name(of: key) {
+            // «Other»: the generic provider that issued this mailbox's grant, by the name the operator gave it.
+            view["oauth_action"] = ["mode": "reauthorize", "provider": key.rawValue, "label": "Sign in with \(name)", "hint": "Sign in as «\(grant?.account ?? mailbox.email)»."]
         }
+        var switchProviders: [[String: Any]] = []
+        if dependencies.oauth?.configured.contains(.microsoft) == true { switchProviders.append(["value": "microsoft", "label": MailProvider.microsoft.displayName]) }
+        if dependencies.oauth?.configured.contains(.google) == true { switchProviders.append(["value": "google", "label": MailProvider.google.displayName]) }
+        for generic in dependencies.oauth?.generic ?? [] { switchProviders.append(["value": generic.key.rawValue, "label": "Other: \(generic.name)"]) }
+        view["switch_providers"] = switchProviders
+        view["can_switch"] = !switchProviders.isEmpty
         if let notice { view["notice"] = notice }
         if let passwordError {
             view["password_error"] = passwordError.cause

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import MIME
 import MailroomCore
+import OAuth
 import Mustache
 import Storage
 
@@ -77,7 +78,9 @@ struct PagesController: Sendable {
     }
 
     @Sendable func helpReauthorize(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
-        try await page("help_reauthorize", title: "Reauthorize your Email settings", nav: "admin", [:], context: context)
+        let names = (dependencies.oauth?.generic ?? []).map(\.name)
+        let view: [String: Any] = names.isEmpty ? [:] : ["generic": ["names": names.joined(separator: ", ")]]
+        return try await page("help_reauthorize", title: "Reauthorize your Email settings", nav: "admin", view, context: context)
     }
 
     @Sendable func ticketList(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
@@ -218,15 +221,19 @@ struct PagesController: Sendable {
 
 extension PagesController {
     /// «Password», or which account signed in for an OAuth mailbox (a delegate, for a shared mailbox).
-    static func authenticationLabel(_ mailbox: Mailbox, store: SQLStore) async throws -> String {
+    /// - Parameter oauth: names an «Other» mailbox's identity provider as its button does («Sign in with Keycloak»).
+    static func authenticationLabel(_ mailbox: Mailbox, store: SQLStore, oauth: OAuthProviders? = nil) async throws -> String {
         guard let server = mailbox.incoming else { return "—" }
         switch server.authentication {
         case .password:
             return "Username and password"
         case .oauth2:
             guard let grant = try await store.grant(mailbox.id) else { return "\(mailbox.provider.signInLabel) (no sign-in stored)" }
+            let label = mailbox.provider == .other
+                ? oauth?.name(of: ProviderKey(rawValue: grant.provider)).map { "Sign in with \($0)" } ?? mailbox.provider.signInLabel
+                : mailbox.provider.signInLabel
             let shared = grant.account.caseInsensitiveCompare(server.username) != .orderedSame
-            return "\(mailbox.provider.signInLabel) as \(grant.account)" + (shared ? " (shared mailbox \(server.username))" : "")
+            return "\(label) as \(grant.account)" + (shared ? " (shared mailbox \(server.username))" : "")
         }
     }
 }

@@ -5,7 +5,7 @@ import MailroomCore
 import OAuth
 import Storage
 
-/// «Sign in with Microsoft» / «Sign in with Google» for a new mailbox: start (remember the request, send the
+/// «Sign in with Microsoft», «Sign in with Google» or «Sign in with <generic provider>» for a new mailbox: start (remember the request, send the
 /// browser to the provider) and callback (check state, exchange the code, verify the id_token, test the connection
 /// with the new token, and only then store the mailbox with its grant).
 struct SignInController: Sendable {
@@ -37,6 +37,26 @@ struct SignInController: Sendable {
         var mode: ReconnectMode?
         var imapSecurity: TransportSecurity?
         var smtpSecurity: TransportSecurity?
+        /// Which configured identity provider signs in (``ProviderKey``); nil in sign-ins started before there were several.
+        var identityProvider: String?
+    }
+
+    /// The mail provider and the identity provider a sign-in start asks for; nil when that provider is not configured.
+    /// «other» means the generic provider of the mailbox's current grant, else the first one configured.
+    static func identityProvider(requested: String, current: ProviderKey?, oauth: OAuthProviders) -> (MailProvider, ProviderKey)? {
+        let answer: (MailProvider, ProviderKey)?
+        switch MailProvider(rawValue: requested) {
+        case .microsoft: answer = (.microsoft, .microsoft)
+        case .google: answer = (.google, .google)
+        case .other:
+            let generic = current.flatMap { $0.kind == .openIDConnect ? $0 : nil } ?? oauth.generic.first?.key
+            answer = generic.map { (.other, $0) }
+        case nil:
+            let key = ProviderKey(rawValue: requested)
+            answer = key.kind == .openIDConnect ? (.other, key) : nil
+        }
+        guard let answer, oauth.isConfigured(answer.1) else { return nil }
+        return answer
     }
 
     @Sendable func start(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -48,10 +68,14 @@ struct SignInController: Sendable {
         guard let oauth = dependencies.oauth, let publicURL = dependencies.publicURL else {
             return try await failure("Sign-in is not set up", cause: "This Mailroom has no OAuth apps configured.", fix: "The operator must set the provider's client ID and secret (see the README, «Configuration»).", request: request, context: context)
         }
-        guard let provider = query["provider"].flatMap({ MailProvider(rawValue: String($0)) }), oauth.configured.contains(provider.identityProviderKind) else {
-            return try await failure("Sign-in is not set up", cause: "Sign-in with «\(query["provider"] ?? "")» is not configured here.", fix: "Choose Microsoft Office 365 or Gmail, or ask the operator to register Mailroom with this provider.", request: request, context: context)
-        }
         func text(_ key: String) -> String? { query[key].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
+        let existing = try await text("mailbox").flatMap { Int64($0) }.asyncMap { try await dependencies.store.mailbox(MailboxID($0)) } ?? nil
+        let existingGrant = try await existing.asyncMap { try await dependencies.store.grant($0.id) } ?? nil
+        // `provider` names a mail provider (microsoft, google, other) or a generic identity provider's key (oidc-…).
+        guard let (provider, key) = Self.identityProvider(
+            requested: query["provider"] ?? "", current: existingGrant.map { ProviderKey(rawValue: $0.provider) }, oauth: oauth) else {
+            return try await failure("Sign-in is not set up", cause: "Sign-in with «\(query["provider"] ?? "")» is not configured here.", fix: "Choose Microsoft Office 365, Gmail or a provider listed on the form, or ask the operator to register Mailroom with this provider.", request: request, context: context)
+        }
         var setup = Setup(
             provider: provider, email: query["email"]?.trimmingCharacters(in: .whitespaces) ?? "", name: text("name") ?? "Support",
             usage: query["usage"].flatMap { MailboxUsage(rawValue: $0) } ?? .both,
@@ -61,9 +85,10 @@ struct SignInController: Sendable {
             mailbox: text("mailbox").flatMap { Int64($0) }, mode: text("mode").flatMap { ReconnectMode(rawValue: $0) },
             imapSecurity: text("imap_security").flatMap { TransportSecurity(rawValue: $0) },
             smtpSecurity: text("smtp_security").flatMap { TransportSecurity(rawValue: $0) })
-        if let id = setup.mailbox {
+        setup.identityProvider = key.rawValue
+        if setup.mailbox != nil {
             // Fixing an existing mailbox: its own address and usage; the login hint is the account expected to sign in.
-            guard let mailbox = try await dependencies.store.mailbox(MailboxID(id)) else {
+            guard let mailbox = existing else {
                 return try await failure("Sign-in failed", cause: "There is no mailbox with this id.", fix: "Open the mailbox from Email settings and try again.", request: request, context: context)
             }
             setup.email = mailbox.email
@@ -71,6 +96,16 @@ struct SignInController: Sendable {
             setup.usage = mailbox.usage
             setup.deleteAfterFetch = mailbox.deleteAfterFetch
             if setup.mode == nil { setup.mode = .reauthorize }
+            if setup.mode != .switchAccount {
+                // A reauthorization or migration keeps the mailbox's own servers («Other» has no defaults to fall back on).
+                setup.provider = mailbox.provider
+                setup.imapHost = mailbox.incoming?.host
+                setup.imapPort = mailbox.incoming?.port
+                setup.imapSecurity = mailbox.incoming?.security
+                setup.smtpHost = mailbox.outgoing?.host
+                setup.smtpPort = mailbox.outgoing?.port
+                setup.smtpSecurity = mailbox.outgoing?.security
+            }
         }
         do {
             // An empty address means «the account I sign in with»; check the other settings now, the address later.
@@ -81,7 +116,7 @@ struct SignInController: Sendable {
             return try await failure("Check the mailbox settings", cause: error.description, fix: "Go back, correct the settings and sign in again.", request: request, context: context)
         }
         let session = Randomness.sessionID()
-        let client = try await oauth.client(for: provider.identityProviderKind)
+        let client = try await oauth.client(key: key)
         let setupJSON = String(decoding: try JSONEncoder().encode(setup), as: UTF8.self)
         var hint: String? = setup.email.isEmpty ? nil : setup.email
         if let id = setup.mailbox, setup.mode == .reauthorize, let grant = try await dependencies.store.grant(MailboxID(id)) { hint = grant.account }
@@ -221,14 +256,11 @@ extension SignInController.Setup {
     }
 }
 
-extension MailProvider {
-    /// Which identity provider signs in for this mail provider.
-    var identityProviderKind: IdentityProviderKind {
-        switch self {
-        case .microsoft: .microsoft
-        case .google: .google
-        case .other: .openIDConnect
-        }
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }
 

@@ -90,6 +90,7 @@ extension Templates {
         <p class="hint">Mailroom tests the password before it replaces the stored one.</p>
       </form>
       {{/uses_password}}
+      {{#can_switch}}
       <details style="margin-top:14px" id="switch-account">
         <summary>Switch account</summary>
         <form method="post" action="/oauth/start" class="stack" id="switch-form">
@@ -98,7 +99,7 @@ extension Templates {
           <input type="hidden" name="mode" value="switch">
           <p class="hint">Connect {{email}} through another account or provider. The new sign-in is tested before it replaces the current one; nothing changes if the test fails. The current settings stay visible under «Others».</p>
           <label for="switch-provider">Mail server</label>
-          <select id="switch-provider" name="provider"><option value="microsoft">Microsoft Office 365</option><option value="google">Gmail</option></select>
+          <select id="switch-provider" name="provider">{{#switch_providers}}<option value="{{value}}">{{label}}</option>{{/switch_providers}}</select>
           <label for="switch-imap-host">IMAP server</label><input type="text" id="switch-imap-host" name="imap_host" value="{{imap_host}}">
           <label for="switch-imap-port">IMAP port</label><input type="number" id="switch-imap-port" name="imap_port" value="{{imap_port}}">
           <label for="switch-imap-security">IMAP security</label>
@@ -108,6 +109,7 @@ extension Templates {
           <button type="submit" class="button secondary" id="switch-sign-in">Sign in with the new account</button>
         </form>
       </details>
+      {{/can_switch}}
     </section>
     {{#others}}
     <section class="card" id="others">
@@ -178,6 +180,7 @@ extension Templates {
         <div id="oauth-buttons">
           {{#oauth_microsoft}}<button type="submit" class="button" id="sign-in-microsoft" formaction="/oauth/start?provider=microsoft">Sign in with Microsoft</button>{{/oauth_microsoft}}
           {{#oauth_google}}<button type="submit" class="button" id="sign-in-google" formaction="/oauth/start?provider=google">Sign in with Google</button>{{/oauth_google}}
+          {{#oauth_other}}<button type="submit" class="button" id="sign-in-{{key}}" formaction="/oauth/start?provider={{key}}">{{label}}</button>{{/oauth_other}}
           <p class="hint">Mailroom tests the connection with the new sign-in before it saves anything.</p>
         </div>
         <div id="password-fields">
@@ -262,12 +265,18 @@ extension Templates {
       <p>Microsoft has turned off sign-in with a username and password (Basic Auth) for Exchange Online. Mailroom marks Microsoft mailboxes that still use one as «Migration to OAuth required». Open <a href="/admin/channels/email">Admin › Channels › Email</a>, open the mailbox and click «Sign in with Microsoft». After sign-in the Basic Auth configuration is replaced by the OAuth one; fetching continues where it stopped. The old settings stay visible under «Others». If the test after sign-in fails, enable IMAP and Authenticated SMTP for the mailbox in the Microsoft 365 admin center.</p>
     </section>
     <section class="card" id="case-2">
-      <h2 style="font-size:16px;margin:0 0 8px">2. Reauthorization required (Other, or Gmail with a password)</h2>
-      <p>The password expired or was changed on the mail server. The mailbox shows «Reauthorization required». Check the username, enter the password again and click Save; Mailroom tests it before saving.</p>
+      <h2 style="font-size:16px;margin:0 0 8px">2. Reauthorization required: a password (any mail server)</h2>
+      <p>The password expired or was changed on the mail server (for Gmail: the app password was revoked). The mailbox shows «Reauthorization required» and names the account. Check the username, enter the password again and click Save; Mailroom tests it before saving, and fetching resumes where it stopped.</p>
     </section>
     <section class="card" id="case-3">
-      <h2 style="font-size:16px;margin:0 0 8px">3. Microsoft OAuth expired</h2>
-      <p>The mailbox shows «Your Microsoft Office 365 credentials have expired. Please sign in again.» This happens when the sign-in was revoked, the password changed, or it went unused for too long. Click «Sign in with Microsoft» and sign in as the same account.</p>
+      <h2 style="font-size:16px;margin:0 0 8px">3. An OAuth sign-in expired or was revoked</h2>
+      <p>This happens when the sign-in was revoked, the account's password changed, or the sign-in went unused for too long. The mailbox shows «Reauthorization required» and says so in its provider's words; the button on the mailbox's page fixes it with one sign-in as the same account:</p>
+      <ul>
+        <li><strong>Microsoft Office 365</strong>: «Your Microsoft Office 365 credentials have expired. Please sign in again.» Click «Sign in with Microsoft».</li>
+        <li><strong>Gmail</strong>: «Your Gmail credentials have expired. Please sign in again.» Click «Sign in with Google».</li>
+        <li><strong>Other</strong> (your organization's OpenID Connect provider{{#generic}}: {{names}}{{/generic}}): «Your sign-in for … has expired. Please sign in again.» Click «Sign in with» followed by your provider's name.</li>
+      </ul>
+      <p>If the provider refuses for a reason a new sign-in cannot fix (a policy, a disabled account, an expired app secret), the mailbox shows «Action needed at your provider» with the provider's own code, and who has to act.</p>
     </section>
     <p class="muted">Switching to another account or provider: open the mailbox and use «Switch account». The new sign-in is tested before it replaces the current one.</p>
     """#

@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
         let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
-        let providers = OAuthProviders(try OAuthConfiguration.sources(ProcessInfo.processInfo.environment))
+        let providers = OAuthProviders(entries: try OAuthConfiguration.entries(ProcessInfo.processInfo.environment))
         if !providers.configured.isEmpty {
             logger.info("OAuth sign-in enabled", metadata: ["providers": "\(providers.configured.map(\.rawValue).sorted())"])
         }

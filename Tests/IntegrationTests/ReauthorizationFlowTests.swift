@@ -23,7 +23,12 @@ final class FlowWorld: Sendable {
         self.admin = admin
     }
 
-    static func start(_ name: String) async throws -> FlowWorld {
+    /// The name the generic OpenID Connect provider is configured with (`MAILROOM_OIDC_NAME`).
+    static let genericName = "Example ID"
+
+    /// - Parameter generic: also configure a generic OpenID Connect provider (the emulator's standard discovery
+    ///   document, through `MAILROOM_OIDC_*`), for «Other» mailboxes.
+    static func start(_ name: String, generic: Bool = false) async throws -> FlowWorld {
         let emulator = try await TestServers.shared.emulator()
         let dovecot = try await TestServers.shared.dovecot()
         let postfix = try await TestServers.shared.postfix()
@@ -33,16 +38,22 @@ final class FlowWorld: Sendable {
         let database = workdir.appendingPathComponent("mailroom.sqlite").path
         let microsoft = EmulatorClient(id: "flow-ms-\(UUID().uuidString)", secret: "flow-ms-secret-\(UUID().uuidString)", redirectURIs: [], provider: .microsoft)
         let google = EmulatorClient(id: "flow-google-\(UUID().uuidString)", secret: "flow-google-secret-\(UUID().uuidString)", redirectURIs: [], provider: .google)
-        let server = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: [
+        let oidc = EmulatorClient(id: "flow-oidc-\(UUID().uuidString)", secret: "flow-oidc-secret-\(UUID().uuidString)", redirectURIs: [], provider: .google)
+        let genericEnvironment = generic ? [
+            "MAILROOM_OIDC_NAME": genericName, "MAILROOM_OIDC_CLIENT_ID": oidc.id, "MAILROOM_OIDC_CLIENT_SECRET": oidc.secret,
+            "MAILROOM_OIDC_DISCOVERY_URL": "\(emulator.baseURL)/google/.well-known/openid-configuration",
+            "MAILROOM_OIDC_SCOPES": "openid email https://mail.google.com/",
+        ] : [:]
+        let server = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: genericEnvironment.merging([
             "MAILROOM_MICROSOFT_CLIENT_ID": microsoft.id, "MAILROOM_MICROSOFT_CLIENT_SECRET": microsoft.secret,
             "MAILROOM_MICROSOFT_AUTHORITY": emulator.baseURL,
             "MAILROOM_GOOGLE_CLIENT_ID": google.id, "MAILROOM_GOOGLE_CLIENT_SECRET": google.secret,
             "MAILROOM_GOOGLE_DISCOVERY_URL": "\(emulator.baseURL)/google/.well-known/openid-configuration",
             "MAILROOM_SMTP_URL": "smtp://\(relayUser):Relay-\(relayUser)@localhost:\(postfix.submissionPort)",
             "MAILROOM_HEALTH_CHECK_INTERVAL": "1", "MAILROOM_NOTIFY_FROM": "mailroom@helpdesk.example",
-        ])
+        ]) { $1 })
         let callback = "http://127.0.0.1:\(server.port)/oauth/callback"
-        for var client in [microsoft, google] {
+        for var client in [microsoft, google] + (generic ? [oidc] : []) {
             client.redirectURIs = [callback]
             await emulator.emulator.addClient(client)
         }
@@ -206,6 +217,45 @@ struct ReauthorizationFlowTests {
             if kind == .sharedMailbox { try await world.screenshot(browser, "new-customer-confirmation") }
             try await world.expectFiledOnce(["New customer \(kind) 1", "New customer \(kind) 2"])
             try await browser.reload("\(world.base)/tickets", until: ["New customer \(kind) 1", "New customer \(kind) 2"])
+        }
+    }
+
+    @Test("Any OpenID Connect provider: New support email › Other › «Sign in with Example ID» › confirmation; revoked › «Reauthorization required» › the page's own button › Connected, the waiting mail filed once")
+    func genericProvider() async throws {
+        let world = try await FlowWorld.start("flow-oidc", generic: true)
+        defer { world.stop() }
+        let account = await world.emulator.googleAccount("oidc")
+        let label = "Sign in with \(FlowWorld.genericName)"
+        try world.deliver(["Generic before"], to: account)
+        try await withWebDriver { browser in
+            try await world.signIn(browser)
+            try await world.fillNewMailbox(browser, provider: "other", email: account)
+            #expect(try await browser.text("#sign-in-oidc") == label)
+            try await browser.click("#sign-in-oidc")
+            try await world.pick(account, in: browser)
+            try await browser.waitFor("#confirmation")
+            let path = URL(string: try await browser.currentURL())?.path ?? ""
+            #expect(try await browser.text("#incoming-auth") == "\(label) as \(account)")
+            try await world.expectFiledOnce(["Generic before"])
+            try await world.screenshot(browser, "generic-oidc-confirmation")
+
+            try await world.emulator.emulator.revokeTokens(account: account)
+            try world.deliver(["Generic during 1", "Generic during 2"], to: account)
+            let cause = "Your sign-in for «\(account)» has expired. Please sign in again."
+            try await browser.reload("\(world.base)\(path)", until: [cause], timeout: .seconds(60))
+            #expect(try await browser.text("#incoming-state") == "Reauthorization required")
+            #expect(try await browser.text("#oauth-sign-in") == label, "the page has the button its fix names")
+            try await world.expectBanner(browser, shown: true)
+            try await browser.go("\(world.base)\(path)")
+            try await browser.click("#oauth-sign-in")
+            try await world.pick(account, in: browser)
+            try await browser.waitFor("#confirmation")
+            try await world.expectFiledOnce(["Generic before", "Generic during 1", "Generic during 2"])
+            try await browser.reload("\(world.base)\(path)", until: ["Connected"])
+            #expect(try await browser.text("#incoming-auth") == "\(label) as \(account)")
+            // «Switch account» offers the generic provider too.
+            #expect(try await browser.source().contains("<option value=\"oidc\">Other: \(FlowWorld.genericName)</option>"))
+            try await world.expectBanner(browser, shown: false)
         }
     }
 
