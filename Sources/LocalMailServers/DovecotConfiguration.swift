@@ -29,12 +29,17 @@ public struct DovecotConfiguration: Sendable {
     /// The RFC 7662 endpoint for OAuth tokens, e.g. `http://id:secret@127.0.0.1:9400/introspect`; passwords only when nil.
     public var introspectionURL: String?
     public var maxConnectionsPerUser: Int
+    /// Dovecot's per-IP auth penalty (up to 15 s before every sign-in from an address that recently failed one). A
+    /// test suite signs in from 127.0.0.1 with many deliberately wrong passwords, and must not slow every later test.
+    public var authPenalty: Bool
 
     public init(
         instanceName: String, root: String, usersFile: String, certificateFile: String, keyFile: String, mailUID: Int,
         imapPort: Int, imapsPort: Int, submissionPort: Int, submissionsPort: Int, submissionRelayPort: Int,
-        lmtpPort: Int? = nil, authPort: Int? = nil, introspectionURL: String? = nil, maxConnectionsPerUser: Int = 100
+        lmtpPort: Int? = nil, authPort: Int? = nil, introspectionURL: String? = nil, maxConnectionsPerUser: Int = 100,
+        authPenalty: Bool = true
     ) {
+        self.authPenalty = authPenalty
         self.instanceName = instanceName
         self.root = root
         self.usersFile = usersFile
@@ -116,6 +121,14 @@ public struct DovecotConfiguration: Sendable {
             }
             """
         } ?? ""
+        let penalty = authPenalty ? "" : """
+
+            service anvil {
+              unix_listener anvil-auth-penalty {
+                mode = 0
+              }
+            }
+            """
         return """
             instance_name = \(instanceName)
             base_dir = \(root)/run
@@ -175,7 +188,7 @@ public struct DovecotConfiguration: Sendable {
                 port = \(submissionsPort)
                 ssl = yes
               }
-            }\(lmtp)\(auth)
+            }\(lmtp)\(auth)\(penalty)
 
             """
     }

@@ -39,13 +39,13 @@ public final class Database: Service, Sendable {
             } catch {
                 throw StoreError.unavailable("Cannot open the SQLite database at «\(path)»: \(error). Check that the folder exists and is writable.")
             }
-            let sql = connection.sql(queryLogLevel: nil)
-            // busy_timeout replaces SQLiteNIO's spinning busy handler with a sleeping one.
-            try await sql.raw("PRAGMA busy_timeout = 30000").run()
-            try await sql.raw("PRAGMA journal_mode = WAL").run()
-            // FULL: a committed ticket survives power loss, which delete-after-fetch relies on.
-            try await sql.raw("PRAGMA synchronous = FULL").run()
-            try await sql.raw("PRAGMA foreign_keys = ON").run()
+            do {
+                try await configure(connection)
+            } catch {
+                // Never leave an open connection behind: SQLiteNIO traps on one that is dropped unclosed.
+                try? await connection.close()
+                throw StoreError.unavailable("Cannot set up the SQLite database at «\(path)»: \(error).")
+            }
             return Database(url: url, dialect: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
         case .postgres(let host, let port, let username, let password, let database, let tlsMode):
             var configuration = PostgresClient.Configuration(
@@ -76,6 +76,30 @@ public final class Database: Service, Sendable {
     }
 
     /// Drives the PostgreSQL pool until cancelled or shut down gracefully; closes SQLite at the end.
+    /// The connection settings every SQLite connection gets.
+    ///
+    /// Turning a new database to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once (without the
+    /// busy handler) when two processes open a new database together — `mailroom serve` and `mailroom admin create`
+    /// on a first start — so that one step is retried for a while.
+    private static func configure(_ connection: SQLiteConnection) async throws {
+        let sql = connection.sql(queryLogLevel: nil)
+        // busy_timeout replaces SQLiteNIO's spinning busy handler with a sleeping one.
+        try await sql.raw("PRAGMA busy_timeout = 30000").run()
+        var attempt = 0
+        while true {
+            do {
+                try await sql.raw("PRAGMA journal_mode = WAL").run()
+                break
+            } catch where attempt < 100 && "\(error)".lowercased().contains("lock") {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        // FULL: a committed ticket survives power loss, which delete-after-fetch relies on.
+        try await sql.raw("PRAGMA synchronous = FULL").run()
+        try await sql.raw("PRAGMA foreign_keys = ON").run()
+    }
+
     public func run() async throws {
         switch backend {
         case .sqlite(let connection, _):

@@ -30,3 +30,22 @@ struct IdentityProviderChoiceTests {
         #expect(Self.oauth.generic.map(\.name) == ["Example ID", "Keycloak"])
     }
 }
+
+@Suite("Generic OpenID Connect configuration")
+struct GenericProviderConfigurationTests {
+    @Test("A listed provider without its app or discovery document stops `mailroom serve` with the variables to set, before it listens")
+    func incompleteListStopsServe() throws {
+        let workdir = try TestPaths.temporaryDirectory("oidc-config")
+        let binary = try TestPaths.mailroomBinary
+        let port = String(try ProcessRunner.freePort())
+        let output = try ProcessRunner.run([
+            "timeout", "60", "env", "MAILROOM_OIDC_PROVIDERS=keycloak", "MAILROOM_OIDC_KEYCLOAK_CLIENT_ID=id", binary, "serve",
+            "--database", workdir.appendingPathComponent("m.sqlite").path, "--port", port,
+        ], allowFailure: true)
+        #expect(output.contains("MAILROOM_OIDC_PROVIDERS lists «keycloak»: set MAILROOM_OIDC_KEYCLOAK_CLIENT_ID, MAILROOM_OIDC_KEYCLOAK_CLIENT_SECRET and MAILROOM_OIDC_KEYCLOAK_DISCOVERY_URL."), "\(output)")
+        let badName = try ProcessRunner.run([
+            "timeout", "60", "env", "MAILROOM_OIDC_PROVIDERS=key/cloak", binary, "serve", "--database", workdir.appendingPathComponent("m.sqlite").path, "--port", port,
+        ], allowFailure: true)
+        #expect(badName.contains("use short names of letters and digits"), "\(badName)")
+    }
+}

@@ -97,3 +97,23 @@ struct KeyCheckTests {
         #expect(!refused.contains(other), "the key itself is never printed")
     }
 }
+
+@Suite("Several processes opening a new SQLite database at once")
+struct ConcurrentFirstOpenTests {
+    @Test("Four `mailroom migrate` started together on a new database all succeed: none traps on a busy WAL switch, none is left half set up")
+    func concurrentFirstOpen() throws {
+        let binary = try TestPaths.mailroomBinary
+        for round in 1...5 {
+            let dir = try TestPaths.temporaryDirectory("first-open-\(round)")
+            let database = dir.appendingPathComponent("mailroom.sqlite").path
+            let key = dir.appendingPathComponent("mailroom.key").path
+            // All four start before any of them has made the file: the race `serve` and `admin create` ran into.
+            let script = (1...4).map { "'\(binary)' migrate --database '\(database)' --key-file '\(key)' > '\(dir.path)/out\($0)' 2>&1 & " }.joined()
+                + "fail=0; for job in $(jobs -p); do wait $job || fail=1; done; exit $fail"
+            let output = try ProcessRunner.run(["bash", "-c", script], allowFailure: true)
+            let logs = (1...4).map { (try? String(contentsOfFile: "\(dir.path)/out\($0)", encoding: .utf8)) ?? "" }.joined(separator: "\n")
+            #expect(!logs.contains("Assertion failed") && !logs.contains("crashed"), "round \(round): \(logs.suffix(1500))")
+            #expect(!logs.contains("Error:"), "round \(round): \(output) \(logs.suffix(1500))")
+        }
+    }
+}

@@ -39,10 +39,16 @@ final class FlowWorld: Sendable {
         let microsoft = EmulatorClient(id: "flow-ms-\(UUID().uuidString)", secret: "flow-ms-secret-\(UUID().uuidString)", redirectURIs: [], provider: .microsoft)
         let google = EmulatorClient(id: "flow-google-\(UUID().uuidString)", secret: "flow-google-secret-\(UUID().uuidString)", redirectURIs: [], provider: .google)
         let oidc = EmulatorClient(id: "flow-oidc-\(UUID().uuidString)", secret: "flow-oidc-secret-\(UUID().uuidString)", redirectURIs: [], provider: .google)
+        let keycloak = EmulatorClient(id: "flow-keycloak-\(UUID().uuidString)", secret: "flow-keycloak-secret-\(UUID().uuidString)", redirectURIs: [], provider: .google)
         let genericEnvironment = generic ? [
             "MAILROOM_OIDC_NAME": genericName, "MAILROOM_OIDC_CLIENT_ID": oidc.id, "MAILROOM_OIDC_CLIENT_SECRET": oidc.secret,
             "MAILROOM_OIDC_DISCOVERY_URL": "\(emulator.baseURL)/google/.well-known/openid-configuration",
             "MAILROOM_OIDC_SCOPES": "openid email https://mail.google.com/",
+            // A second generic provider, with its own app: its grants are renewed by it, not by the first.
+            "MAILROOM_OIDC_PROVIDERS": "keycloak", "MAILROOM_OIDC_KEYCLOAK_NAME": "Keycloak",
+            "MAILROOM_OIDC_KEYCLOAK_CLIENT_ID": keycloak.id, "MAILROOM_OIDC_KEYCLOAK_CLIENT_SECRET": keycloak.secret,
+            "MAILROOM_OIDC_KEYCLOAK_DISCOVERY_URL": "\(emulator.baseURL)/google/.well-known/openid-configuration",
+            "MAILROOM_OIDC_KEYCLOAK_SCOPES": "openid email https://mail.google.com/",
         ] : [:]
         let server = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: genericEnvironment.merging([
             "MAILROOM_MICROSOFT_CLIENT_ID": microsoft.id, "MAILROOM_MICROSOFT_CLIENT_SECRET": microsoft.secret,
@@ -53,7 +59,7 @@ final class FlowWorld: Sendable {
             "MAILROOM_HEALTH_CHECK_INTERVAL": "1", "MAILROOM_NOTIFY_FROM": "mailroom@helpdesk.example",
         ]) { $1 })
         let callback = "http://127.0.0.1:\(server.port)/oauth/callback"
-        for var client in [microsoft, google] + (generic ? [oidc] : []) {
+        for var client in [microsoft, google] + (generic ? [oidc, keycloak] : []) {
             client.redirectURIs = [callback]
             await emulator.emulator.addClient(client)
         }
@@ -253,9 +259,23 @@ struct ReauthorizationFlowTests {
             try await world.expectFiledOnce(["Generic before", "Generic during 1", "Generic during 2"])
             try await browser.reload("\(world.base)\(path)", until: ["Connected"])
             #expect(try await browser.text("#incoming-auth") == "\(label) as \(account)")
-            // «Switch account» offers the generic provider too.
-            #expect(try await browser.source().contains("<option value=\"oidc\">Other: \(FlowWorld.genericName)</option>"))
+            // «Switch account» offers the generic providers too.
+            let page = try await browser.source()
+            #expect(page.contains("<option value=\"oidc\">Other: \(FlowWorld.genericName)</option>"))
+            #expect(page.contains("<option value=\"oidc-keycloak\">Other: Keycloak</option>"))
             try await world.expectBanner(browser, shown: false)
+
+            // The second provider signs in a mailbox of its own, and its page names it.
+            let second = await world.emulator.googleAccount("keycloak")
+            try world.deliver(["Keycloak before"], to: second)
+            try await world.fillNewMailbox(browser, provider: "other", email: second)
+            #expect(try await browser.text("#sign-in-oidc-keycloak") == "Sign in with Keycloak")
+            try await browser.click("#sign-in-oidc-keycloak")
+            try await world.pick(second, in: browser)
+            try await browser.waitFor("#confirmation")
+            #expect(try await browser.text("#incoming-auth") == "Sign in with Keycloak as \(second)")
+            #expect(try await browser.text("#oauth-sign-in") == "Sign in with Keycloak")
+            try await world.expectFiledOnce(["Keycloak before"])
         }
     }
 

@@ -8,18 +8,42 @@ struct ScheduleTests {
     let id = MailboxID(1)
     let failure = Result<SyncReport, ConnectionFailure>.failure(ConnectionFailure(kind: .timeout))
 
-    @Test("The first failure retries at the next poll; repeated ones wait longer; success resets")
+    @Test("A mailbox is next due a poll interval after its attempt; the first failure retries then, repeated ones wait longer, success resets")
     func backoff() async {
         let schedule = Schedule()
         let health = ConnectionHealth()  // an internal error leaves the stored health untouched
         await schedule.record(id, result: failure, health: health, pollInterval: .seconds(60))
-        #expect(await schedule.isDue(id, at: .now))
-        await schedule.record(id, result: failure, health: health, pollInterval: .seconds(60))
         #expect(!(await schedule.isDue(id, at: .now)))
+        #expect(await schedule.isDue(id, at: .now + .seconds(61)))
+        await schedule.record(id, result: failure, health: health, pollInterval: .seconds(60))
         #expect(!(await schedule.isDue(id, at: .now + .seconds(110))))
         #expect(await schedule.isDue(id, at: .now + .seconds(140)))
         await schedule.record(id, result: .success(SyncReport()), health: health, pollInterval: .seconds(60))
-        #expect(await schedule.isDue(id, at: .now))
+        #expect(!(await schedule.isDue(id, at: .now)))
+        #expect(await schedule.isDue(id, at: .now + .seconds(61)))
+    }
+
+    @Test("A provider's Retry-After holds the next attempt back even when the backoff would come sooner")
+    func retryAfter() async {
+        let schedule = Schedule()
+        let throttled = Result<SyncReport, ConnectionFailure>.failure(ConnectionFailure(kind: .tokenRefused(.transient), retryAfter: .seconds(600)))
+        await schedule.record(id, result: throttled, health: ConnectionHealth(), pollInterval: .seconds(60))
+        #expect(!(await schedule.isDue(id, at: .now + .seconds(590))))
+        #expect(await schedule.isDue(id, at: .now + .seconds(601)))
+    }
+
+    @Test("A running mailbox is never due twice, and the slots bound how many run")
+    func slots() async {
+        let schedule = Schedule()
+        #expect(await schedule.claimSlot(MailboxID(1), limit: 2))
+        #expect(!(await schedule.isDue(MailboxID(1), at: .now)))
+        #expect(!(await schedule.claimSlot(MailboxID(1), limit: 2)))
+        #expect(await schedule.claimSlot(MailboxID(2), limit: 2))
+        #expect(await schedule.slotsFull(2))
+        #expect(!(await schedule.claimSlot(MailboxID(3), limit: 2)))
+        await schedule.releaseSlot(MailboxID(1))
+        #expect(await schedule.isDue(MailboxID(1), at: .now))
+        #expect(await schedule.claimSlot(MailboxID(3), limit: 2))
     }
 
     @Test("The wait is capped: an hour when the admin must act, ten minutes when the fault is transient")

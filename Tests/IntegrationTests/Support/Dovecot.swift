@@ -62,7 +62,7 @@ final class Dovecot: @unchecked Sendable {
             certificateFile: certificates.certificateFile, keyFile: certificates.keyFile, mailUID: Self.mailUID,
             imapPort: imapPort, imapsPort: imapsPort, submissionPort: submissionPort, submissionsPort: submissionsPort,
             submissionRelayPort: submissionRelayPort, lmtpPort: lmtpPort, authPort: authPort, introspectionURL: introspectionURL,
-            maxConnectionsPerUser: 200)
+            maxConnectionsPerUser: 200, authPenalty: false)
         for file in configuration.oauth2Files {
             try file.text.write(toFile: file.path, atomically: true, encoding: .utf8)
         }
