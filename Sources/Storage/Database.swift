@@ -110,6 +110,11 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Closes a database that will not be run after all (start-up stopped between opening and running it).
+    public func close() async {
+        if case .sqlite(let connection, _) = backend { try? await connection.close() }
+    }
+
     /// Runs `body` while the database is usable: for one-shot commands outside a ServiceGroup.
     public func withRunning<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
         switch backend {

@@ -62,17 +62,9 @@ struct Serve: AsyncParsableCommand {
         let url = try global.databaseURL()
         try global.warnIfDatabaseExposed(logger: logger)
         // Before the server's own connection opens: a wrong or missing key stops here, with nothing left open.
-        let vault = try await global.loadVault(logger: logger)
-        let database = try await Database.open(url, logger: logger)
-        let store = SQLStore(database: database)
-        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
-        let providers = OAuthProviders(entries: try OAuthConfiguration.entries(ProcessInfo.processInfo.environment))
-        if !providers.configured.isEmpty {
-            logger.info("OAuth sign-in enabled", metadata: ["providers": "\(providers.configured.map(\.rawValue).sorted())"])
-        }
-        let tokens = TokenKeeper(store: store, vault: vault, providers: providers, logger: logger)
-        let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
+        // All configuration is read before the database opens: a mistake stops here, with nothing left open.
         let environment = ProcessInfo.processInfo.environment
+        let entries = try OAuthConfiguration.entries(environment)
         var relay: SMTPRelay?
         if let url = environment["MAILROOM_SMTP_URL"], !url.isEmpty {
             do {
@@ -81,9 +73,18 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let outbound = OutboundQueue(
-            store: store, relay: relay, vault: vault, tokens: tokens, settings: try Self.outboundSettings(environment, caFile: trustedCAFile),
-            logger: logger)
+        let outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
+        let vault = try await global.loadVault(logger: logger)
+        let database = try await Database.open(url, logger: logger)
+        let store = SQLStore(database: database)
+        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
+        let providers = OAuthProviders(entries: entries)
+        if !providers.configured.isEmpty {
+            logger.info("OAuth sign-in enabled", metadata: ["providers": "\(entries.map(\.key.rawValue))"])
+        }
+        let tokens = TokenKeeper(store: store, vault: vault, providers: providers, logger: logger)
+        let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
+        let outbound = OutboundQueue(store: store, relay: relay, vault: vault, tokens: tokens, settings: outboundSettings, logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let notifier = AdminNotifier(
             store: store, relay: relay,
@@ -92,11 +93,17 @@ struct Serve: AsyncParsableCommand {
                 transientAlertAfter: Self.seconds(environment["MAILROOM_ALERT_AFTER"]) ?? 3600,
                 publicURL: publicURL, from: environment["MAILROOM_NOTIFY_FROM"].flatMap { $0.isEmpty ? nil : $0 }),
             trustedCertificatesPEMFile: trustedCAFile, logger: logger)
-        let router = try buildRouter(WebDependencies(
+        let router: Router<AppRequestContext>
+        do {
+            router = try buildRouter(WebDependencies(
             store: store, mailboxes: MailboxService(store: store, vault: vault, servers: servers), inbound: inbound,
             oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
             connectionTest: ConnectionTest(settings: settings, logger: logger),
             replies: ReplyService(store: store, outbound: outbound), notifier: notifier, servers: servers))
+        } catch {
+            await database.close()
+            throw error
+        }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Mailroom"),
