@@ -150,6 +150,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            resources: [
+                // Embedded in the code, so `mailroom` stays one self-contained binary with no bundle beside it.
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/static/mailbox-form.js"),
+                .embedInCode("Resources/static/mailroom.css"),
+            ] + ["layout", "tickets", "ticket", "channels", "mailbox", "not_found", "new_mailbox", "signin", "signin_failed", "help_reauthorize"]
+                .map { .embedInCode("Resources/templates/\($0).mustache") },
             swiftSettings: swiftSettings
         ),
         .executableTarget(

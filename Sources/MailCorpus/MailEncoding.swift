@@ -88,18 +88,7 @@ enum MailEncoding {
 
     /// `Name: value` folded at spaces before column 78.
     static func fold(_ name: String, _ value: String) -> String {
-        var lines: [String] = []
-        var line = name + ":"
-        for token in value.split(separator: " ", omittingEmptySubsequences: false) {
-            if line.count + token.count + 1 > 78 && line.count > name.count + 1 {
-                lines.append(line)
-                line = " " + token
-            } else {
-                line += " " + token
-            }
-        }
-        lines.append(line)
-        return lines.joined(separator: "\n")
+        header(name, words: value.split(separator: " ", omittingEmptySubsequences: false).map(String.init))
     }
 
     /// Already encoded words joined into one header, one continuation line each when they do not fit.

@@ -58,7 +58,7 @@ struct ChannelsController: Sendable {
                     unusedLabel: "Default outgoing server", lastLabel: "Sent"),
             ])
         }
-        return try await pages.page("channels", title: "Email channels", nav: "admin", ["mailboxes": rows, "has_mailboxes": !rows.isEmpty], context: context)
+        return try await pages.page(.channels, title: "Email channels", nav: "admin", ["mailboxes": rows, "has_mailboxes": !rows.isEmpty], context: context)
     }
 
     /// The fields of *New support email*; everything optional so a half-filled form gets field errors, not a 400.
@@ -121,7 +121,7 @@ struct ChannelsController: Sendable {
             if let fix = error.fix { view["error_fix"] = fix }
             if let detail = error.detail { view["error_detail"] = detail }
         }
-        return try await pages.page("new_mailbox", title: "New support email", nav: "admin", view, context: context, status: status)
+        return try await pages.page(.newMailbox, title: "New support email", nav: "admin", view, context: context, status: status)
     }
 
     /// Each provider's servers for the form's `data-<provider>-<imap|smtp>-<host|port|security>` attributes, which
@@ -243,7 +243,7 @@ struct ChannelsController: Sendable {
                 "replaced_at": Format.date(previous.replacedAt),
             ]
         }
-        return try await pages.page("mailbox", title: mailbox.email, nav: "admin", view, context: context, status: status)
+        return try await pages.page(.mailbox, title: mailbox.email, nav: "admin", view, context: context, status: status)
     }
 
     struct PasswordForm: Decodable {

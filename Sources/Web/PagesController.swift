@@ -17,16 +17,13 @@ struct PagesController: Sendable {
     init(dependencies: WebDependencies) throws {
         self.dependencies = dependencies
         var library = MustacheLibrary()
-        for (name, text) in [
-            ("layout", Templates.layout), ("tickets", Templates.tickets), ("ticket", Templates.ticket),
-            ("channels", Templates.channels), ("mailbox", Templates.mailbox), ("not_found", Templates.notFound),
-            ("signin_failed", Templates.signInFailed), ("signin", Templates.signIn), ("new_mailbox", Templates.newMailbox),
-            ("help_reauthorize", Templates.helpReauthorize),
-        ] {
-            library.register(try MustacheTemplate(string: text), named: name)
+        for page in Page.allCases {
+            library.register(try Self.parse(page), named: page.rawValue)
         }
         self.library = library
     }
+
+    static func parse(_ page: Page) throws -> MustacheTemplate { try MustacheTemplate(string: page.template) }
 
     /// Tickets, replies and attachments: for anyone signed in (the group's middleware checks).
     func register(on router: some RouterMethods<AppRequestContext>) {
@@ -41,17 +38,19 @@ struct PagesController: Sendable {
     func registerPublic(on router: some RouterMethods<AppRequestContext>) {
         router.get("help/reauthorize", use: helpReauthorize)
         router.get("favicon.ico") { _, _ in Response(status: .noContent, headers: [.cacheControl: "max-age=86400"]) }
-        router.get("static/mailbox-form.js") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
-                body: .init(byteBuffer: ByteBuffer(string: Templates.mailboxFormScript)))
+        for file in StaticFile.allCases {
+            router.get("static/\(file.rawValue)") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: file.contentType, .cacheControl: "max-age=300"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            }
         }
     }
 
     /// Renders a page in the layout: the signed-in person, their CSRF token for every form, and for admins the
     /// reauthorization banner while any mailbox needs it.
     func page(
-        _ template: String, title: String, nav: String, _ view: [String: Any], context: AppRequestContext, status: HTTPResponse.Status = .ok
+        _ template: Page, title: String, nav: String, _ view: [String: Any], context: AppRequestContext, status: HTTPResponse.Status = .ok
     ) async throws -> HTMLResponse {
         var view = view
         var layout: [String: Any] = ["title": title, "nav_\(nav)": true]
@@ -67,20 +66,20 @@ struct PagesController: Sendable {
                 if try await !store.mailboxesNeedingReauthorization().isEmpty { layout["banner"] = true }
             }
         }
-        let body = library.render(view, withTemplate: template) ?? ""
+        let body = library.render(view, withTemplate: template.rawValue) ?? ""
         layout["body"] = body
-        let html = library.render(layout, withTemplate: "layout") ?? body
+        let html = library.render(layout, withTemplate: Page.layout.rawValue) ?? body
         return HTMLResponse(html: html, status: status)
     }
 
     func notFound(_ message: String, context: AppRequestContext) async throws -> HTMLResponse {
-        try await page("not_found", title: "Not found", nav: "tickets", ["message": message], context: context, status: .notFound)
+        try await page(.notFound, title: "Not found", nav: "tickets", ["message": message], context: context, status: .notFound)
     }
 
     @Sendable func helpReauthorize(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
         let names = (dependencies.oauth?.generic ?? []).map(\.name)
         let view: [String: Any] = names.isEmpty ? [:] : ["generic": ["names": names.joined(separator: ", ")]]
-        return try await page("help_reauthorize", title: "Reauthorize your Email settings", nav: "admin", view, context: context)
+        return try await page(.helpReauthorize, title: "Reauthorize your Email settings", nav: "admin", view, context: context)
     }
 
     @Sendable func ticketList(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
@@ -96,7 +95,7 @@ struct PagesController: Sendable {
         var view: [String: Any] = ["tickets": rows, "has_tickets": !rows.isEmpty, "total": total, "one": total == 1]
         if pageNumber > 1 { view["prev"] = pageNumber - 1 }
         if pageNumber * Self.pageSize < total { view["next"] = pageNumber + 1 }
-        return try await page("tickets", title: "Tickets", nav: "tickets", view, context: context)
+        return try await page(.tickets, title: "Tickets", nav: "tickets", view, context: context)
     }
 
     @Sendable func ticketPage(_ request: Request, context: AppRequestContext) async throws -> HTMLResponse {
@@ -173,7 +172,7 @@ struct PagesController: Sendable {
         }
         if let referred = summary.referredTicket { view["referred"] = referred.rawValue }
         if let replyError { view["reply_error"] = replyError }
-        return try await page("ticket", title: "#\(number) \(summary.subject)", nav: "tickets", view, context: context, status: replyError == nil ? .ok : .unprocessableContent)
+        return try await page(.ticket, title: "#\(number) \(summary.subject)", nav: "tickets", view, context: context, status: replyError == nil ? .ok : .unprocessableContent)
     }
 
     /// What the agent reads about a reply: on its way, sent, or refused with the server's words.

@@ -43,7 +43,7 @@ struct SessionController: Sendable {
         ]
         if let error { view["error"] = error }
         if try await dependencies.store.userCount() == 0 { view["no_users"] = true }
-        var response = try await pages.page("signin", title: "Sign in", nav: "", view, context: context, status: status).response(from: request, context: context)
+        var response = try await pages.page(.signIn, title: "Sign in", nav: "", view, context: context, status: status).response(from: request, context: context)
         response.headers[.setCookie] = "\(Self.formCookie)=\(token); Path=/signin; HttpOnly; SameSite=Strict; Max-Age=3600\(secure)"
         response.headers[.cacheControl] = "no-store"
         return response

@@ -219,7 +219,7 @@ struct SignInController: Sendable {
                 view["signed_in"] = signedIn
             }
             if let detail = ChannelsController.detail(of: error) { view["detail"] = detail }
-            return try await pages.page("signin_failed", title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
+            return try await pages.page(.signInFailed, title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
         }
         await dependencies.notifier?.wake()
         var headers = HTTPFields()
@@ -243,7 +243,7 @@ struct SignInController: Sendable {
     private func failure(_ heading: String, cause: String, fix: String, detail: String? = nil, request: Request, context: AppRequestContext) async throws -> Response {
         var view: [String: Any] = ["heading": heading, "cause": cause, "fix": fix]
         if let detail { view["detail"] = detail }
-        return try await pages.page("signin_failed", title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
+        return try await pages.page(.signInFailed, title: heading, nav: "admin", view, context: context, status: .badRequest).response(from: request, context: context)
     }
 }
 

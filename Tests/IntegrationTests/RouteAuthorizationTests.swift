@@ -18,7 +18,7 @@ struct RouteAuthorizationTests {
     enum Audience: Equatable { case everyone, signedIn, admins }
 
     static func audience(_ path: String) -> Audience {
-        if ["/signin", "/healthz", "/api/openapi.yaml", "/help/reauthorize", "/favicon.ico", "/static/mailbox-form.js"].contains(path) { return .everyone }
+        if ["/signin", "/healthz", "/api/openapi.yaml", "/help/reauthorize", "/favicon.ico"].contains(path) || path.hasPrefix("/static/") { return .everyone }
         if path.hasPrefix("/admin") || path.hasPrefix("/oauth") || path.hasPrefix("/api/v1/mailboxes") { return .admins }
         return .signedIn
     }
