@@ -83,6 +83,8 @@ public final class InboundSync: Service, Sendable {
             logger.error("Cannot list mailboxes", metadata: ["error": "\(error)"])
             return []
         }
+        // A paused or removed mailbox leaves the schedule, so its old next-attempt time cannot wake the loop.
+        await schedule.keepOnly(Set(mailboxes.map(\.id)))
         let now = ContinuousClock.now
         var due: [Mailbox] = []
         for mailbox in mailboxes where await schedule.isDue(mailbox.id, at: now) { due.append(mailbox) }
@@ -125,6 +127,12 @@ actor Schedule {
     }
 
     func releaseSlot(_ id: MailboxID) { running.remove(id) }
+
+    /// Forgets the mailboxes that are no longer worked (paused, removed, outgoing only).
+    func keepOnly(_ ids: Set<MailboxID>) {
+        nextAttempt = nextAttempt.filter { ids.contains($0.key) }
+        failures = failures.filter { ids.contains($0.key) }
+    }
 
     func slotsFull(_ limit: Int) -> Bool { running.count >= limit }
 

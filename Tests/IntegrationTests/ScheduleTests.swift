@@ -32,6 +32,16 @@ struct ScheduleTests {
         #expect(await schedule.isDue(id, at: .now + .seconds(601)))
     }
 
+    @Test("A mailbox that is no longer worked leaves the schedule, so it cannot wake the loop")
+    func forgetsUnworked() async {
+        let schedule = Schedule()
+        await schedule.record(MailboxID(1), result: failure, health: ConnectionHealth(), pollInterval: .seconds(1))
+        await schedule.record(MailboxID(2), result: failure, health: ConnectionHealth(), pollInterval: .seconds(600))
+        #expect(await schedule.untilNextDue(after: .now + .seconds(5), idle: .seconds(60)) == .zero, "mailbox 1 is overdue")
+        await schedule.keepOnly([MailboxID(2)])
+        #expect(await schedule.untilNextDue(after: .now + .seconds(5), idle: .seconds(60)) > .seconds(50))
+    }
+
     @Test("A running mailbox is never due twice, and the slots bound how many run")
     func slots() async {
         let schedule = Schedule()
