@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "MailroomCore", "Engine", "Storage", "MIME", "OAuth",
+                "MailroomCore", "Engine", "MIME", "OAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -180,12 +180,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MIMETests", dependencies: ["MIME"], swiftSettings: swiftSettings),
-        .testTarget(name: "IMAPTests", dependencies: ["IMAP", "SASL"], swiftSettings: swiftSettings),
-        .testTarget(name: "SMTPTests", dependencies: ["SMTP", "SASL"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IMAPTests",
+            dependencies: ["IMAP", "SASL", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPTests",
+            dependencies: ["SMTP", "SASL", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IdentityEmulatorTests",
             dependencies: [
-                "IdentityEmulator",
+                "IdentityEmulator", "MailroomTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -206,10 +214,26 @@ let package = Package(
         ),
         .testTarget(name: "MailroomCoreTests", dependencies: ["MailroomCore", "MIME"], swiftSettings: swiftSettings),
         .testTarget(name: "MailCorpusTests", dependencies: ["MailCorpus", "MIME"], swiftSettings: swiftSettings),
+        // Test doubles shared by test targets: the in-memory store and a keyless vault.
+        .target(
+            name: "MailroomTestSupport",
+            dependencies: ["MailroomCore", "MIME", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/MailroomTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebTests",
+            dependencies: [
+                "Web", "Engine", "MailroomCore", "MIME", "MailroomTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web", "LocalMailServers", "MailCorpus",
+                "MailroomCore", "Storage", "Engine", "IMAP", "SMTP", "SASL", "OAuth", "IdentityEmulator", "MIME", "Web", "LocalMailServers", "MailCorpus", "MailroomTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

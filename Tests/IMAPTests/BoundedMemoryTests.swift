@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailroomTestSupport
 import Testing
 
 @testable import IMAP
@@ -74,7 +75,7 @@ struct BoundedMemoryTests {
 
     @Test func endlessUntaggedLinesFailTheCommand() async throws {
         let flood = String(repeating: "* OK still thinking\r\n", count: 2000)
-        let fake = try FakeIMAPServer(script: { line in
+        let fake = try ScriptedLineServer.imap(script: { line in
             let (tag, rest) = splitTag(line)
             if rest.uppercased().hasPrefix("LOGOUT") { return [.send("\(tag) OK bye\r\n"), .close] }
             return Array(repeating: .send(flood), count: 5) + [.send("\(tag) OK done\r\n")]

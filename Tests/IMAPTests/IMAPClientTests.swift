@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailroomTestSupport
 import SASL
 import Testing
 
@@ -9,20 +10,16 @@ import Testing
 @Suite("IMAPClient against a fake server", .timeLimit(.minutes(1)))
 struct IMAPClientTests {
     static let logs = LogCapture()
-    static let logger: Logger = {
-        var logger = Logger(label: "imap-test") { _ in LogCaptureHandler(capture: IMAPClientTests.logs) }
-        logger.logLevel = .trace
-        return logger
-    }()
+    static let logger = logs.logger("imap-test")
 
-    static func server(_ fake: FakeIMAPServer, timeouts: IMAPTimeouts = .init(connect: .seconds(2), greeting: .seconds(2), command: .seconds(2), idleData: .seconds(2))) -> IMAPServer {
+    static func server(_ fake: ScriptedLineServer, timeouts: IMAPTimeouts = .init(connect: .seconds(2), greeting: .seconds(2), command: .seconds(2), idleData: .seconds(2))) -> IMAPServer {
         IMAPServer(host: "127.0.0.1", port: fake.port, security: .none, timeouts: timeouts)
     }
 
     static let body = "Subject: hi\r\n\r\nHello {3}\r\n"
 
     /// A small but complete session: LOGIN command (no AUTH=PLAIN), SELECT, SEARCH, FETCH, STORE, EXPUNGE.
-    static func sessionScript(_ line: String) -> [FakeIMAPServer.Action] {
+    static func sessionScript(_ line: String) -> [ScriptedLineServer.Action] {
         let (tag, rest) = splitTag(line)
         guard tag.hasPrefix("A"), !rest.isEmpty else { return [] }  // literal payload line
         let command = rest.uppercased()
@@ -53,7 +50,7 @@ struct IMAPClientTests {
     }
 
     @Test func fullSessionWithLoginCommand() async throws {
-        let fake = try FakeIMAPServer(greeting: "* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n", script: Self.sessionScript)
+        let fake = try ScriptedLineServer.imap(greeting: "* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n", script: Self.sessionScript)
         let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
         #expect(await client.capabilities == ["IMAP4REV1", "LITERAL+"])
         try await client.login(username: "agent", password: "Pässwörd-42")
@@ -90,7 +87,7 @@ struct IMAPClientTests {
     @Test func authenticatePlainWithAndWithoutSASLIR() async throws {
         let expected = Data("\0bench1\0secret".utf8).base64EncodedString()
         // With SASL-IR: one line.
-        let withIR = try FakeIMAPServer(script: { line in
+        let withIR = try ScriptedLineServer.imap(script: { line in
             let (tag, rest) = splitTag(line)
             if rest.hasPrefix("AUTHENTICATE") { return [.send("\(tag) OK [CAPABILITY IMAP4rev1 UIDPLUS] Logged in\r\n")] }
             return [.send("\(tag) OK\r\n")]
@@ -102,7 +99,7 @@ struct IMAPClientTests {
         await a.close()
 
         // Without SASL-IR: wait for "+ ", then send; capabilities re-asked when not in the OK.
-        let withoutIR = try FakeIMAPServer(greeting: "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n", script: { line in
+        let withoutIR = try ScriptedLineServer.imap(greeting: "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n", script: { line in
             let (tag, rest) = splitTag(line)
             if rest == "AUTHENTICATE PLAIN" { return [.send("+ \r\n")] }
             if line == expected { return [.send("A1 OK Logged in\r\n")] }
@@ -123,7 +120,7 @@ struct IMAPClientTests {
         ("A1 NO AUTHENTICATE failed.\r\n", nil, "AUTHENTICATE failed."),
     ])
     func authenticationFailureCarriesRFC5530Code(_ reply: String, _ code: ResponseCode?, _ text: String) async throws {
-        let fake = try FakeIMAPServer(script: { _ in [.send(reply)] })
+        let fake = try ScriptedLineServer.imap(script: { _ in [.send(reply)] })
         let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
         do {
             try await client.login(username: "u", password: "wrong-pw")
@@ -138,7 +135,7 @@ struct IMAPClientTests {
     }
 
     @Test func loginDisabledIsRefusedLocally() async throws {
-        let fake = try FakeIMAPServer(greeting: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n", script: { line in
+        let fake = try ScriptedLineServer.imap(greeting: "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n", script: { line in
             [.send("\(splitTag(line).tag) OK\r\n")]
         })
         let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
@@ -154,7 +151,7 @@ struct IMAPClientTests {
             func initialResponse() -> [UInt8]? { Array("user=u\u{1}auth=Bearer tok\u{1}\u{1}".utf8) }
             func respond(to challenge: [UInt8]) throws -> [UInt8] { [] }
         }
-        let fake = try FakeIMAPServer(greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n", script: { line in
+        let fake = try ScriptedLineServer.imap(greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] hi\r\n", script: { line in
             if line.hasPrefix("A1 AUTHENTICATE XOAUTH2 ") { return [.send("+ eyJzdGF0dXMiOiI0MDEifQ==\r\n")] }
             if line.isEmpty { return [.send("A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n")] }
             return [.send("\(splitTag(line).tag) BAD\r\n")]
@@ -170,7 +167,7 @@ struct IMAPClientTests {
     static let shortTimeouts = IMAPTimeouts(connect: .seconds(2), greeting: .milliseconds(300), command: .milliseconds(400), idleData: .milliseconds(400))
 
     @Test func partialFetchThenSilenceTimesOut() async throws {
-        let fake = try FakeIMAPServer(script: { line in
+        let fake = try ScriptedLineServer.imap(script: { line in
             let (tag, rest) = splitTag(line)
             if rest.hasPrefix("UID FETCH") {
                 return [.send("* 1 FETCH (UID 1 BODY[] {4}\r\nabcd)\r\n* 2 FETCH (UID 2 BODY[] {1000}\r\npartial"), .silence]
@@ -190,11 +187,11 @@ struct IMAPClientTests {
         #expect(ContinuousClock.now - start < .seconds(5))
         // The connection is dead afterwards; later commands fail fast instead of hanging.
         await #expect { try await client.noop() } throws: { $0 is IMAPError }
-        fake.shutdown()
+        fake.stop()
     }
 
     @Test func partialFetchThenCloseIsConnectionClosed() async throws {
-        let fake = try FakeIMAPServer(script: { line in
+        let fake = try ScriptedLineServer.imap(script: { line in
             let (tag, rest) = splitTag(line)
             if rest.hasPrefix("UID FETCH") { return [.send("* 1 FETCH (UID 1 BODY[] {1000}\r\npartial"), .close] }
             return [.send("\(tag) OK\r\n")]
@@ -206,31 +203,31 @@ struct IMAPClientTests {
     }
 
     @Test func commandTimeoutAndGreetingTimeout() async throws {
-        let silentServer = try FakeIMAPServer(script: { _ in [.silence] })
+        let silentServer = try ScriptedLineServer.imap(script: { _ in [.silence] })
         let client = try await IMAPClient.connect(to: Self.server(silentServer, timeouts: Self.shortTimeouts), logger: Self.logger)
         await #expect { try await client.select("INBOX") } throws: {
             ($0 as? IMAPError)?.kind == .timeout && ($0 as? IMAPError)?.command == "SELECT"
         }
-        silentServer.shutdown()
+        silentServer.stop()
 
-        let noGreeting = try FakeIMAPServer(greeting: nil, script: { _ in [] })
+        let noGreeting = try ScriptedLineServer.imap(greeting: nil, script: { _ in [] })
         await #expect { try await IMAPClient.connect(to: Self.server(noGreeting, timeouts: Self.shortTimeouts), logger: Self.logger) } throws: {
             ($0 as? IMAPError)?.kind == .timeout
         }
-        noGreeting.shutdown()
+        noGreeting.stop()
     }
 
     @Test func byeAndHangups() async throws {
-        let bye = try FakeIMAPServer(greeting: "* BYE Too many connections\r\n", script: { _ in [] })
+        let bye = try ScriptedLineServer.imap(greeting: "* BYE Too many connections\r\n", script: { _ in [] })
         await #expect { try await IMAPClient.connect(to: Self.server(bye), logger: Self.logger) } throws: {
             ($0 as? IMAPError)?.kind == .connectionClosed && ($0 as? IMAPError)?.serverText == "Too many connections"
         }
 
-        let midCommand = try FakeIMAPServer(script: { _ in [.send("* BYE Autologout; idle for too long\r\n"), .close] })
+        let midCommand = try ScriptedLineServer.imap(script: { _ in [.send("* BYE Autologout; idle for too long\r\n"), .close] })
         let client = try await IMAPClient.connect(to: Self.server(midCommand), logger: Self.logger)
         await #expect { try await client.noop() } throws: { ($0 as? IMAPError)?.kind == .connectionClosed }
 
-        let hangup = try FakeIMAPServer(script: { _ in [.close] })
+        let hangup = try ScriptedLineServer.imap(script: { _ in [.close] })
         let other = try await IMAPClient.connect(to: Self.server(hangup), logger: Self.logger)
         await #expect { try await other.uidSearch("ALL") } throws: { ($0 as? IMAPError)?.kind == .connectionClosed }
 
@@ -240,50 +237,29 @@ struct IMAPClientTests {
     }
 
     @Test func garbageFromServerIsProtocolViolation() async throws {
-        let fake = try FakeIMAPServer(script: { _ in [.send("this is not imap\r\n")] })
+        let fake = try ScriptedLineServer.imap(script: { _ in [.send("this is not imap\r\n")] })
         let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
         await #expect { try await client.noop() } throws: { ($0 as? IMAPError)?.kind == .protocolViolation }
     }
 
     @Test func tlsRefusesUntrustedCertificate() async throws {
         // A plaintext server on a TLS connection: the handshake fails → tlsFailed, never a hang.
-        let fake = try FakeIMAPServer(script: { _ in [] })
+        let fake = try ScriptedLineServer.imap(script: { _ in [] })
         var server = Self.server(fake, timeouts: Self.shortTimeouts)
         server.security = .tls
         await #expect { try await IMAPClient.connect(to: server, logger: Self.logger) } throws: {
             let kind = ($0 as? IMAPError)?.kind
             return kind == .tlsFailed || kind == .timeout
         }
-        fake.shutdown()
+        fake.stop()
     }
 
     @Test func starttlsRefusedByServer() async throws {
-        let fake = try FakeIMAPServer(script: { line in [.send("\(splitTag(line).tag) NO [PRIVACYREQUIRED] nope\r\n")] })
+        let fake = try ScriptedLineServer.imap(script: { line in [.send("\(splitTag(line).tag) NO [PRIVACYREQUIRED] nope\r\n")] })
         var server = Self.server(fake)
         server.security = .starttls
         await #expect { try await IMAPClient.connect(to: server, logger: Self.logger) } throws: {
             ($0 as? IMAPError)?.kind == .tlsFailed && ($0 as? IMAPError)?.command == "STARTTLS"
         }
-    }
-}
-
-/// Collects log output so tests can assert that secrets never reach logs.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = ""
-    var text: String { self.lock.withLock { self.buffer } }
-    func append(_ line: String) { self.lock.withLock { self.buffer += line + "\n" } }
-}
-
-struct LogCaptureHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        self.capture.append("\(event.level) \(event.message) \(event.metadata ?? [:])")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import MailroomTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -116,7 +117,7 @@ struct ControlAndServerTests {
             ]
         }
         let secrets = fixed + issued
-        let lines = capture.all
+        let lines = capture.lines
         #expect(lines.contains { $0.contains("POST /organizations/oauth2/v2.0/token 200") })
         #expect(lines.contains { $0.contains("POST /organizations/oauth2/v2.0/token 400") })
         #expect(lines.contains { $0.contains("POST /introspect 200") })

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Synchronization
 import Testing
 
 @testable import IdentityEmulator
@@ -196,36 +195,4 @@ func introspect(
     if let credentials { headers[.authorization] = basicHeader(credentials.0, credentials.1) }
     if let service { headers[.init("X-Dovecot-Auth-Service")!] = service }
     return try await postForm(client, "/introspect", [("token", token)], headers: headers)
-}
-
-/// A LogHandler that keeps every rendered line, to prove nothing secret is logged.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var all: [String] { lines.withLock { $0 } }
-
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    func logger() -> Logger {
-        var logger = Logger(label: "capture") { _ in CaptureHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct CaptureHandler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var metadataProvider: Logger.MetadataProvider?
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.append("\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
-        }
-    }
 }

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import IdentityEmulator
 import MailroomCore
+import MailroomTestSupport
 import OAuth
 import Synchronization
 import Testing

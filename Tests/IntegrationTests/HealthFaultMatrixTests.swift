@@ -3,6 +3,7 @@ import Foundation
 import IMAP
 import IdentityEmulator
 import MailroomCore
+import MailroomTestSupport
 import OAuth
 import Storage
 import Testing
@@ -219,8 +220,8 @@ struct HealthFaultMatrixTests {
     }
 
     /// A password mailbox on a hostile IMAP endpoint (plain TCP on loopback), fetched once.
-    static func hostile(_ behaviour: HostileIMAPServer.Behaviour, row: HealthFaultRow) async throws -> HealthFaultObservation {
-        let server = try HostileIMAPServer(behaviour)
+    static func hostile(_ behaviour: HostileIMAP.Behaviour, row: HealthFaultRow) async throws -> HealthFaultObservation {
+        let server = try HostileIMAP.server(behaviour)
         defer { server.stop() }
         let fixture = try await StoreFixture.make(.sqlite, name: "matrix-\(row.rawValue)")
         let draft = MailboxDraft(

@@ -4,6 +4,7 @@ import IMAP
 import IdentityEmulator
 import Logging
 import MailroomCore
+import MailroomTestSupport
 import OAuth
 import SASL
 import Storage

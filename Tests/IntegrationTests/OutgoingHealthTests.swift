@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import IdentityEmulator
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import OAuth

@@ -1,6 +1,7 @@
 import Foundation
 import LocalMailServers
 import Logging
+import MailroomTestSupport
 import SMTP
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import Foundation
 import IMAP
 import LocalMailServers
 import MailroomCore
+import MailroomTestSupport
 import Testing
 
 /// A TLS failure is the admin's to fix only when the certificate fails verification or the server speaks no
@@ -11,7 +12,7 @@ import Testing
 struct TLSDiagnosisTests {
     @Test("A server that hangs up right after the ClientHello: «Temporarily failing», never a prompt")
     func handshakeCutShort() async throws {
-        let server = try HostileIMAPServer(.hangUpAfterClientHello)
+        let server = try HostileIMAP.server(.hangUpAfterClientHello)
         defer { server.stop() }
         let fixture = try await StoreFixture.make(.sqlite, name: "tlscut")
         let mailbox = try await MailboxService(store: fixture.store, vault: fixture.vault).add(

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailroomTestSupport
 import SASL
 import Testing
 
@@ -9,11 +10,7 @@ import Testing
 @Suite("SMTPClient against a fake server", .timeLimit(.minutes(1)))
 struct SMTPClientTests {
     static let logs = LogCapture()
-    static let logger: Logger = {
-        var logger = Logger(label: "smtp-test") { _ in LogCaptureHandler(capture: SMTPClientTests.logs) }
-        logger.logLevel = .trace
-        return logger
-    }()
+    static let logger = logs.logger("smtp-test")
 
     static let password = "Pässwörd-42-s3cret"
     static let shortToken = "ya29.short-token-abcdef"
@@ -23,17 +20,17 @@ struct SMTPClientTests {
         connect: .seconds(2), greeting: .seconds(2), command: .seconds(2), mail: .seconds(2), rcpt: .seconds(2),
         dataInitiation: .seconds(2), dataBlock: .seconds(2), dataTermination: .seconds(2))
 
-    static func server(_ fake: FakeSMTPServer, timeouts: SMTPTimeouts = quick, hostname: String? = "client.test") -> SMTPServer {
+    static func server(_ fake: ScriptedLineServer, timeouts: SMTPTimeouts = quick, hostname: String? = "client.test") -> SMTPServer {
         SMTPServer(host: "127.0.0.1", port: fake.port, security: .none, timeouts: timeouts, localHostname: hostname)
     }
 
-    static func connect(_ fake: FakeSMTPServer, timeouts: SMTPTimeouts = quick, hostname: String? = "client.test") async throws -> SMTPClient {
+    static func connect(_ fake: ScriptedLineServer, timeouts: SMTPTimeouts = quick, hostname: String? = "client.test") async throws -> SMTPClient {
         try await SMTPClient.connect(to: Self.server(fake, timeouts: timeouts, hostname: hostname), logger: Self.logger)
     }
 
-    static let ehlo: FakeSMTPServer.Action = .send(
+    static let ehlo: ScriptedLineServer.Action = .send(
         "250-fake.test Hello\r\n250-PIPELINING\r\n250-SIZE 35882577\r\n250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-    static let quit: [FakeSMTPServer.Action] = [.send("221 2.0.0 Bye\r\n"), .close]
+    static let quit: [ScriptedLineServer.Action] = [.send("221 2.0.0 Bye\r\n"), .close]
 
     static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
 
@@ -62,7 +59,7 @@ struct SMTPClientTests {
     // MARK: - Greeting and EHLO
 
     @Test func ehloCapabilitiesAndQuit() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], Self.quit])
         let client = try await Self.connect(fake)
         #expect(await client.greeting?.code == 220)
         let extensions = await client.extensions
@@ -75,7 +72,7 @@ struct SMTPClientTests {
     }
 
     @Test func multilineGreetingAndAddressLiteral() async throws {
-        let fake = try FakeSMTPServer(greeting: "220-fake.test first\r\n220-second\r\n220 third\r\n", replies: [[Self.ehlo], Self.quit])
+        let fake = try ScriptedLineServer.smtp(greeting: "220-fake.test first\r\n220-second\r\n220 third\r\n", replies: [[Self.ehlo], Self.quit])
         let client = try await Self.connect(fake, hostname: nil)
         #expect(await client.greeting?.lines == ["fake.test first", "second", "third"])
         await client.quit()
@@ -84,7 +81,7 @@ struct SMTPClientTests {
 
     @Test(arguments: [500, 502])
     func heloFallback(code: Int) async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("\(code) 5.5.1 What?\r\n")], [.send("250 fake.test\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("\(code) 5.5.1 What?\r\n")], [.send("250 fake.test\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         let extensions = await client.extensions
         #expect(!extensions.isExtended && extensions.keywords.isEmpty && extensions.serverName == "fake.test")
@@ -93,29 +90,29 @@ struct SMTPClientTests {
     }
 
     @Test func ehloRefusedOtherwiseFails() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("550 5.7.1 go away\r\n")]])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("550 5.7.1 go away\r\n")]])
         let error = await Self.error { _ = try await Self.connect(fake) }
         #expect(error?.kind == .commandFailed && error?.command == "EHLO" && error?.code == 550)
         #expect(fake.lines == ["EHLO client.test"])
     }
 
     @Test func greeting421And554() async throws {
-        let busy = try FakeSMTPServer(greeting: "421 4.3.2 Too busy\r\n", replies: [])
+        let busy = try ScriptedLineServer.smtp(greeting: "421 4.3.2 Too busy\r\n", replies: [])
         let busyError = await Self.error { _ = try await Self.connect(busy) }
         #expect(busyError?.kind == .connectionClosed && busyError?.isTransient == true && busyError?.command == "greeting")
-        let refused = try FakeSMTPServer(greeting: "554 No SMTP service here\r\n", replies: [])
+        let refused = try ScriptedLineServer.smtp(greeting: "554 No SMTP service here\r\n", replies: [])
         let refusedError = await Self.error { _ = try await Self.connect(refused) }
         #expect(refusedError?.kind == .commandFailed && refusedError?.isPermanent == true)
     }
 
     @Test func startTLSNotOfferedOrRefused() async throws {
-        let none = try FakeSMTPServer(replies: [[Self.ehlo]])
+        let none = try ScriptedLineServer.smtp(replies: [[Self.ehlo]])
         var server = Self.server(none)
         server.security = .startTLS
         let notOffered = await Self.error { _ = try await SMTPClient.connect(to: server, logger: Self.logger) }
         #expect(notOffered?.kind == .tlsFailed && notOffered?.command == "STARTTLS")
 
-        let refusing = try FakeSMTPServer(replies: [[.send("250-fake.test\r\n250 STARTTLS\r\n")], [.send("454 4.7.0 TLS not available\r\n")]])
+        let refusing = try ScriptedLineServer.smtp(replies: [[.send("250-fake.test\r\n250 STARTTLS\r\n")], [.send("454 4.7.0 TLS not available\r\n")]])
         server.port = refusing.port
         let refused = await Self.error { _ = try await SMTPClient.connect(to: server, logger: Self.logger) }
         #expect(refused?.kind == .tlsFailed && refused?.code == 454)
@@ -123,7 +120,7 @@ struct SMTPClientTests {
     }
 
     @Test func invalidLocalHostnameIsRefusedBeforeConnecting() async throws {
-        let fake = try FakeSMTPServer(replies: [])
+        let fake = try ScriptedLineServer.smtp(replies: [])
         let error = await Self.error { _ = try await Self.connect(fake, hostname: "evil\r\nMAIL FROM:<x>") }
         #expect(error?.kind == .unsupported)
     }
@@ -131,7 +128,7 @@ struct SMTPClientTests {
     // MARK: - AUTH
 
     @Test func authPlainWithInitialResponse() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("235 2.7.0 Authentication successful\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("235 2.7.0 Authentication successful\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         try await client.login(username: "agent@example.com", password: Self.password)
         #expect(await client.isAuthenticated)
@@ -142,7 +139,7 @@ struct SMTPClientTests {
     }
 
     @Test func loginMechanismWhenPlainIsNotOffered() async throws {
-        let fake = try FakeSMTPServer(replies: [
+        let fake = try ScriptedLineServer.smtp(replies: [
             [.send("250-fake.test\r\n250 AUTH LOGIN\r\n")],
             [.send("334 VXNlcm5hbWU6\r\n")],
             [.send("334 UGFzc3dvcmQ6\r\n")],
@@ -156,7 +153,7 @@ struct SMTPClientTests {
     }
 
     @Test func xoauth2ShortTokenOnTheAuthLine() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("235 2.7.0 Accepted\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("235 2.7.0 Accepted\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         try await client.authenticate(mechanism: SASLXOAuth2(user: "help@example.com", accessToken: Self.shortToken))
         await client.quit()
@@ -166,7 +163,7 @@ struct SMTPClientTests {
 
     @Test func xoauth2LongTokenWaitsForTheEmptyChallenge() async throws {
         #expect(Self.longToken.utf8.count > 2_500)
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("334 \r\n")], [.send("235 2.7.0 Accepted\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("334 \r\n")], [.send("235 2.7.0 Accepted\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         try await client.authenticate(mechanism: SASLXOAuth2(user: "help@example.com", accessToken: Self.longToken))
         #expect(await client.isAuthenticated)
@@ -182,7 +179,7 @@ struct SMTPClientTests {
     @Test func authLineLimitIs512OctetsIncludingCRLF() async throws {
         // "AUTH PLAIN " (11) + base64 + CRLF (2) = 512 exactly → still on the line; one more octet → not.
         func line(forPasswordLength length: Int) async throws -> [String] {
-            let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("334 \r\n")], [.send("235 ok\r\n")], Self.quit])
+            let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("334 \r\n")], [.send("235 ok\r\n")], Self.quit])
             let client = try await Self.connect(fake)
             try await client.authenticate(mechanism: SASLPlain(authenticationIdentity: "u", password: String(repeating: "p", count: length)))
             await client.quit()
@@ -198,7 +195,7 @@ struct SMTPClientTests {
 
     @Test func xoauth2FailureExchange() async throws {
         let challenge = Self.base64(#"{"status":"401","schemes":"bearer","scope":"mail"}"#)
-        let fake = try FakeSMTPServer(replies: [
+        let fake = try ScriptedLineServer.smtp(replies: [
             [Self.ehlo],
             [.send("334 \(challenge)\r\n")],
             [.send("535 5.7.8 Error: authentication failed: Invalid token\r\n")],
@@ -222,7 +219,7 @@ struct SMTPClientTests {
     }
 
     @Test func oauthBearerFailureIsAnsweredWithControlA() async throws {
-        let fake = try FakeSMTPServer(replies: [
+        let fake = try ScriptedLineServer.smtp(replies: [
             [Self.ehlo], [.send("334 \(Self.base64(#"{"status":"invalid_token"}"#))\r\n")], [.send("535 5.7.8 Error: authentication failed\r\n")],
         ])
         let client = try await Self.connect(fake)
@@ -234,7 +231,7 @@ struct SMTPClientTests {
     }
 
     @Test func temporaryFailure454() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("454 4.7.0 Temporary authentication failure: Connection refused\r\n")]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("454 4.7.0 Temporary authentication failure: Connection refused\r\n")]])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.login(username: "agent", password: Self.password) }
         #expect(error?.kind == .authenticationFailed && error?.code == 454)
@@ -244,7 +241,7 @@ struct SMTPClientTests {
     }
 
     @Test func mechanismTooWeak534() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("534-5.7.9 Application-specific password required.\r\n534 5.7.9 Learn more at https://support.example/\r\n")]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("534-5.7.9 Application-specific password required.\r\n534 5.7.9 Learn more at https://support.example/\r\n")]])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.login(username: "agent", password: Self.password) }
         #expect(error?.kind == .authenticationFailed && error?.code == 534 && error?.isPermanent == true)
@@ -254,7 +251,7 @@ struct SMTPClientTests {
 
     @Test func mechanismThatThrowsCancelsWithStar() async throws {
         // PLAIN does not expect a non-empty challenge: the client cancels with "*".
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("334 \(Self.base64("what?"))\r\n")], [.send("501 5.7.0 Authentication aborted\r\n")]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("334 \(Self.base64("what?"))\r\n")], [.send("501 5.7.0 Authentication aborted\r\n")]])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.login(username: "agent", password: Self.password) }
         #expect(error?.kind == .authenticationFailed && error?.code == 501)
@@ -263,7 +260,7 @@ struct SMTPClientTests {
     }
 
     @Test func mechanismNotOfferedSendsNothing() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("250-fake.test\r\n250 AUTH PLAIN\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("250-fake.test\r\n250 AUTH PLAIN\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.authenticate(mechanism: SASLXOAuth2(user: "u", accessToken: Self.shortToken)) }
         #expect(error?.kind == .unsupported)
@@ -272,7 +269,7 @@ struct SMTPClientTests {
     }
 
     @Test func noAuthExtensionAtAll() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("250 fake.test\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("250 fake.test\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.login(username: "u", password: Self.password) }
         #expect(error?.kind == .unsupported && error?.detail?.contains("no AUTH") == true)
@@ -283,20 +280,20 @@ struct SMTPClientTests {
     // MARK: - Hostile and broken servers
 
     @Test func hangUpInTheMiddleOfAReply() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("250-fake.test\r\n250-PIPELINING\r\n250-SI"), .close]])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("250-fake.test\r\n250-PIPELINING\r\n250-SI"), .close]])
         let error = await Self.error { _ = try await Self.connect(fake) }
         #expect(error?.kind == .connectionClosed && error?.command == "EHLO")
     }
 
     @Test func hangUpDuringAuth() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.close]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.close]])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.login(username: "agent", password: Self.password) }
         #expect(error?.kind == .connectionClosed && error?.command == "AUTH")
     }
 
     @Test func silentServerTimesOut() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.silence]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.silence]])
         let timeouts = SMTPTimeouts(connect: .seconds(2), greeting: .seconds(2), command: .milliseconds(300))
         let client = try await Self.connect(fake, timeouts: timeouts)
         let clock = ContinuousClock()
@@ -310,26 +307,26 @@ struct SMTPClientTests {
     }
 
     @Test func silentGreetingTimesOut() async throws {
-        let fake = try FakeSMTPServer(greeting: nil, replies: [])
+        let fake = try ScriptedLineServer.smtp(greeting: nil, replies: [])
         let timeouts = SMTPTimeouts(connect: .seconds(2), greeting: .milliseconds(300))
         let error = await Self.error { _ = try await Self.connect(fake, timeouts: timeouts) }
         #expect(error?.kind == .timeout && error?.command == "greeting")
     }
 
     @Test func overlongReplyLine() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("250-fake.test\r\n250-" + String(repeating: "X", count: 9000) + "\r\n250 OK\r\n")]])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("250-fake.test\r\n250-" + String(repeating: "X", count: 9000) + "\r\n250 OK\r\n")]])
         let error = await Self.error { _ = try await Self.connect(fake) }
         #expect(error?.kind == .lineTooLong && error?.command == "EHLO")
     }
 
     @Test func garbageGreeting() async throws {
-        let fake = try FakeSMTPServer(greeting: "* OK IMAP4rev1 ready\r\n", replies: [])
+        let fake = try ScriptedLineServer.smtp(greeting: "* OK IMAP4rev1 ready\r\n", replies: [])
         let error = await Self.error { _ = try await Self.connect(fake) }
         #expect(error?.kind == .protocolViolation)
     }
 
     @Test func serverClosing421MidSession() async throws {
-        let fake = try FakeSMTPServer(replies: [[Self.ehlo], [.send("421 4.4.2 Timeout, closing\r\n"), .close]])
+        let fake = try ScriptedLineServer.smtp(replies: [[Self.ehlo], [.send("421 4.4.2 Timeout, closing\r\n"), .close]])
         let client = try await Self.connect(fake)
         let error = await Self.error { try await client.noop() }
         #expect(error?.kind == .connectionClosed && error?.code == 421 && error?.isTransient == true)
@@ -338,7 +335,7 @@ struct SMTPClientTests {
     // MARK: - Mail transaction
 
     @Test func sendWithParametersDotStuffingAndRecipientResults() async throws {
-        let fake = try FakeSMTPServer(replies: [
+        let fake = try ScriptedLineServer.smtp(replies: [
             [Self.ehlo],
             [.send("250 2.1.0 Ok\r\n")],
             [.send("250 2.1.5 Ok\r\n")],
@@ -361,7 +358,7 @@ struct SMTPClientTests {
     }
 
     @Test func allRecipientsRejectedResetsAndThrows() async throws {
-        let fake = try FakeSMTPServer(replies: [
+        let fake = try ScriptedLineServer.smtp(replies: [
             [Self.ehlo], [.send("250 Ok\r\n")], [.send("550 5.1.1 no\r\n")], [.send("450 4.2.0 greylisted\r\n")], [.send("250 Ok\r\n")],
         ])
         let client = try await Self.connect(fake)
@@ -372,7 +369,7 @@ struct SMTPClientTests {
     }
 
     @Test func sendRefusesLocallyWhatTheServerCannotTake() async throws {
-        let fake = try FakeSMTPServer(replies: [[.send("250-fake.test\r\n250 SIZE 100\r\n")], Self.quit])
+        let fake = try ScriptedLineServer.smtp(replies: [[.send("250-fake.test\r\n250 SIZE 100\r\n")], Self.quit])
         let client = try await Self.connect(fake)
         let tooBig = await Self.error { _ = try await client.send([UInt8](repeating: 0x41, count: 101), from: "a@x", to: ["b@x"]) }
         #expect(tooBig?.kind == .messageTooLarge)
@@ -396,25 +393,5 @@ struct SMTPClientTests {
         _ = try? xoauth.respond(to: Array(#"{"status":"401","scope":"\#(Self.shortToken)"}"#.utf8))
         #expect(xoauth.failureDetail == "status 401, scope <redacted>")
         #expect(SASLPlain(authenticationIdentity: "u", password: Self.password).failureDetail == nil)
-    }
-}
-
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = ""
-    var text: String { self.lock.withLock { self.buffer } }
-    func append(_ line: String) { self.lock.withLock { self.buffer += line + "\n" } }
-}
-
-struct LogCaptureHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        self.capture.append("\(event.level) \(event.message) \(event.metadata ?? [:])")
     }
 }

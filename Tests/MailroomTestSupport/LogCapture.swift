@@ -1,25 +1,26 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Collects every log line a test's components write, to prove no secret is ever logged.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+///
+/// Each line is `level message key=value … error=…`, the handler's own metadata merged with the event's, so a
+/// secret in any of them shows.
+public final class LogCapture: Sendable {
+    private let captured = Mutex<[String]>([])
 
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.joined(separator: "\n")
-    }
+    public init() {}
 
-    func append(_ line: String) {
-        lock.lock()
-        lines.append(line)
-        lock.unlock()
-    }
+    /// Every line so far, in order.
+    public var lines: [String] { captured.withLock { $0 } }
+
+    /// Every line so far, one per line.
+    public var text: String { lines.joined(separator: "\n") }
+
+    public func append(_ line: String) { captured.withLock { $0.append(line) } }
 
     /// A logger at trace level (everything) writing here.
-    func logger(_ label: String = "test") -> Logger {
+    public func logger(_ label: String = "test") -> Logger {
         var logger = Logger(label: label) { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
