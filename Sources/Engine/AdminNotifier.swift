@@ -73,23 +73,8 @@ public struct AdminNotifier: Service {
         }
     }
 
-    /// Whether the admins must hear about this health now.
-    func needsNotice(_ health: ConnectionHealth, now: Date) -> Bool {
-        if health.state.needsAdmin { return true }
-        guard health.state == .temporarilyFailing, let since = health.since else { return false }
-        return now.timeIntervalSince(since) >= settings.transientAlertAfter
-    }
-
     private func notifyIfDue(_ mailbox: Mailbox, _ direction: Direction, _ current: ConnectionHealth, now: Date) async {
-        let trouble = needsNotice(current, now: now)
-        let notice: Notice
-        if trouble, current.notifiedState == nil {
-            notice = .trouble(current)
-        } else if current.state == .connected, let told = current.notifiedState {
-            notice = .recovered(was: told)
-        } else {
-            return
-        }
+        guard let notice = NoticePolicy(transientAlertAfter: settings.transientAlertAfter).notice(for: current, now: now) else { return }
         let admins = (try? await store.admins()) ?? []
         let recipients = admins.map(\.email)
         let outcome: String
@@ -98,7 +83,7 @@ public struct AdminNotifier: Service {
         } else if let relay {
             do {
                 try await send(notice, mailbox: mailbox, direction: direction, to: recipients, relay: relay, now: now)
-                outcome = "Emailed the admins (\(recipients.joined(separator: ", "))): \(notice.subject(mailbox))."
+                outcome = "Emailed the admins (\(recipients.joined(separator: ", "))): \(notice.subject(mailbox: mailbox.email))."
             } catch {
                 // Not marked: the next pass tries again, so a notice is late rather than lost.
                 logger.warning("Could not email the admins", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
@@ -115,55 +100,13 @@ public struct AdminNotifier: Service {
         }
     }
 
-    enum Notice {
-        case trouble(ConnectionHealth)
-        case recovered(was: HealthState)
-
-        var markedState: HealthState? {
-            switch self {
-            case .trouble(let health): health.state
-            case .recovered: nil
-            }
-        }
-
-        func subject(_ mailbox: Mailbox) -> String {
-            switch self {
-            case .trouble(let health): "\(mailbox.email): \(health.state.displayName)"
-            case .recovered: "\(mailbox.email) is connected again"
-            }
-        }
-    }
-
-    private func send(_ notice: Notice, mailbox: Mailbox, direction: Direction, to recipients: [String], relay: SMTPRelay, now: Date) async throws {
+    private func send(_ notice: AdminNotice, mailbox: Mailbox, direction: Direction, to recipients: [String], relay: SMTPRelay, now: Date) async throws {
         let link = settings.publicURL.map { "\($0)/admin/channels/email/\(mailbox.id)" } ?? "Admin › Channels › Email in Mailroom"
-        let what = direction == .incoming ? "Fetching mail (incoming)" : "Sending replies (outgoing)"
-        let text: String
-        switch notice {
-        case .trouble(let health):
-            text = """
-                \(what) for the support address \(mailbox.email) needs your attention.
-
-                State: \(health.state.displayName)
-                What happened: \(health.cause ?? "—")
-                What to do: \(health.fix ?? "—")
-                \(health.detail.map { "Server said: \($0)\n" } ?? "")
-                Open the mailbox: \(link)
-
-                You will get one more email when it works again.
-                """
-        case .recovered(let was):
-            text = """
-                \(what) for the support address \(mailbox.email) works again (it was: \(was.displayName)).
-
-                Mail that arrived meanwhile is being fetched; nothing was lost.
-
-                Open the mailbox: \(link)
-                """
-        }
+        let text = notice.text(mailbox: mailbox.email, direction: direction, link: link)
         let sender = settings.from ?? relay.username.flatMap { $0.contains("@") ? $0 : nil } ?? "mailroom@\(Self.domain(of: mailbox.email))"
         let message = OutgoingMessage(
             from: MailAddress(name: "Mailroom", email: sender), to: recipients.map { MailAddress(email: $0) },
-            subject: "[Mailroom] \(notice.subject(mailbox))", messageID: "mr.notice.\(UUID().uuidString.lowercased())@\(Self.domain(of: sender))",
+            subject: "[Mailroom] \(notice.subject(mailbox: mailbox.email))", messageID: "mr.notice.\(UUID().uuidString.lowercased())@\(Self.domain(of: sender))",
             date: now, textBody: text, extraHeaders: [("Auto-Submitted", "auto-generated")])
         let built = try MessageBuilder.build(message)
         try await relay.deliver(built.bytes, from: sender, to: built.recipients, trusting: trustedCertificatesPEMFile, logger: logger)

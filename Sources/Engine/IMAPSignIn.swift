@@ -50,20 +50,11 @@ struct IMAPSignIn: Sendable {
         case .given(let given):
             try await Self.signIn(client, user: server.username, with: given)
         case .oauth(let tokens):
-            // A refused token earns exactly one renewal. If the provider refuses that, the grant is dead (its
-            // error says why); if the server refuses the renewed token too, the token is not the problem.
-            var access = try await tokens.accessToken(for: mailbox.id)
-            var renewed = false
-            while true {
-                do {
-                    try await Self.authenticate(client, user: server.username, token: access.token)
-                    return
-                } catch let error as IMAPError where error.kind == .authenticationFailed && !Self.isTemporary(error) {
-                    if renewed { throw Self.freshTokenRejected(error) }
-                    access = try await tokens.accessToken(for: mailbox.id, replacing: access.token)
-                    renewed = true
-                }
-            }
+            try await tokens.signIn(
+                mailbox.id,
+                isRefusal: Self.refusesToken,
+                refusedAgain: { error in (error as? IMAPError).map(Self.freshTokenRejected) ?? error },
+                attempt: { token in try await Self.authenticate(client, user: server.username, token: token) })
         }
     }
 
@@ -75,30 +66,29 @@ struct IMAPSignIn: Sendable {
         case .accessToken(let token):
             do {
                 try await authenticate(client, user: user, token: token)
-            } catch let error as IMAPError where error.kind == .authenticationFailed && !isTemporary(error) {
-                throw freshTokenRejected(error)
+            } catch where refusesToken(error) {
+                throw freshTokenRejected(error as? IMAPError ?? IMAPError(.authenticationFailed))
             }
         }
     }
 
     static func freshTokenRejected(_ error: IMAPError) -> ConnectionFailure {
         ConnectionFailure(
-            kind: .freshTokenRejected(code: error.code.map { "\($0)".uppercased() }),
+            kind: .freshTokenRejected(code: error.code.map(ServerResponseCode.init)),
             serverText: [error.serverText, error.detail].compactMap { $0 }.joined(separator: " — "), step: "AUTHENTICATE")
     }
 
-    /// XOAUTH2 where offered (Microsoft, Google), else OAUTHBEARER (RFC 7628).
+    /// Authenticates with the OAuth mechanism the server's capabilities call for (``SASLOAuthChoice``).
     private static func authenticate(_ client: IMAPClient, user: String, token: String) async throws {
-        let capabilities = await client.capabilities
-        if capabilities.contains("AUTH=XOAUTH2") || !capabilities.contains("AUTH=OAUTHBEARER") {
-            try await client.authenticate(mechanism: SASLXOAuth2(user: user, accessToken: token))
-        } else {
-            try await client.authenticate(mechanism: SASLOAuthBearer(user: user, accessToken: token))
+        let offered = await client.capabilities.compactMap { capability -> String? in
+            capability.uppercased().hasPrefix("AUTH=") ? String(capability.dropFirst(5)) : nil
         }
+        try await client.authenticate(mechanism: SASLOAuthChoice.mechanism(offered: offered, user: user, accessToken: token))
     }
 
-    private static func isTemporary(_ error: IMAPError) -> Bool {
-        if case .unavailable = error.code { return true }
-        return false
+    /// The server refused the token itself; `[UNAVAILABLE]` is an outage behind it (Diagnosis says so), not a refusal.
+    static func refusesToken(_ error: any Error) -> Bool {
+        guard let error = error as? IMAPError, error.kind == .authenticationFailed else { return false }
+        return !ConnectionFailure(error).isOutage
     }
 }

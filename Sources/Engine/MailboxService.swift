@@ -22,11 +22,9 @@ public struct MailboxService: Sendable {
         let valid = try draft.validated(servers: servers)
         var sealed: SealedSecret?
         if valid.incoming != nil || valid.outgoing != nil {
-            guard let password, !password.isEmpty else {
-                throw ValidationError(field: "password", message: "Enter the password of «\(valid.incoming?.username ?? valid.outgoing?.username ?? valid.email)» so Mailroom can sign in to its mail server.")
-            }
-            guard !password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
-                throw ValidationError(field: "password", message: "The password must not contain line breaks.")
+            let password = password ?? ""
+            if let problem = MailboxPassword.problem(password, account: valid.incoming?.username ?? valid.outgoing?.username ?? valid.email) {
+                throw ValidationError(problems: [problem])
             }
             sealed = try vault.seal(password, for: .password(of: valid.email))
         }

@@ -26,6 +26,11 @@ public struct OutboundSettings: Sendable {
         self.retryWindow = retryWindow
         self.trustedCertificatesPEMFile = trustedCertificatesPEMFile
     }
+
+    /// The retry and failure rules these settings configure.
+    public var policy: DeliveryPolicy {
+        DeliveryPolicy(firstRetryDelay: firstRetryDelay, maxRetryDelay: maxRetryDelay, retryWindow: retryWindow)
+    }
 }
 
 /// Sends what agents put in the outbox: each reply is sent, or visibly failed — never silently dropped.
@@ -112,49 +117,50 @@ public struct OutboundQueue: Service {
     }
 
     func attempt(_ delivery: Delivery, now: Date) async -> DeliveryOutcome {
-        guard let raw = try? await store.rawMessage(delivery.messageRowID) else {
-            return .failed(error: "The reply's stored message could not be read.")
-        }
-        var mailbox: Mailbox?
-        if let id = delivery.mailbox { mailbox = try? await store.mailbox(id) }
-        let route: Route
-        if let mailbox, let server = mailbox.outgoing {
-            route = .own(mailbox, server)
-        } else if let relay {
-            route = .relay(relay)
-        } else {
-            return retryOrFail(delivery, error: "No outgoing server is configured: the operator must set MAILROOM_SMTP_URL.", now: now)
-        }
         let started = Date()
-        let (outcome, observed) = await send(raw, delivery: delivery, route: route, now: now)
-        if case .own(let mailbox, let server) = route {
-            await record(observed, mailbox: mailbox, server: server, startedAt: started)
+        var route: Route?
+        let attempt: DeliveryAttempt
+        if let raw = try? await store.rawMessage(delivery.messageRowID) {
+            var mailbox: Mailbox?
+            if let id = delivery.mailbox { mailbox = try? await store.mailbox(id) }
+            if let mailbox, let server = mailbox.outgoing {
+                route = .own(mailbox, server)
+            } else if let relay {
+                route = .relay(relay)
+            }
+            if let route {
+                attempt = await send(raw, delivery: delivery, route: route)
+            } else {
+                attempt = .noRoute(text: "No outgoing server is configured: the operator must set MAILROOM_SMTP_URL.")
+            }
+        } else {
+            attempt = .messageUnreadable
         }
-        return outcome
+        let decision = settings.policy.decide(attempt, attempts: delivery.attempts, createdAt: delivery.createdAt, now: now)
+        switch decision.outcome {
+        case .sent: logger.info("Reply sent", metadata: ["ticket": "\(delivery.ticket)", "delivery": "\(delivery.id)"])
+        case .failed(let error): logger.notice("Reply refused", metadata: ["ticket": "\(delivery.ticket)", "error": "\(error)"])
+        case .retry(let error, _): logger.notice("Reply not sent yet", metadata: ["ticket": "\(delivery.ticket)", "error": "\(error)"])
+        }
+        if case .own(let mailbox, let server) = route {
+            await record(decision.health, mailbox: mailbox, server: server, startedAt: started)
+        }
+        return decision.outcome
     }
 
-    /// What an attempt showed about the route's connection, apart from what became of the reply.
-    enum Observation {
-        /// Connected and signed in (whatever the server then said to this reply).
-        case worked
-        case failed(OutgoingFailure)
-        /// Nothing learned (e.g. the pass was cancelled).
-        case unknown
-    }
-
-    /// Connects, signs in and sends; returns what becomes of the reply and what was learned about the connection.
-    private func send(_ raw: [UInt8], delivery: Delivery, route: Route, now: Date) async -> (DeliveryOutcome, Observation) {
+    /// Connects, signs in and sends; reports how far it got, for ``DeliveryPolicy`` to judge.
+    private func send(_ raw: [UInt8], delivery: Delivery, route: Route) async -> DeliveryAttempt {
         let client: SMTPClient
         do {
             client = try await SMTPClient.connect(to: route.server(trusting: settings.trustedCertificatesPEMFile), logger: logger)
         } catch {
-            return (outcome(of: error, delivery: delivery, now: now), .failed(OutgoingFailure(error)))
+            return Self.notSignedIn(error)
         }
         do {
             try await signIn(client, route: route)
         } catch {
             await client.close()
-            return (outcome(of: error, delivery: delivery, now: now), Self.observation(signInError: error))
+            return Self.notSignedIn(error)
         }
         // Signed in: the connection works. What the server says from here on is about this reply, unless the
         // connection itself breaks.
@@ -163,72 +169,57 @@ public struct OutboundQueue: Service {
             result = try await client.send(raw, from: delivery.envelopeFrom, to: delivery.recipients)
         } catch {
             await client.close()
-            let failure = Self.breaksConnection(error) ? OutgoingFailure(error) : OutgoingFailure(refusal: error)
-            return (outcome(of: error, delivery: delivery, now: now), Diagnosis.concernsConnection(failure) ? .failed(failure) : .worked)
+            let failure = OutgoingFailure(error)
+            return .failedAfterSignIn(failure, text: Self.text(of: error))
         }
         await client.quit()
-        if result.rejected.isEmpty {
-            logger.info("Reply sent", metadata: ["ticket": "\(delivery.ticket)", "delivery": "\(delivery.id)"])
-            return (.sent, .worked)
-        }
-        // Some recipients took it; resending would double it for them. Record the refusals on the ticket.
+        if result.rejected.isEmpty { return .accepted }
         let refused = result.rejected.map { "\($0.address): \($0.reply.code) \($0.reply.message)" }.joined(separator: "; ")
-        logger.notice("Reply sent, some recipients refused", metadata: ["ticket": "\(delivery.ticket)", "refused": "\(refused)"])
-        return (.failed(error: "Delivered to \(result.accepted.joined(separator: ", ")), refused for \(refused)"), .worked)
+        return .partlyRefused(accepted: result.accepted, refused: refused)
     }
 
-    /// What becomes of the reply after `error`: a permanent refusal fails it; anything else (a refused sign-in
-    /// included: the admin fixes that) waits and is retried.
-    private func outcome(of error: any Error, delivery: Delivery, now: Date) -> DeliveryOutcome {
+    /// A failure to connect or sign in, restated for the policy: what it says about the connection, and the
+    /// words the ticket shows.
+    static func notSignedIn(_ error: any Error) -> DeliveryAttempt {
         switch error {
         case let failure as SignInFailure:
-            return outcome(of: failure.underlying, delivery: delivery, now: now)
+            return .notSignedIn(failure.failure, text: text(of: failure.underlying))
         case let error as SMTPError:
-            let text = Self.describe(error)
-            if error.isPermanent && error.kind != .authenticationFailed {
-                logger.notice("Reply refused", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
-                return .failed(error: text)
-            }
-            logger.notice("Reply not sent yet", metadata: ["ticket": "\(delivery.ticket)", "error": "\(text)"])
-            return retryOrFail(delivery, error: text, now: now)
+            return .notSignedIn(OutgoingFailure(error), text: text(of: error))
         case let failure as ConnectionFailure:
-            return retryOrFail(delivery, error: "Signing in to send failed: \(failure.serverText ?? "\(failure.kind)")", now: now)
+            return .notSignedIn(OutgoingFailure(failure), text: text(of: failure))
+        case is CancellationError:
+            return .interrupted(text: "\(error)")
         default:
-            return retryOrFail(delivery, error: "\(error)", now: now)
+            return .notSignedIn(OutgoingFailure(kind: .protocolError, serverText: "\(error)", step: "AUTH"), text: "\(error)")
+        }
+    }
+
+    /// What the ticket shows for a failed attempt: the server's reply with its enhanced code, or what went wrong
+    /// on the way; never a credential.
+    static func text(of error: any Error) -> String {
+        switch error {
+        case let error as SMTPError:
+            if let reply = error.reply {
+                return "\(reply.code)\(reply.enhancedStatusCode.map { " \($0)" } ?? "") \(reply.message)"
+            }
+            return "\(error)"
+        case let failure as ConnectionFailure:
+            return "Signing in to send failed: \(failure.serverText ?? "\(failure.kind)")"
+        default:
+            return "\(error)"
         }
     }
 
     /// Writes the mailbox's outgoing health after an attempt through its own server.
-    private func record(_ observed: Observation, mailbox: Mailbox, server: OutgoingServer, startedAt: Date) async {
-        switch observed {
-        case .worked:
+    private func record(_ effect: DeliveryHealthEffect, mailbox: Mailbox, server: OutgoingServer, startedAt: Date) async {
+        switch effect {
+        case .works:
             await health.succeeded(mailbox, .outgoing, works: "Sending works (\(server.host):\(server.port)).", startedAt: startedAt)
-        case .failed(let failure):
+        case .fails(let failure):
             await health.failed(mailbox, .outgoing, Diagnosis.outgoing(failure, server: server, provider: mailbox.provider), startedAt: startedAt)
-        case .unknown:
+        case .unchanged:
             break
-        }
-    }
-
-    /// What a failed sign-in says about the connection: the server's refusal, the provider's refusal to renew the
-    /// token, or Mailroom's own stored credential.
-    static func observation(signInError error: any Error) -> Observation {
-        switch error {
-        case let failure as SignInFailure: .failed(failure.failure)
-        case let error as SMTPError: .failed(OutgoingFailure(error))
-        case let failure as ConnectionFailure: .failed(OutgoingFailure(failure))
-        case is CancellationError: .unknown
-        default: .failed(OutgoingFailure(kind: .protocolError, serverText: "\(error)", step: "AUTH"))
-        }
-    }
-
-    /// Errors after sign-in that mean the connection broke, rather than that the server refused this reply.
-    static func breaksConnection(_ error: any Error) -> Bool {
-        guard let error = error as? SMTPError else { return false }
-        if error.reply?.code == 421 { return true }
-        switch error.kind {
-        case .connectionFailed, .connectionClosed, .timeout, .tlsFailed, .protocolViolation, .lineTooLong: return true
-        case .authenticationFailed, .commandFailed, .unsupported, .messageTooLarge, .encryptionRequired: return false
         }
     }
 
@@ -271,43 +262,16 @@ public struct OutboundQueue: Service {
                 guard let tokens else {
                     throw ConnectionFailure(kind: .tokenRefused(.configuration), serverText: "OAuth is not configured here.", step: "credentials")
                 }
-                // A refused token earns exactly one renewal (protocols.md §6). If the provider refuses that, the
-                // token keeper's ConnectionFailure (tokenRefused) says why; if the server refuses the renewed token
-                // too, the token is not the problem.
-                let access = try await tokens.accessToken(for: mailbox.id)
-                let first = await client.oauthMechanism(user: server.username, token: access.token)
-                do {
-                    try await client.authenticate(mechanism: first)
-                } catch {
-                    guard error.kind == .authenticationFailed, !error.isTransient else { throw error }
-                    let renewed = try await tokens.accessToken(for: mailbox.id, replacing: access.token)
-                    do {
-                        try await client.authenticate(mechanism: await client.oauthMechanism(user: server.username, token: renewed.token))
-                    } catch {
-                        guard error.kind == .authenticationFailed, !error.isTransient else { throw error }
-                        throw SignInFailure(underlying: error, failure: OutgoingFailure(error, freshToken: true))
-                    }
-                }
+                try await tokens.signIn(
+                    mailbox.id,
+                    isRefusal: { ($0 as? SMTPError).map { $0.kind == .authenticationFailed && !$0.isTransient } ?? false },
+                    refusedAgain: { error in
+                        SignInFailure(underlying: error, failure: (error as? SMTPError).map { OutgoingFailure($0, freshToken: true) }
+                            ?? OutgoingFailure(kind: .freshTokenRejected, serverText: "\(error)", step: "AUTH"))
+                    },
+                    attempt: { token in try await client.authenticate(mechanism: await client.oauthMechanism(user: server.username, token: token)) })
             }
         }
-    }
-
-    /// Temporary failures wait longer each time, until the retry window closes.
-    func retryOrFail(_ delivery: Delivery, error: String, now: Date) -> DeliveryOutcome {
-        let delay = min(settings.firstRetryDelay * (1 << min(delivery.attempts, 16)), settings.maxRetryDelay)
-        let next = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-        if next.timeIntervalSince(delivery.createdAt) > settings.retryWindow {
-            return .failed(error: "Gave up after \(Int(settings.retryWindow / 3600)) hours of temporary failures. Last: \(error)")
-        }
-        return .retry(error: error, at: next)
-    }
-
-    /// The server's reply with its enhanced code, or what went wrong on the way; never a credential.
-    static func describe(_ error: SMTPError) -> String {
-        if let reply = error.reply {
-            return "\(reply.code)\(reply.enhancedStatusCode.map { " \($0)" } ?? "") \(reply.message)"
-        }
-        return "\(error)"
     }
 }
 
@@ -334,17 +298,6 @@ extension OutgoingFailure {
         self.init(
             kind: kind, replyCode: error.code, enhancedStatus: error.enhancedStatusCode.map { "\($0)" },
             serverText: Self.text(of: error), step: error.command ?? "connect")
-    }
-
-    /// A refusal of the reply itself (MAIL, RCPT, DATA), after a successful sign-in.
-    init(refusal error: any Error) {
-        guard let error = error as? SMTPError else {
-            self.init(kind: .messageRefused, serverText: "\(error)", step: "MAIL")
-            return
-        }
-        self.init(
-            kind: .messageRefused, replyCode: error.code, enhancedStatus: error.enhancedStatusCode.map { "\($0)" },
-            serverText: Self.text(of: error), step: error.command ?? "MAIL")
     }
 
     /// The server's words and what the client and the SASL mechanism learned; never a command argument or secret.

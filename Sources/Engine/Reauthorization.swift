@@ -70,9 +70,7 @@ public struct Reauthorization: Sendable {
             throw .invalid("This mailbox signs in with \(mailbox.provider.signInLabel.replacingOccurrences(of: "Sign in with ", with: "")), not a password: use «\(mailbox.provider.signInLabel)».")
         }
         guard !password.isEmpty else { throw .invalid("Enter the new password.") }
-        guard !password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
-            throw .invalid("The password must not contain line breaks.")
-        }
+        if let problem = MailboxPassword.problem(password, account: nil) { throw .invalid(problem.message) }
         if let verdict = await connectionTest.servers(
             incoming: mailbox.usage.fetchesMail && mailbox.incoming?.authentication == .password ? mailbox.incoming : nil,
             outgoing: mailbox.outgoing?.authentication == .password ? mailbox.outgoing : nil,

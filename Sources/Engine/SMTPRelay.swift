@@ -92,10 +92,8 @@ extension SMTPServer {
 }
 
 extension SMTPClient {
-    /// The OAuth SASL mechanism the server offers: XOAUTH2 where offered (or when nothing is announced), else OAUTHBEARER.
+    /// The OAuth SASL mechanism for this server's EHLO (the choice itself is ``SASLOAuthChoice``'s).
     func oauthMechanism(user: String, token: String) async -> any SASLMechanism {
-        let offered = await extensions.authMechanisms
-        if offered.contains("XOAUTH2") || !offered.contains("OAUTHBEARER") { return SASLXOAuth2(user: user, accessToken: token) }
-        return SASLOAuthBearer(user: user, accessToken: token)
+        SASLOAuthChoice.mechanism(offered: await extensions.authMechanisms, user: user, accessToken: token)
     }
 }

@@ -11,15 +11,15 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         /// `network`).
         case tls(TLSProblem)
         /// The server refused the credentials. `code` is the RFC 5530 response code, if any (e.g. AUTHENTICATIONFAILED).
-        case authenticationRejected(code: String?)
+        case authenticationRejected(code: ServerResponseCode?)
         /// The server does not allow this login method (LOGINDISABLED, PRIVACYREQUIRED).
-        case loginNotAllowed(code: String?)
+        case loginNotAllowed(code: ServerResponseCode?)
         /// A subsystem is down (`[UNAVAILABLE]`).
         case serverUnavailable
         /// The folder could not be opened.
-        case folderUnavailable(code: String?)
+        case folderUnavailable(code: ServerResponseCode?)
         /// A command failed for another reason.
-        case commandFailed(code: String?)
+        case commandFailed(code: ServerResponseCode?)
         /// The server said something the client could not understand.
         case protocolError
         /// Mailroom cannot read its own stored credential (the secret key changed, or none is stored).
@@ -28,7 +28,7 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         case tokenRefused(TokenProblem)
         /// The mail server refused an access token the provider issued moments ago: the grant is fine, so the
         /// protocol is disabled or the account lacks permission on the mailbox (protocols.md §1.10, §6).
-        case freshTokenRejected(code: String?)
+        case freshTokenRejected(code: ServerResponseCode?)
     }
 
     /// Who can fix a refused token renewal (mirrors the OAuth module's taxonomy without depending on it).
@@ -58,6 +58,62 @@ public struct ConnectionFailure: Error, Sendable, Equatable {
         self.serverText = serverText
         self.step = step
         self.retryAfter = retryAfter
+    }
+}
+
+extension ConnectionFailure {
+    /// An outage behind the server (`[UNAVAILABLE]`, RFC 5530): whatever command met it, never a reason to sign in
+    /// again, and a refused token with it is not a refused token.
+    public var isOutage: Bool {
+        switch kind {
+        case .serverUnavailable: true
+        case .authenticationRejected(let code), .loginNotAllowed(let code), .folderUnavailable(let code), .commandFailed(let code),
+             .freshTokenRejected(let code):
+            code == .unavailable
+        default: false
+        }
+    }
+}
+
+/// The response codes (RFC 5530, RFC 9051 §7.1) Diagnosis reads, typed so that a branch on a code cannot be
+/// misspelt; the IMAP module's codes are restated into these by the Engine.
+public enum ServerResponseCode: Sendable, Hashable, CustomStringConvertible {
+    case unavailable
+    case authenticationFailed
+    case authorizationFailed
+    case expired
+    case privacyRequired
+    case contactAdmin
+    case loginDisabled
+    case noPerm
+    case inUse
+    case limit
+    case overQuota
+    case nonExistent
+    case serverBug
+    case cannot
+    /// Any other code, by its name as the server sent it.
+    case other(String)
+
+    /// The code as it appears on the wire, e.g. `UNAVAILABLE`.
+    public var description: String {
+        switch self {
+        case .unavailable: "UNAVAILABLE"
+        case .authenticationFailed: "AUTHENTICATIONFAILED"
+        case .authorizationFailed: "AUTHORIZATIONFAILED"
+        case .expired: "EXPIRED"
+        case .privacyRequired: "PRIVACYREQUIRED"
+        case .contactAdmin: "CONTACTADMIN"
+        case .loginDisabled: "LOGINDISABLED"
+        case .noPerm: "NOPERM"
+        case .inUse: "INUSE"
+        case .limit: "LIMIT"
+        case .overQuota: "OVERQUOTA"
+        case .nonExistent: "NONEXISTENT"
+        case .serverBug: "SERVERBUG"
+        case .cannot: "CANNOT"
+        case .other(let name): name.uppercased()
+        }
     }
 }
 

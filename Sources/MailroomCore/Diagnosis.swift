@@ -16,16 +16,16 @@ public enum Diagnosis {
         let endpoint = "\(server.host):\(server.port)"
         switch failure.kind {
         // RFC 5530 UNAVAILABLE: a subsystem is down, whichever command met it. Never a reason to sign in again.
-        case .authenticationRejected("UNAVAILABLE") where server.authentication == .oauth2:
+        case .authenticationRejected(.unavailable) where server.authentication == .oauth2:
             // The server checks tokens with the identity provider; it only relays that the check could not be made.
             return Verdict(
                 state: .temporarilyFailing,
                 cause: "The mail server at \(endpoint) could not check the access token right now ([UNAVAILABLE]): \(provider.identityProviderName), or the service the server asks to check sign-ins, is temporarily unavailable.",
                 fix: "Nothing to do yet: Mailroom retries automatically and no mail is lost.",
                 detail: detail)
-        case .authenticationRejected("UNAVAILABLE"), .folderUnavailable("UNAVAILABLE"), .commandFailed("UNAVAILABLE"):
+        case _ where failure.isOutage:
             return transient(detail: detail, endpoint: endpoint)
-        case .authenticationRejected(let code) where code == "CONTACTADMIN" || code == "AUTHORIZATIONFAILED":
+        case .authenticationRejected(.contactAdmin), .authenticationRejected(.authorizationFailed):
             return Verdict(
                 state: .actionNeededAtProvider,
                 cause: "The mail server accepted the sign-in but does not let «\(server.username)» open this mailbox.",

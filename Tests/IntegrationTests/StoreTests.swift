@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import Storage
@@ -75,7 +76,7 @@ struct StoreTests {
         let fixture = try await StoreFixture.make(backend, name: "health")
         let mailbox = try await fixture.store.createMailbox(
             try MailboxDraft(email: "h@example.com", name: "H", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
-        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: "AUTHENTICATIONFAILED"), serverText: "Authentication failed.", step: "LOGIN"),
+        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: .authenticationFailed), serverText: "Authentication failed.", step: "LOGIN"),
                                          server: try #require(mailbox.incoming))
         let health = ConnectionHealth().failed(verdict, at: Date(timeIntervalSince1970: 1_700_000_000))
         try await fixture.store.setHealth(mailbox.id, .incoming, health)

@@ -7,7 +7,7 @@ struct DiagnosisTests {
 
     @Test("A rejected password asks for reauthorization, naming the account, never the password")
     func rejectedPassword() {
-        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: "AUTHENTICATIONFAILED"), serverText: "Authentication failed.", step: "LOGIN"), server: server)
+        let verdict = Diagnosis.incoming(.init(kind: .authenticationRejected(code: .authenticationFailed), serverText: "Authentication failed.", step: "LOGIN"), server: server)
         #expect(verdict.state == .reauthorizationRequired)
         #expect(verdict.state.displayName == "Reauthorization required")
         #expect(verdict.cause.contains("support@example.com"))
@@ -15,8 +15,8 @@ struct DiagnosisTests {
     }
 
     @Test("Transient faults never ask for reauthorization", arguments: [
-        ConnectionFailure.Kind.network, .timeout, .serverUnavailable, .authenticationRejected(code: "UNAVAILABLE"), .protocolError,
-        .folderUnavailable(code: "UNAVAILABLE"), .commandFailed(code: "UNAVAILABLE"),
+        ConnectionFailure.Kind.network, .timeout, .serverUnavailable, .authenticationRejected(code: .unavailable), .protocolError,
+        .folderUnavailable(code: .unavailable), .commandFailed(code: .unavailable),
     ])
     func transientFaults(kind: ConnectionFailure.Kind) {
         let verdict = Diagnosis.incoming(.init(kind: kind, serverText: "x"), server: server)
@@ -25,8 +25,8 @@ struct DiagnosisTests {
     }
 
     @Test("Faults that signing in again cannot fix point at the provider", arguments: [
-        ConnectionFailure.Kind.tls(.untrustedCertificate), .tls(.wrongName), .tls(.noCommonProtocol), .tls(.other), .loginNotAllowed(code: "LOGINDISABLED"), .authenticationRejected(code: "CONTACTADMIN"),
-        .authenticationRejected(code: "AUTHORIZATIONFAILED"), .folderUnavailable(code: "NONEXISTENT"),
+        ConnectionFailure.Kind.tls(.untrustedCertificate), .tls(.wrongName), .tls(.noCommonProtocol), .tls(.other), .loginNotAllowed(code: .loginDisabled), .authenticationRejected(code: .contactAdmin),
+        .authenticationRejected(code: .authorizationFailed), .folderUnavailable(code: .nonExistent),
     ])
     func providerFaults(kind: ConnectionFailure.Kind) {
         #expect(Diagnosis.incoming(.init(kind: kind), server: server).state == .actionNeededAtProvider)
