@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailroomCore
 import NIOCore
 import NIOSSL
 import PostgresKit
@@ -210,24 +211,6 @@ public final class Database: Service, Sendable {
             return .valueRefused("SQLite refused the statement: \(error.message)")
         default:
             return nil
-        }
-    }
-}
-
-/// Storage failures in words an operator can act on.
-public enum StoreError: Error, Sendable, CustomStringConvertible {
-    case unavailable(String)
-    case corrupt(String)
-    case conflict(String)
-    case notFound(String)
-    /// The database refused a statement for its own reasons (a deadlock, a full disk, a shutdown).
-    case refused(String)
-    /// The database refused the values written (a constraint, an encoding, a size): the same values will be refused again.
-    case valueRefused(String)
-
-    public var description: String {
-        switch self {
-        case .unavailable(let message), .corrupt(let message), .conflict(let message), .notFound(let message), .refused(let message), .valueRefused(let message): message
         }
     }
 }

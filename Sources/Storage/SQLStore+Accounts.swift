@@ -5,7 +5,7 @@ import SQLKit
 
 /// People who sign in and their browser sessions. Passwords arrive already hashed (bcrypt, by the Web layer);
 /// session tokens are stored only as SHA-256 hashes.
-extension SQLStore {
+extension SQLStore: AccountStore {
     /// Adds a person. - Throws: `StoreError.conflict` when the address is taken.
     public func createUser(email: String, name: String, role: UserRole, passwordHash: String, at now: Date) async throws -> User {
         try await database.transaction { sql in
@@ -61,7 +61,7 @@ extension SQLStore {
 
     /// Starts a session for `user`, returning the token for the cookie (never stored as such).
     public func startSession(user: User, lifetime: TimeInterval, at now: Date) async throws -> String {
-        let token = Self.randomToken()
+        let token = RandomToken.hex()
         try await database.transaction { sql in
             // Expired sessions go whenever someone signs in: no separate sweeper needed.
             try await sql.raw("DELETE FROM web_sessions WHERE expires_at < \(bind: Millis.from(now))").run()
@@ -103,11 +103,6 @@ extension SQLStore {
 
     static func hex(_ digest: SHA256.Digest) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
-    }
-
-    public static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 
     static func user(from row: any SQLRow) throws -> User {

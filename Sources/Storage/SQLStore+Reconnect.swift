@@ -96,7 +96,7 @@ extension SQLStore {
     }
 }
 
-extension SQLStore {
+extension SQLStore: MailboxAdministration {
     /// Mailboxes with a direction in «Reauthorization required» or «Migration to OAuth required»: what raises the banner.
     public func mailboxesNeedingReauthorization() async throws -> [MailboxID] {
         try await database.withSQL { sql in

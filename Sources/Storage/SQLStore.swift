@@ -4,17 +4,17 @@ import MailroomCore
 import SQLKit
 
 /// The Store on SQL: the same queries on SQLite and PostgreSQL. The only module that writes SQL.
-public struct SQLStore: MailroomStore {
+public struct SQLStore: MailroomStore, StoreProbe {
     public let database: Database
 
     public init(database: Database) { self.database = database }
 
-    /// Brings the schema up to date; returns the versions applied now.
     /// A trivial query: proves the database answers (for `/healthz`).
     public func ping() async throws {
         try await database.withSQL { sql in _ = try await sql.raw("SELECT 1 AS one").first() }
     }
 
+    /// Brings the schema up to date; returns the versions applied now.
     @discardableResult
     public func migrate() async throws -> [Int] { try await Migrations.run(on: database) }
 

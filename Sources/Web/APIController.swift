@@ -3,13 +3,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MailroomCore
-import Storage
 
 /// The JSON API: who is calling, mailboxes (with their health, a connection test and Case 2 reauthorization) and
 /// tickets. Secrets go in, never out. The route groups have already checked who may call what.
 struct APIController: Sendable {
     let dependencies: WebDependencies
-    var store: SQLStore { dependencies.store }
+    var store: any WebStore { dependencies.store }
 
     /// Under `/api/v1`, for anyone signed in.
     func register(on group: RouterGroup<AppRequestContext>) {

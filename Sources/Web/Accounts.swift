@@ -4,7 +4,6 @@ import HummingbirdBcrypt
 import NIOCore
 import NIOPosix
 import MailroomCore
-import Storage
 
 /// A refused account request, in words for the person who made it.
 public struct AccountError: Error, Sendable, CustomStringConvertible {
@@ -15,14 +14,14 @@ public struct AccountError: Error, Sendable, CustomStringConvertible {
 /// People who sign in: created by `mailroom admin create` (or an admin), checked at sign-in. Passwords are
 /// stored only as bcrypt hashes.
 public struct Accounts: Sendable {
-    let store: SQLStore
+    let store: any AccountStore
     /// bcrypt's work factor: 12 takes about a quarter of a second, slow for a guesser and fine for a person.
     let cost: UInt8
     /// Shared by the sign-in form and HTTP Basic on the API, so neither door lets a guesser past the other's limit.
     let throttle: ThrottleKeeper
     public static let minimumPasswordLength = 10
 
-    public init(store: SQLStore, cost: UInt8 = 12, limits: SignInThrottle.Limits = SignInThrottle.Limits()) {
+    public init(store: any AccountStore, cost: UInt8 = 12, limits: SignInThrottle.Limits = SignInThrottle.Limits()) {
         self.store = store
         self.cost = cost
         self.throttle = ThrottleKeeper(SignInThrottle(limits: limits))

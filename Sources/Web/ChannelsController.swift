@@ -3,14 +3,13 @@ import Foundation
 import Hummingbird
 import MailroomCore
 import OAuth
-import Storage
 
 /// Admin › Channels › Email: the list with each direction's state, *New support email*, a mailbox's detail
 /// (state, cause, fix, activity, «Others»), and the fixes that need no provider sign-in (a new password).
 struct ChannelsController: Sendable {
     let dependencies: WebDependencies
     let pages: PagesController
-    var store: SQLStore { dependencies.store }
+    var store: any WebStore { dependencies.store }
 
     /// Under `/admin/channels/email`, in the admins' route group.
     func register(on group: RouterGroup<AppRequestContext>) {

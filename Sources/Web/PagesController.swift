@@ -5,13 +5,12 @@ import MIME
 import MailroomCore
 import OAuth
 import Mustache
-import Storage
 
 /// The agent's and admin's pages: plain HTML rendered on the server.
 struct PagesController: Sendable {
     let dependencies: WebDependencies
     let library: MustacheLibrary
-    var store: SQLStore { dependencies.store }
+    var store: any WebStore { dependencies.store }
     static let pageSize = 50
 
     init(dependencies: WebDependencies) throws {
@@ -221,7 +220,7 @@ struct PagesController: Sendable {
 extension PagesController {
     /// «Password», or which account signed in for an OAuth mailbox (a delegate, for a shared mailbox).
     /// - Parameter oauth: names an «Other» mailbox's identity provider as its button does («Sign in with Keycloak»).
-    static func authenticationLabel(_ mailbox: Mailbox, store: SQLStore, oauth: OAuthProviders? = nil) async throws -> String {
+    static func authenticationLabel(_ mailbox: Mailbox, store: any MailroomStore, oauth: OAuthProviders? = nil) async throws -> String {
         guard let server = mailbox.incoming else { return "—" }
         switch server.authentication {
         case .password:

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MailroomCore
-import Storage
 
 /// Signing in and out of Mailroom's pages.
 struct SessionController: Sendable {
@@ -36,7 +35,7 @@ struct SessionController: Sendable {
         // One token per browser while its cookie lives: a second load of the page (another tab, the favicon's
         // redirect) must not invalidate the form already shown.
         let existing = request.cookies[Self.formCookie]?.value ?? ""
-        let token = existing.count == 64 && existing.allSatisfy(\.isHexDigit) ? existing : SQLStore.randomToken()
+        let token = existing.count == 64 && existing.allSatisfy(\.isHexDigit) ? existing : RandomToken.hex()
         var view: [String: Any] = [
             "form_token": token, "email": email,
             "next": SessionMiddleware.safeNext(request.uri.queryParameters["next"].map(String.init) ?? "/tickets"),

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MailroomCore
-import Storage
 
 /// Who is asking: reads the session cookie into the context, and decides nothing. What a route needs (a
 /// signed-in person, an admin, a CSRF token, the API's HTTP Basic) is the middleware of the route group it sits
@@ -12,7 +11,7 @@ struct SessionMiddleware: RouterMiddleware {
     /// Under https the name carries the `__Host-` prefix: the browser then takes it only from this host, over
     /// https, for the whole site, so no subdomain or plain-http page can plant or shadow it.
     static func cookie(https: Bool) -> String { https ? "__Host-mailroom_session" : "mailroom_session" }
-    let store: SQLStore
+    let store: any AccountStore
     let https: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

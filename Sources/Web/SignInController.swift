@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import MailroomCore
 import OAuth
-import Storage
 
 /// «Sign in with Microsoft», «Sign in with Google» or «Sign in with <generic provider>» for a new mailbox: start (remember the request, send the
 /// browser to the provider) and callback (check state, exchange the code, verify the id_token, test the connection

@@ -6,11 +6,10 @@ import Logging
 import MailroomCore
 import Mustache
 import OAuth
-import Storage
 
 /// What the web layer needs from the rest of Mailroom.
 public struct WebDependencies: Sendable {
-    public var store: SQLStore
+    public var store: any WebStore
     public var mailboxes: MailboxService
     /// Woken when a mailbox is added, so its first fetch does not wait for the next poll.
     public var inbound: InboundSync?
@@ -37,7 +36,7 @@ public struct WebDependencies: Sendable {
     }
 
     public init(
-        store: SQLStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
+        store: any WebStore, mailboxes: MailboxService, inbound: InboundSync?, oauth: OAuthProviders? = nil, publicURL: String? = nil,
         connectionTest: ConnectionTest = ConnectionTest(settings: SyncSettings(), logger: Logger(label: "mailroom.connection-test")),
         replies: ReplyService? = nil, notifier: AdminNotifier? = nil, servers: ProviderServers? = nil
     ) {
