@@ -214,10 +214,17 @@ let package = Package(
         ),
         .testTarget(name: "MailroomCoreTests", dependencies: ["MailroomCore", "MIME"], swiftSettings: swiftSettings),
         .testTarget(name: "MailCorpusTests", dependencies: ["MailCorpus", "MIME"], swiftSettings: swiftSettings),
-        // Test doubles shared by test targets: the in-memory store and a keyless vault.
+        // What test targets share: the in-memory store and a keyless vault, the log capture, the scripted line server,
+        // store fixtures on SQLite and PostgreSQL, the people tests sign in as, and the helpers that run programs.
         .target(
             name: "MailroomTestSupport",
-            dependencies: ["MailroomCore", "MIME", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MailroomCore", "MIME", "Storage", "Web", "LocalMailServers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/MailroomTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import MailroomCore
+import MailroomTestSupport
 import Storage
 import Testing
 @testable import Web

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Logging
 import MailroomCore
+import MailroomTestSupport
 import Storage
 import Testing
 import Web

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import Storage

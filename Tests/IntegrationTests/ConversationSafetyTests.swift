@@ -1,6 +1,7 @@
 import Crypto
 import Engine
 import Foundation
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import Storage

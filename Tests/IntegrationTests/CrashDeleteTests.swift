@@ -1,4 +1,5 @@
 import Foundation
+import MailroomTestSupport
 import Testing
 
 @Suite("Delete after fetching through crashes", .serialized)

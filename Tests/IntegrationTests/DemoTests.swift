@@ -1,5 +1,6 @@
 import Foundation
 import LocalMailServers
+import MailroomTestSupport
 import Testing
 
 /// `scripts/demo`, started as a newcomer would (without installing or building, which the suite did),

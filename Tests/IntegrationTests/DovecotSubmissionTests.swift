@@ -1,6 +1,7 @@
 import Foundation
 import IdentityEmulator
 import Logging
+import MailroomTestSupport
 import SASL
 import SMTP
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MailroomCore
+import MailroomTestSupport
 import OAuth
 import Testing
 @testable import Web

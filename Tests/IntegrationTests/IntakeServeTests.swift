@@ -1,5 +1,6 @@
 import Foundation
 import LocalMailServers
+import MailroomTestSupport
 import Testing
 
 @Suite("«Outgoing only»: mail forwarded to mailroom serve's SMTP receiver", .serialized)

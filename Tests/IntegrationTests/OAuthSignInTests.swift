@@ -3,6 +3,7 @@ import Foundation
 import IMAP
 import IdentityEmulator
 import MailroomCore
+import MailroomTestSupport
 import OAuth
 import SASL
 import SMTP

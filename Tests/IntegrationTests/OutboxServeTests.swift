@@ -1,4 +1,5 @@
 import Foundation
+import MailroomTestSupport
 import MIME
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import IdentityEmulator
+import MailroomTestSupport
 import Testing
 
 /// `mailroom serve` with the emulator as its Microsoft and Google, real Dovecot for mail, real Postfix as the

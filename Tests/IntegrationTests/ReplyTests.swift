@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import Storage

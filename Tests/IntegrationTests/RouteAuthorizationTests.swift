@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MailroomCore
+import MailroomTestSupport
 import Storage
 import Testing
 import Web

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import IMAP
 import Logging
+import MailroomTestSupport
 import SASL
 import SMTP
 import Synchronization

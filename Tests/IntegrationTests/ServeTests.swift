@@ -1,4 +1,5 @@
 import Foundation
+import MailroomTestSupport
 import Testing
 
 @Suite("mailroom serve and the CLI, as an operator uses them", .serialized)

@@ -1,5 +1,6 @@
 import Foundation
 import IdentityEmulator
+import MailroomTestSupport
 import Testing
 
 @Suite("«Sign in with Microsoft» through mailroom serve", .serialized)

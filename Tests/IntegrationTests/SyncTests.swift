@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import MailroomTestSupport
 import MIME
 import MailroomCore
 import Storage

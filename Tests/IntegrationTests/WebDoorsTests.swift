@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MailroomCore
+import MailroomTestSupport
 import Storage
 import Testing
 @testable import Web

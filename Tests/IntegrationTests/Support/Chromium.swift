@@ -1,4 +1,5 @@
 import Foundation
+import MailroomTestSupport
 
 /// Real headless Chromium (Debian's package): the DOM a browser builds from our pages, and screenshots.
 enum Chromium {

@@ -1,5 +1,6 @@
 import Foundation
 import LocalMailServers
+import MailroomTestSupport
 
 /// A private Dovecot on loopback for one test process: passwd-file users, Maildirs in a temporary
 /// directory, plain/STARTTLS and implicit-TLS listeners, a certificate from a test CA, and an auth
@@ -162,27 +163,5 @@ final class Dovecot: @unchecked Sendable {
         for case let item as String in enumerator {
             _ = chown(url.appendingPathComponent(item).path, uid_t(Self.mailUID), gid_t(Self.mailUID))
         }
-    }
-}
-
-/// Stops what the tests started when the test process exits.
-enum TestCleanup {
-    nonisolated(unsafe) private static var actions: [@Sendable () -> Void] = []
-    private static let lock = NSLock()
-    private static let installed: Void = { atexit { TestCleanup.runAll() } }()
-
-    static func register(_ action: @escaping @Sendable () -> Void) {
-        _ = installed
-        lock.lock()
-        actions.append(action)
-        lock.unlock()
-    }
-
-    static func runAll() {
-        lock.lock()
-        let all = actions
-        actions = []
-        lock.unlock()
-        for action in all.reversed() { action() }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
+import LocalMailServers
 import MailCorpus
+import MailroomTestSupport
 
 /// The servers this test process shares, started on first use and stopped at exit.
 actor TestServers {
     static let shared = TestServers()
     private var dovecotTask: Task<Dovecot, any Error>?
-    private var postgresTask: Task<Postgres, any Error>?
     private var postfixTask: Task<Postfix, any Error>?
     private var emulatorTask: Task<EmulatorFixture, any Error>?
     private var corpora: [String: [[UInt8]]] = [:]
@@ -39,11 +40,9 @@ actor TestServers {
         return try await task.value
     }
 
-    func postgres() async throws -> Postgres {
-        if let postgresTask { return try await postgresTask.value }
-        let task = Task { try await Postgres() }
-        postgresTask = task
-        return try await task.value
+    /// The PostgreSQL every test target of this process shares.
+    func postgres() async throws -> PostgresCluster {
+        try await TestPostgres.shared.cluster()
     }
 
     /// Messages from the repository's corpus generator (deterministic for a count and seed), in order.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MailroomTestSupport
 import NIOCore
 import Synchronization
 
