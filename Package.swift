@@ -180,6 +180,31 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MIMETests", dependencies: ["MIME"], swiftSettings: swiftSettings),
+        .testTarget(name: "SASLTests", dependencies: ["SASL"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailTransportTests",
+            dependencies: [
+                "MailTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // On SQLite and on a PostgreSQL the tests start themselves (LocalMailServers); no mail server.
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "MailroomCore", "MIME", "MailroomTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "MailroomCore", "Storage", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IMAPTests",
             dependencies: ["IMAP", "SASL", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
@@ -231,9 +256,10 @@ let package = Package(
         .testTarget(
             name: "WebTests",
             dependencies: [
-                "Web", "Engine", "MailroomCore", "MIME", "MailroomTestSupport",
+                "Web", "Engine", "MailroomCore", "MIME", "MailroomTestSupport", "Storage", "OAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
