@@ -202,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "MailroomCore", "Storage", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "MailroomCore", "Storage", "LocalMailServers", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -212,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SMTPTests",
-            dependencies: ["SMTP", "SASL", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SMTP", "SASL", "LocalMailServers", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,10 +1,8 @@
-import MailroomTestSupport
-
 /// Misbehaving IMAP servers on loopback (plain TCP), for the faults a real Dovecot will not produce on demand: a
 /// backend outage, a dropped connection, a server that hangs. Every connection gets the same behaviour; the server
 /// counts connections, so a test can tell the client really came.
-enum HostileIMAP {
-    enum Behaviour: Sendable {
+public enum HostileIMAP {
+    public enum Behaviour: Sendable {
         /// Greets, then answers every LOGIN/AUTHENTICATE with `NO [UNAVAILABLE] Backend down` (RFC 5530).
         case unavailable
         /// Greets, then hangs up as soon as the client sends its first command (a connection dropped mid-session).
@@ -16,11 +14,11 @@ enum HostileIMAP {
         case hangUpAfterClientHello
     }
 
-    static let greeting = "* OK [CAPABILITY IMAP4rev1 ID] Hostile IMAP ready.\r\n"
+    public static let greeting = "* OK [CAPABILITY IMAP4rev1 ID] Hostile IMAP ready.\r\n"
 
     /// A server behaving so; its ``ScriptedLineServer/lines`` keep tags and commands but mask LOGIN's and
     /// AUTHENTICATE's arguments (`A1 LOGIN …`).
-    static func server(_ behaviour: Behaviour) throws -> ScriptedLineServer {
+    public static func server(_ behaviour: Behaviour) throws -> ScriptedLineServer {
         let opening: ScriptedLineServer.Opening = switch behaviour {
         case .unavailable, .dropAfterGreeting: .greeting(greeting)
         case .silent: .quiet
