@@ -207,7 +207,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IMAPTests",
-            dependencies: ["IMAP", "SASL", "MailroomTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "IMAP", "SASL", "MailroomTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -271,6 +275,9 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
