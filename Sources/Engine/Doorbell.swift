@@ -13,6 +13,15 @@ actor Doorbell {
         }
     }
 
+    /// Returns at a ring (or one that came since the last wait), or at cancellation.
+    func wait() async {
+        if rung {
+            rung = false
+            return
+        }
+        await waitForRing()
+    }
+
     /// Returns after `duration`, at a ring, or at cancellation, whichever comes first.
     func wait(upTo duration: Duration) async {
         if rung {

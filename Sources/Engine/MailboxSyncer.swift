@@ -54,28 +54,41 @@ public struct MailboxSyncer: Sendable {
         let started = Date()
         do {
             let report = try await sync(mailbox, server: server)
-            await health.succeeded(mailbox, .incoming, works: "Fetching works (\(server.host):\(server.port), folder \(server.folder)).", startedAt: started)
-            if report.fetched > 0 {
-                logger.info("Fetched mail", metadata: [
-                    "mailbox": "\(mailbox.id)", "fetched": "\(report.fetched)", "opened": "\(report.openedTickets)",
-                    "joined": "\(report.joinedTickets)", "duplicates": "\(report.duplicates)",
-                ])
-            }
+            await recordSuccess(report, mailbox: mailbox, server: server, startedAt: started)
             return .success(report)
-        } catch let failure as ConnectionFailure {
-            let verdict = Diagnosis.incoming(failure, server: server, provider: mailbox.provider)
-            let next = await health.failed(mailbox, .incoming, verdict, startedAt: started)
-            logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
-            return .failure(failure)
-        } catch is CancellationError {
-            // Shutting down: nothing failed.
-            return .failure(ConnectionFailure(kind: .commandFailed(code: nil), serverText: "stopped", step: "store"))
         } catch {
+            return .failure(await recordFailure(error, mailbox: mailbox, server: server, startedAt: started))
+        }
+    }
+
+    /// Records a pass that worked: the mailbox is «Connected».
+    func recordSuccess(_ report: SyncReport, mailbox: Mailbox, server: IncomingServer, startedAt: Date) async {
+        EngineMetrics.filed(report)
+        await health.succeeded(mailbox, .incoming, works: "Fetching works (\(server.host):\(server.port), folder \(server.folder)).", startedAt: startedAt)
+        if report.fetched > 0 {
+            logger.info("Fetched mail", metadata: [
+                "mailbox": "\(mailbox.id)", "fetched": "\(report.fetched)", "opened": "\(report.openedTickets)",
+                "joined": "\(report.joinedTickets)", "duplicates": "\(report.duplicates)",
+            ])
+        }
+    }
+
+    /// Records a failed pass as Diagnosis judges it and returns it restated as a ``ConnectionFailure``.
+    func recordFailure(_ error: any Error, mailbox: Mailbox, server: IncomingServer, startedAt: Date) async -> ConnectionFailure {
+        switch error {
+        case let failure as ConnectionFailure:
+            let verdict = Diagnosis.incoming(failure, server: server, provider: mailbox.provider)
+            let next = await health.failed(mailbox, .incoming, verdict, startedAt: startedAt)
+            logger.warning("Fetching failed", metadata: ["mailbox": "\(mailbox.id)", "state": "\(next.state.rawValue)", "detail": "\(verdict.detail ?? "")"])
+            return failure
+        case is CancellationError:
+            // Shutting down: nothing failed.
+            return ConnectionFailure(kind: .commandFailed(code: nil), serverText: "stopped", step: "store")
+        default:
             // Not the mail server's fault (the database, the vault): the mailbox still shows it, with its cause.
             logger.error("Sync stopped by an internal error", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
-            _ = await health.failed(mailbox, .incoming, Diagnosis.storeFailed("\(error)"), startedAt: started)
-            let failure = ConnectionFailure(kind: .commandFailed(code: nil), serverText: "\(error)", step: "store")
-            return .failure(failure)
+            _ = await health.failed(mailbox, .incoming, Diagnosis.storeFailed("\(error)"), startedAt: startedAt)
+            return ConnectionFailure(kind: .commandFailed(code: nil), serverText: "\(error)", step: "store")
         }
     }
 
@@ -83,82 +96,123 @@ public struct MailboxSyncer: Sendable {
     public func sync(_ mailbox: Mailbox, server: IncomingServer) async throws -> SyncReport {
         let credential = try await signIn.credential(for: mailbox, server: server)
         return try await IMAPSession.with(server, settings: settings, logger: logger) { client in
-            try await sync(mailbox, server: server, client: client, credential: credential)
+            try await signIn.signIn(client, as: credential, mailbox: mailbox, server: server)
+            return try await pass(mailbox, server: server, client: client)
         }
     }
 
-    private func sync(_ mailbox: Mailbox, server: IncomingServer, client: IMAPClient, credential: IMAPSignIn.Credential) async throws -> SyncReport {
+    /// Keeps one session open on the mailbox (push): catch up, then wait in IDLE and fetch the moment the server
+    /// announces mail; without IDLE, fetch again every poll interval on the same session. A session lives at most
+    /// ``SyncSettings/reconcileInterval``: the next one signs in afresh (so a changed password or a revoked sign-in
+    /// shows even on servers that keep old sessions open) and runs a full pass, so a server that fails to announce
+    /// mail cannot hide it.
+    ///
+    /// Returns when the session has lived its time or `interrupt` fires (the caller reloads the mailbox and calls
+    /// again); throws ``ConnectionFailure`` when the session fails or drops. `synced` follows every pass that worked.
+    func watch(
+        _ mailbox: Mailbox, server: IncomingServer, interrupt: @escaping @Sendable () async -> Void,
+        synced: (SyncReport) async -> Void
+    ) async throws {
+        let credential = try await signIn.credential(for: mailbox, server: server)
+        try await IMAPSession.with(server, settings: settings, logger: logger) { client in
+            try await signIn.signIn(client, as: credential, mailbox: mailbox, server: server)
+            EngineMetrics.sessionsOpen.increment()
+            defer { EngineMetrics.sessionsOpen.decrement() }
+            let opened = ContinuousClock.now
+            await synced(try await pass(mailbox, server: server, client: client))
+            let idle = await client.supportsIdle
+            while !Task.isCancelled {
+                let left = settings.reconcileInterval - (ContinuousClock.now - opened)
+                guard left > .zero else { return }
+                let outcome: IdleOutcome
+                if idle {
+                    EngineMetrics.sessionsIdle.increment()
+                    defer { EngineMetrics.sessionsIdle.decrement() }
+                    outcome = try await client.idle(renewAfter: max(.milliseconds(500), min(settings.idleRenewal, left)), until: interrupt)
+                } else {
+                    outcome = await Self.sleep(upTo: min(left, settings.pollInterval), interrupt: interrupt)
+                }
+                let announced = ContinuousClock.now
+                switch outcome {
+                case .interrupted: return
+                case .renew where idle: continue
+                case .renew: await synced(try await pass(mailbox, server: server, client: client))
+                case .changed:
+                    let report = try await pass(mailbox, server: server, client: client)
+                    if report.fetched > 0 { EngineMetrics.newMailLatency.record(duration: ContinuousClock.now - announced) }
+                    await synced(report)
+                }
+            }
+        }
+    }
+
+    /// Waits `duration`, or until `interrupt` fires.
+    private static func sleep(upTo duration: Duration, interrupt: @escaping @Sendable () async -> Void) async -> IdleOutcome {
+        await withTaskGroup(of: IdleOutcome.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: duration)
+                return .renew
+            }
+            group.addTask {
+                await interrupt()
+                return .interrupted
+            }
+            let first = await group.next() ?? .interrupted
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// One pass on a signed-in session: open the folder, fetch what is new, file it, delete what may be deleted.
+    private func pass(_ mailbox: Mailbox, server: IncomingServer, client: IMAPClient) async throws -> SyncReport {
         var report = SyncReport()
-        try await signIn.signIn(client, as: credential, mailbox: mailbox, server: server)
         // EXAMINE when mail stays on the server: read-only, so not even \Seen changes.
         let status = try await client.select(server.folder, readOnly: !mailbox.deleteAfterFetch)
         let source = SyncSource.of(server)
-        let stored = try await store.watermark(mailbox.id, folder: server.folder)
-        var watermark = stored ?? SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
-        if let counted = watermark.source, counted != source {
-            // Another server or account behind the same folder name: its UIDs are other messages, however alike.
+        let start = SyncPlan.start(
+            stored: try await store.watermark(mailbox.id, folder: server.folder), uidValidity: status.uidValidity, source: source)
+        var watermark = start.watermark
+        if let rescan = start.rescan {
             report.uidValidityChanged = true
-            try await store.log(mailbox.id, ActivityEntry(
-                at: Date(), kind: "uidvalidity",
-                text: "The folder «\(server.folder)» is now read from another server or account. Rescanning it; mail already filed is recognized and not filed twice, and nothing fetched from the previous account is deleted here."))
-            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
-            try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
-        } else if watermark.uidValidity != status.uidValidity {
-            // Stored UIDs are void (RFC 9051 §2.3.1.1). Rescan; the dedupe key recognizes what is already filed.
-            report.uidValidityChanged = true
-            try await store.log(mailbox.id, ActivityEntry(
-                at: Date(), kind: "uidvalidity",
-                text: "The folder «\(server.folder)» was recreated on the server (UIDVALIDITY \(watermark.uidValidity) → \(status.uidValidity)). Rescanning it; mail already filed is recognized and not filed twice."))
-            watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: 0, source: source)
-            try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
-        } else if stored == nil || watermark.source == nil {
-            // A position saved before sources were recorded belongs to this server: the one it was counted on.
-            watermark.source = source
+            try await store.log(mailbox.id, ActivityEntry(at: Date(), kind: "uidvalidity", text: Self.explain(rescan, folder: server.folder)))
+        }
+        if start.save {
             try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
         }
         guard status.exists > 0 else { return report }
 
-        if mailbox.deleteAfterFetch && watermark.lastUID > 0 {
-            // Filed earlier but not yet deleted (a crash between commit and delete): safe to delete now. Only what the
-            // database holds the content of; notices for mail too large or unreadable stand in for mail that exists only there.
-            let below = try await client.uidSearch("UID 1:\(watermark.lastUID)").filter { $0 <= watermark.lastUID }
+        if SyncPlan.looksForLeftovers(deleteAfterFetch: mailbox.deleteAfterFetch, watermark: watermark) {
+            let below = try await client.uidSearch("UID 1:\(watermark.lastUID)")
             if !below.isEmpty {
                 let stored = try await store.storedUIDs(mailbox: mailbox.id, source: source, uidValidity: status.uidValidity, through: watermark.lastUID)
-                report.deletedFromServer += try await delete(below.filter { stored.contains($0) }, client: client)
+                report.deletedFromServer += try await delete(SyncPlan.leftovers(onServer: below, stored: stored, watermark: watermark), client: client)
             }
         }
 
-        let newUIDs = try await client.uidSearch("UID \(UInt64(watermark.lastUID) + 1):*").filter { $0 > watermark.lastUID }.sorted()
-        for start in stride(from: 0, to: newUIDs.count, by: max(1, settings.fetchBatchSize)) {
-            let batch = Array(newUIDs[start..<min(start + max(1, settings.fetchBatchSize), newUIDs.count)])
-            var pending = Set(batch)
+        let newUIDs = SyncPlan.newUIDs(try await client.uidSearch("UID \(UInt64(watermark.lastUID) + 1):*"), above: watermark)
+        for batch in SyncPlan.batches(newUIDs, size: settings.fetchBatchSize) {
             var filed: [UInt32] = []
-            // Messages over the size limit are filed as a notice and left on the server; the rest are downloaded.
             let sizes = try await client.uidSizes(UIDSet(uids: batch))
-            let tooLarge = Set(batch.filter { (sizes[$0] ?? 0) > settings.maxMessageSize })
-            for uid in batch where tooLarge.contains(uid) {
+            let (tooLarge, wanted) = SyncPlan.split(batch, sizes: sizes, limit: settings.maxMessageSize)
+            for uid in tooLarge {
                 // Filed at the current watermark: if a crash follows, the refetch finds it a duplicate.
                 let notice = IncomingEmail.tooLarge(
                     size: sizes[uid] ?? 0, limit: settings.maxMessageSize, folder: server.folder, uidValidity: status.uidValidity, uid: uid,
                     receivedAt: Date())
-                let outcome = try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark)
-                report.count(outcome)
-                pending.remove(uid)
+                report.count(try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark))
                 report.tooLarge += 1
             }
-            let wanted = batch.filter { pending.contains($0) }
             // Parsing the next group overlaps with committing the previous one; commits stay strictly in order,
             // one in flight at a time, so the watermark only moves forward over filed mail.
+            var progress = FetchProgress(wanted: wanted)
             var group = CommitGroup(mark: watermark)
             try await withThrowingTaskGroup(of: CommittedGroup.self) { commits in
                 var inFlight = false
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
-                    guard pending.remove(message.uid) != nil else { continue }
+                    guard let passing = progress.arrived(message.uid) else { continue }
                     var email = Self.incomingEmail(message)
                     email.sourceUID = message.uid
-                    // The watermark may pass only UIDs that are filed: with out-of-order responses, stop below the lowest pending one.
-                    let lowestPending = pending.min() ?? (batch.last ?? message.uid) &+ 1
-                    group.add(email, uid: message.uid, passing: min(message.uid, lowestPending &- 1))
+                    group.add(email, uid: message.uid, passing: passing)
                     if group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 {
                         if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
                         let ready = group.take()
@@ -172,30 +226,40 @@ public struct MailboxSyncer: Sendable {
             watermark = group.mark
             // UIDs that never came back: expunged meanwhile, or the server would not hand them over (BODY[] NIL).
             // The second kind must not be passed silently: file a notice for each before the watermark moves on.
-            if !pending.isEmpty {
-                let stillThere = try await client.uidSearch("UID \(UIDSet(uids: pending.sorted()))").filter { pending.contains($0) }
-                if !stillThere.isEmpty {
-                    let notices = stillThere.map {
+            let undelivered = progress.undelivered
+            if !undelivered.isEmpty {
+                let stillThere = Set(try await client.uidSearch("UID \(UIDSet(uids: undelivered))"))
+                let unreadable = undelivered.filter { stillThere.contains($0) }
+                if !unreadable.isEmpty {
+                    let notices = unreadable.map {
                         IncomingEmail.unreadable(folder: server.folder, uidValidity: status.uidValidity, uid: $0, receivedAt: Date())
                     }
                     for outcome in try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
                         report.count(outcome)
                     }
-                    report.unreadable += stillThere.count
+                    report.unreadable += unreadable.count
                     logger.warning("The server returned no content for some messages; filed notices", metadata: [
-                        "mailbox": "\(mailbox.id)", "uids": "\(stillThere)",
+                        "mailbox": "\(mailbox.id)", "uids": "\(unreadable)",
                     ])
                 }
             }
-            if let last = batch.last, watermark.lastUID < last {
-                watermark = SyncWatermark(uidValidity: status.uidValidity, lastUID: last, source: source)
+            if let next = SyncPlan.afterBatch(batch, watermark: watermark) {
+                watermark = next
                 try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
             }
-            if mailbox.deleteAfterFetch {
-                report.deletedFromServer += try await delete(filed, client: client)
-            }
+            report.deletedFromServer += try await delete(SyncPlan.deletable(committed: filed, deleteAfterFetch: mailbox.deleteAfterFetch), client: client)
         }
         return report
+    }
+
+    /// The activity log's words for a rescan.
+    static func explain(_ rescan: SyncPlan.Rescan, folder: String) -> String {
+        switch rescan {
+        case .otherSource:
+            "The folder «\(folder)» is now read from another server or account. Rescanning it; mail already filed is recognized and not filed twice, and nothing fetched from the previous account is deleted here."
+        case .newUIDValidity(let old, let new):
+            "The folder «\(folder)» was recreated on the server (UIDVALIDITY \(old) → \(new)). Rescanning it; mail already filed is recognized and not filed twice."
+        }
     }
 
     /// Files a group of fetched emails with the watermark that covers them in one transaction (one fsync).

@@ -16,11 +16,22 @@ public struct SyncSettings: Sendable {
     public var maxMessageSize: Int
     /// How long a server may take to connect, greet and answer before the attempt counts as a timeout.
     public var imapTimeouts: IMAPTimeouts
+    /// Push: keep one session per mailbox open and wait in IDLE (RFC 2177) for new mail, instead of polling.
+    public var push: Bool
+    /// How long one IDLE lasts before it is re-issued (servers end it after about 30 minutes; RFC 2177 says 29).
+    public var idleRenewal: Duration
+    /// How often a session fetches whatever the server announced (a server that fails to announce mail cannot
+    /// hide it longer than this).
+    public var reconcileInterval: Duration
 
     public init(
         pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 100, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
-        trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default
+        trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default,
+        push: Bool = false, idleRenewal: Duration = .seconds(25 * 60), reconcileInterval: Duration = .seconds(15 * 60)
     ) {
+        self.push = push
+        self.idleRenewal = min(idleRenewal, .seconds(25 * 60))
+        self.reconcileInterval = reconcileInterval
         self.imapTimeouts = imapTimeouts
         self.pollInterval = pollInterval
         self.fetchBatchSize = fetchBatchSize

@@ -146,6 +146,9 @@ public struct DovecotConfiguration: Sendable {
             auth_verbose = yes
             first_valid_uid = 1000
             mail_location = maildir:\(root)/mail/%u/Maildir
+            # IDLE notices mail dropped into a Maildir through inotify; this is the fallback where inotify is
+            # unavailable (some containers), so push stays push there too.
+            mailbox_idle_check_interval = 1 secs
             mail_max_userip_connections = \(maxConnectionsPerUser)
             # Submission hands accepted mail on to this port. Dovecot 2.3.19 connects to it right after a
             # successful AUTH (to learn its capabilities): a session whose relay is down gets

@@ -240,14 +240,7 @@ struct APIController: Sendable {
     }
 
     static func passwordProblem(_ password: String, account: String?) -> ValidationError.Problem? {
-        if password.isEmpty {
-            let whose = account.map { "the password of «\($0)»" } ?? "the password of the account that signs in"
-            return .init(field: "password", message: "Enter \(whose) so Mailroom can sign in to its mail server.")
-        }
-        if password.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
-            return .init(field: "password", message: "The password must not contain line breaks.")
-        }
-        return nil
+        MailboxPassword.problem(password, account: account)
     }
 
     /// Reads a JSON body, or says what is wrong with it (naming the field when a value has the wrong type).

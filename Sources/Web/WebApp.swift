@@ -28,6 +28,10 @@ public struct WebDependencies: Sendable {
         get { mailboxes.servers }
         set { mailboxes.servers = newValue }
     }
+    /// `/metrics`, when the process has a metrics backend.
+    public var metrics: MetricsEndpoint?
+    /// This node's name, as `/healthz` reports it (several nodes may share one database).
+    public var nodeID: String?
     /// How many wrong passwords an address, and a client, may send before they must wait.
     public var signInLimits = SignInThrottle.Limits()
     /// Fixes sign-ins of existing mailboxes (Cases 1–3, account switches).
@@ -53,6 +57,14 @@ public struct WebDependencies: Sendable {
     }
 }
 
+/// What `/healthz` says.
+struct HealthReport: Codable, Sendable {
+    var status: String
+    var database: String
+    var node: String?
+    var workers: [String: WorkerHeartbeats.Status]
+}
+
 /// Builds the router for pages and the JSON API. Tests call this directly (no socket needed).
 ///
 /// Who may call what is decided by the route group a route is registered in, never by the text of its path:
@@ -63,6 +75,7 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppReq
     let accounts = Accounts(store: dependencies.store, limits: dependencies.signInLimits)
     let https = dependencies.publicURL?.hasPrefix("https:") == true
     router.add(middleware: SecurityHeadersMiddleware(https: https))
+    if dependencies.metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorPageMiddleware())
     router.add(middleware: CanonicalPathMiddleware())
     router.add(middleware: SessionMiddleware(store: dependencies.store, https: https))
@@ -73,16 +86,21 @@ public func buildRouter(_ dependencies: WebDependencies) throws -> Router<AppReq
     pages.registerPublic(on: router)
     sessions.registerPublic(on: router)
     APIController.registerDocument(on: router)
-    // For load balancers and orchestrators: 200 only when the database answers.
+    // For load balancers and orchestrators: 200 only when the database answers; with the node's name and when
+    // each of its workers last went round its loop.
     router.get("healthz") { _, context in
+        let workers = await WorkerHeartbeats.shared.report()
         do {
             try await dependencies.store.ping()
-            return JSONResponse(value: ["status": "ok"])
+            return JSONResponse(value: HealthReport(status: "ok", database: "ok", node: dependencies.nodeID, workers: workers))
         } catch {
             context.logger.error("Health check failed", metadata: ["error": "\(error)"])
-            return JSONResponse(value: ["status": "database unavailable"], status: .serviceUnavailable)
+            return JSONResponse(
+                value: HealthReport(status: "database unavailable", database: "unavailable", node: dependencies.nodeID, workers: workers),
+                status: .serviceUnavailable)
         }
     }
+    dependencies.metrics?.register(on: router)
 
     // Pages for anyone signed in.
     let signedIn = router.group().add(middleware: SignedInPagesMiddleware()).add(middleware: CSRFMiddleware(api: false))

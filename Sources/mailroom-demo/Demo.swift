@@ -140,6 +140,8 @@ final class Demo: Service, @unchecked Sendable {
             "MAILROOM_SMTP_URL": "smtp://\(DemoMailboxes.relayUser):\(DemoMailboxes.relayPassword)@127.0.0.1:\(ports.submission)",
             "MAILROOM_NOTIFY_FROM": "mailroom@contoso.example",
             "MAILROOM_HEALTH_CHECK_INTERVAL": "5",
+            // New mail arrives by push at once; a sign-in changed at the demo controls shows within this many seconds.
+            "MAILROOM_RECONCILE_INTERVAL": String(max(pollInterval, 10)),
             "MAILROOM_CA_FILE": mailServer.caFile,
             "LOG_LEVEL": "info",
         ]

@@ -85,6 +85,8 @@ struct APITests {
     final class Client: @unchecked Sendable {
         let client: any TestClientProtocol
         private(set) var bodies: [String] = []
+        /// Every exchange, for checking the OpenAPI document against what the API really answers.
+        private(set) var exchanges: [[String: Any]] = []
         init(_ client: any TestClientProtocol) { self.client = client }
 
         func send(_ uri: String, _ method: HTTPRequest.Method = .get, headers: HTTPFields = [:], json: ByteBuffer? = nil) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: String, json: [String: Any]) {
@@ -93,8 +95,32 @@ struct APITests {
             let response = try await client.execute(uri: uri, method: method, headers: headers, body: json)
             let body = String(buffer: response.body)
             bodies.append(body)
+            exchanges.append([
+                "method": method.rawValue, "path": uri, "status": response.status.code,
+                "content_type": response.headers[.contentType] ?? "", "body": body,
+            ])
             let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
             return (response.status, response.headers, body, object)
+        }
+
+        /// Checks every response of this test against the OpenAPI document: each status documented for its
+        /// operation, each JSON body valid under the documented schema (scripts/check-openapi-responses.py, with
+        /// the validator scripts/test installs).
+        func expectMatchesDocument(sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let python = TestPaths.repoRoot.appendingPathComponent(".build/test-tools/bin/python").path
+            guard FileManager.default.isExecutableFile(atPath: python) else {
+                Issue.record("The OpenAPI validator is not installed at \(python): run scripts/test, which installs it.", sourceLocation: sourceLocation)
+                return
+            }
+            let folder = try TestPaths.temporaryDirectory("openapi-responses")
+            let document = folder.appendingPathComponent("openapi.yaml")
+            let records = folder.appendingPathComponent("responses.json")
+            try OpenAPIDocument.yaml.write(to: document, atomically: true, encoding: .utf8)
+            try JSONSerialization.data(withJSONObject: exchanges).write(to: records)
+            let script = TestPaths.repoRoot.appendingPathComponent("scripts/check-openapi-responses.py").path
+            let output = try ProcessRunner.run([python, script, document.path, records.path], allowFailure: true)
+            #expect(output.contains("responses match the document, 0 problems"), "\(output)", sourceLocation: sourceLocation)
+            #expect(!exchanges.isEmpty, sourceLocation: sourceLocation)
         }
 
         func expectNoSecret(_ secrets: [String], sourceLocation: SourceLocation = #_sourceLocation) {
@@ -195,6 +221,7 @@ struct APITests {
             #expect(tested.status == .ok)
             #expect(tested.json["ok"] as? Bool == true)
             client.expectNoSecret(world.secrets + [token])
+            try client.expectMatchesDocument()
         }
     }
 
@@ -328,6 +355,7 @@ struct APITests {
             #expect(try await client.send("/api/v1/mailboxes/\(id)", .delete, headers: auth).status == .notFound)
 
             client.expectNoSecret(world.secrets + [wrongPassword, newPassword])
+            try client.expectMatchesDocument()
         }
     }
 
@@ -348,6 +376,7 @@ struct APITests {
             let shown = try await client.send("/api/v1/mailboxes/\(mailbox.id.rawValue)", headers: world.adminBasic)
             #expect(((shown.json["health"] as? [String: Any])?["incoming"] as? [String: Any])?["state"] as? String == "migration_required")
             client.expectNoSecret(world.secrets)
+            try client.expectMatchesDocument()
         }
     }
 

@@ -12,7 +12,10 @@ final class MailroomProcess: @unchecked Sendable {
         logFile = workdir.appendingPathComponent("serve-\(port).log")
         pid = try ProcessRunner.spawn(
             [try TestPaths.mailroomBinary, "serve", "--database", database, "--port", String(port), "--poll-interval", String(pollInterval), "--ca-file", caFile],
-            workdir: workdir.path, logPath: logFile.path, environment: extraEnvironment)
+            // Sessions are signed in afresh every poll interval here, so a password changed on the server shows as soon
+            // as it did when Mailroom polled (push itself is tested in PushTests).
+            workdir: workdir.path, logPath: logFile.path,
+            environment: ["MAILROOM_RECONCILE_INTERVAL": String(pollInterval)].merging(extraEnvironment) { $1 })
         let pid = pid
         TestCleanup.register { kill(pid, SIGKILL) }
     }
