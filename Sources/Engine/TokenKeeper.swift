@@ -4,7 +4,12 @@ import MailroomCore
 import OAuth
 
 /// Keeps each mailbox's OAuth access token usable: renews it ahead of expiry, one renewal per grant at a time,
-/// and saves a rotated refresh token before anyone uses the new access token. The one unavoidable window is a crash
+/// and saves a rotated refresh token before anyone uses the new access token. One at a time across nodes too:
+/// a renewal first claims the grant in the shared database (``GrantRenewalClaims``); a node that loses the claim
+/// never asks the provider, it waits for the winner's grant — with a provider that retires a rotated refresh token,
+/// a second request with the old one would get `invalid_grant` and a false «Reauthorization required».
+///
+/// The one unavoidable window is a crash
 /// between the provider's answer and that save (milliseconds): with a provider that invalidates the old refresh
 /// token at once, it costs the admin a sign-in — never mail.
 public actor TokenKeeper {
@@ -24,6 +29,12 @@ public actor TokenKeeper {
     /// attempts and passes: a renewal before then fails at once, without a request.
     private var quietUntil: [MailboxID: Date] = [:]
     private let now: @Sendable () -> Date
+    /// This keeper's name in renewal claims (one keeper per process).
+    private let node = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+    /// How long a claim holds if its node stops before releasing it; longer than one token request's deadline.
+    static let claimLifetime: TimeInterval = 30
+    /// How often a node waiting for another's renewal looks at the grant.
+    static let claimPoll: Duration = .milliseconds(100)
 
     /// - Parameter now: the clock that `Retry-After` is measured on (injected by tests).
     public init(store: any MailroomStore, vault: any SecretVault, providers: OAuthProviders, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -84,6 +95,41 @@ public actor TokenKeeper {
             }
             quietUntil[id] = nil
         }
+        if try await !claimRenewal(id, version: version) {
+            // Another node is renewing: its grant, once saved, is ours too.
+            if let theirs = try await waitForRenewal(id, version: version) { return theirs }
+        }
+        do {
+            return try await renewClaimed(id, grant: grant, version: version, mailbox: email, client: client)
+        } catch {
+            try? await store.releaseGrantRenewal(id, by: node)
+            throw error
+        }
+    }
+
+    private func claimRenewal(_ id: MailboxID, version: Int64) async throws -> Bool {
+        let now = Date()
+        return try await store.claimGrantRenewal(id, expectedVersion: version, by: node, until: now.addingTimeInterval(Self.claimLifetime), now: now)
+    }
+
+    /// Waits for the node holding the claim to save its grant, bounded by the claim's lifetime. Nil once this node
+    /// holds the claim itself (the other gave up, or stopped and its claim expired): then it renews.
+    private func waitForRenewal(_ id: MailboxID, version: Int64) async throws -> TokenGrant? {
+        let deadline = Date().addingTimeInterval(Self.claimLifetime + 5)
+        while Date() < deadline {
+            try await Task.sleep(for: Self.claimPoll)
+            guard let stored = try await store.grant(id) else { break }
+            if stored.version != version {
+                logger.info("Using the grant another node renewed", metadata: ["mailbox": "\(id)"])
+                return try await load(id).grant
+            }
+            if try await claimRenewal(id, version: version) { return nil }
+        }
+        throw OAuthFailure(kind: .transient, detail: "Another Mailroom node is renewing this mailbox's access token and has not finished; it will be tried again.")
+    }
+
+    /// The request itself, by the node holding the claim; saving the grant ends the claim.
+    private func renewClaimed(_ id: MailboxID, grant: TokenGrant, version: Int64, mailbox email: String, client: OAuthClient) async throws -> TokenGrant {
         let renewed: TokenGrant
         do {
             renewed = try await client.refresh(grant)

@@ -2,8 +2,8 @@ import Foundation
 
 /// People who sign in and their browser sessions: the port the Web layer signs people in through, so it needs
 /// no SQL. Passwords arrive already hashed (bcrypt, by the Web layer); a session token is handed out once and
-/// never stored as such.
-public protocol AccountStore: Sendable {
+/// never stored as such. It keeps the sign-in throttle's tallies too, so every node counts the same guesses.
+public protocol AccountStore: SignInThrottleStore {
     /// Adds a person. - Throws: `StoreError.conflict` when the address is taken (compared without case).
     func createUser(email: String, name: String, role: UserRole, passwordHash: String, at: Date) async throws -> User
     /// Sets a new password hash and ends every session of that person; false when there is no such person.

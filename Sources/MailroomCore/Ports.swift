@@ -26,6 +26,8 @@ public struct SecretContext: Sendable, Equatable, CustomStringConvertible {
     public static func password(of mailbox: String) -> SecretContext { SecretContext("password", mailbox: mailbox) }
     public static func accessToken(of mailbox: String) -> SecretContext { SecretContext("access-token", mailbox: mailbox) }
     public static func refreshToken(of mailbox: String) -> SecretContext { SecretContext("refresh-token", mailbox: mailbox) }
+    /// A sign-in under way (its PKCE verifier and nonce), bound to its state.
+    public static func pendingSignIn(state: String) -> SecretContext { SecretContext("pending-sign-in/" + state, mailbox: nil) }
     /// The value that ties a database to its key.
     public static let keyCheck = SecretContext("key-check", mailbox: nil)
 }
@@ -195,7 +197,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
 }
 
 /// The persistence Mailroom's workers and pages need; implemented by Storage on SQLite and PostgreSQL.
-public protocol MailroomStore: Sendable {
+public protocol MailroomStore: GrantRenewalClaims {
     /// Creates a password mailbox; the password serves every direction the mailbox uses its own server for.
     func createMailbox(_ mailbox: ValidMailbox, incomingSecret: SealedSecret?, at: Date) async throws -> Mailbox
     /// Creates a mailbox that signs in with OAuth, together with its grant, in one transaction.

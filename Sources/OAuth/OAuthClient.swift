@@ -34,11 +34,16 @@ public struct OAuthClient: Sendable {
     ///   - session: the admin's session ID; only that session may finish the sign-in.
     ///   - loginHint: the expected account, pre-filled at the provider (reauthorization).
     ///   - context: returned with the result, e.g. which mailbox the sign-in is for.
-    public func startSignIn(redirectURI: String, session: String, loginHint: String? = nil, context: String = "", now: Date = Date()) async -> URL {
+    /// - Throws: ``OAuthFailure`` (`transient`) when the sign-in cannot be kept (the shared store is unreachable).
+    public func startSignIn(redirectURI: String, session: String, loginHint: String? = nil, context: String = "", now: Date = Date()) async throws -> URL {
         let signIn = PendingSignIn(
             state: Randomness.token(), pkce: PKCE(), nonce: Randomness.token(), redirectURI: redirectURI,
             session: session, provider: profile.key, createdAt: now, context: context)
-        await states.remember(signIn)
+        do {
+            try await states.remember(signIn)
+        } catch {
+            throw OAuthFailure(kind: .transient, detail: "The sign-in could not be kept: \(error)")
+        }
         var items = [
             URLQueryItem(name: "client_id", value: profile.clientID),
             URLQueryItem(name: "response_type", value: "code"),

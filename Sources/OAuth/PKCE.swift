@@ -12,7 +12,7 @@ enum Randomness {
 }
 
 /// PKCE S256: the verifier stays with Mailroom, only its hash travels through the browser.
-public struct PKCE: Sendable, Equatable {
+public struct PKCE: Sendable, Equatable, Codable {
     public let verifier: String
 
     public init() { self.verifier = Randomness.token(bytes: 32) }

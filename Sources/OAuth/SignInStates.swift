@@ -2,8 +2,9 @@ import Foundation
 
 /// What Mailroom remembers between sending the admin to the provider and the provider sending them back.
 ///
-/// Kept server-side only: the browser carries nothing but the random `state`.
-public struct PendingSignIn: Sendable {
+/// Kept server-side only: the browser carries nothing but the random `state`. Codable so a store shared by every
+/// node can keep it (sealed: `pkce` and `nonce` are secrets until the sign-in is finished, and never logged).
+public struct PendingSignIn: Sendable, Codable {
     public let state: String
     let pkce: PKCE
     let nonce: String
@@ -17,27 +18,44 @@ public struct PendingSignIn: Sendable {
     public let context: String
 }
 
-/// Single-use, short-lived sign-in states bound to the admin's session (RFC 6749 §10.12, RFC 9700 §4.7).
-public actor SignInStates {
-    private var pending: [String: PendingSignIn] = [:]
+/// Where pending sign-ins are kept: in this process (``InMemorySignIns``), or in the database every node shares, so
+/// a callback that reaches another node behind the load balancer still completes.
+public protocol PendingSignInStore: Sendable {
+    /// Keeps a sign-in until `expiresAt`.
+    func remember(_ signIn: PendingSignIn, expiresAt: Date) async throws
+    /// Takes a sign-in out, atomically and for good: of several callers with one state at most one gets it.
+    /// Nil when the state is unknown, already taken, or expired at `now`.
+    func take(state: String, now: Date) async throws -> PendingSignIn?
+}
+
+/// Single-use, short-lived sign-in states bound to the admin's session (RFC 6749 §10.12, RFC 9700 §4.7): the rules,
+/// whatever keeps the states.
+public struct SignInStates: Sendable {
     /// How long an admin may take at the provider's sign-in page.
     public let lifetime: TimeInterval
-    /// A bound on memory when sign-ins are started and abandoned.
-    private let capacity = 10_000
+    let store: any PendingSignInStore
 
-    public init(lifetime: TimeInterval = 600) { self.lifetime = lifetime }
+    public init(lifetime: TimeInterval = 600, store: any PendingSignInStore = InMemorySignIns()) {
+        self.lifetime = lifetime
+        self.store = store
+    }
 
-    func remember(_ signIn: PendingSignIn) {
-        prune(now: signIn.createdAt)
-        if pending.count >= capacity, let oldest = pending.values.min(by: { $0.createdAt < $1.createdAt }) {
-            pending[oldest.state] = nil
-        }
-        pending[signIn.state] = signIn
+    /// How long past its lifetime a sign-in is still kept, only so a late callback hears «expired», not «unknown».
+    static let explanationGrace: TimeInterval = 600
+
+    func remember(_ signIn: PendingSignIn) async throws {
+        try await store.remember(signIn, expiresAt: signIn.createdAt.addingTimeInterval(lifetime + Self.explanationGrace))
     }
 
     /// Takes a state out; it can never be used again, whatever the outcome.
-    func take(state: String, session: String, now: Date) throws -> PendingSignIn {
-        guard let signIn = pending.removeValue(forKey: state) else {
+    func take(state: String, session: String, now: Date) async throws -> PendingSignIn {
+        let taken: PendingSignIn?
+        do {
+            taken = try await store.take(state: state, now: now)
+        } catch {
+            throw OAuthFailure(kind: .transient, detail: "The sign-in could not be looked up: \(error)")
+        }
+        guard let signIn = taken else {
             throw OAuthFailure.signIn("This sign-in link is unknown or was already used. Start the sign-in again.", error: "invalid_state")
         }
         guard now.timeIntervalSince(signIn.createdAt) <= lifetime else {
@@ -48,8 +66,26 @@ public actor SignInStates {
         }
         return signIn
     }
+}
 
-    private func prune(now: Date) {
-        pending = pending.filter { now.timeIntervalSince($0.value.createdAt) <= lifetime }
+/// Pending sign-ins in this process's memory: for a single node and the tests.
+public actor InMemorySignIns: PendingSignInStore {
+    private var pending: [String: (signIn: PendingSignIn, expiresAt: Date)] = [:]
+    /// A bound on memory when sign-ins are started and abandoned.
+    private let capacity = 10_000
+
+    public init() {}
+
+    public func remember(_ signIn: PendingSignIn, expiresAt: Date) {
+        pending = pending.filter { $0.value.expiresAt > signIn.createdAt }
+        if pending.count >= capacity, let oldest = pending.values.min(by: { $0.signIn.createdAt < $1.signIn.createdAt }) {
+            pending[oldest.signIn.state] = nil
+        }
+        pending[signIn.state] = (signIn, expiresAt)
+    }
+
+    public func take(state: String, now: Date) -> PendingSignIn? {
+        guard let kept = pending.removeValue(forKey: state), kept.expiresAt >= now else { return nil }
+        return kept.signIn
     }
 }

@@ -218,6 +218,27 @@ enum Migrations {
                 "CREATE TABLE key_check (id BIGINT PRIMARY KEY, sealed \(blob) NOT NULL, created_at BIGINT NOT NULL)",
             ]
         },
+        Step(version: 9, name: "shared by every node: pending sign-ins, the sign-in throttle, grant renewal claims") { dialect in
+            let blob = dialect == .sqlite ? "BLOB" : "BYTEA"
+            return [
+                // Keyed by a hash of the state; the record (PKCE verifier, nonce, settings) is sealed by the Vault.
+                "CREATE TABLE pending_sign_ins (state_hash TEXT PRIMARY KEY, sealed \(blob) NOT NULL, expires_at BIGINT NOT NULL)",
+                "CREATE INDEX pending_sign_ins_expiry ON pending_sign_ins (expires_at)",
+                // One row per throttled key (an address or a client), its tally as JSON, changed compare-and-set.
+                """
+                CREATE TABLE sign_in_throttle (
+                    key TEXT PRIMARY KEY,
+                    tally_json TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX sign_in_throttle_updated ON sign_in_throttle (updated_at)",
+                // Which node is renewing a grant, until when: the others wait for its result.
+                "ALTER TABLE oauth_grants ADD COLUMN renewing_by TEXT",
+                "ALTER TABLE oauth_grants ADD COLUMN renewing_until BIGINT",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

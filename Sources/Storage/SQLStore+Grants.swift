@@ -14,15 +14,17 @@ extension SQLStore {
         try await database.transaction { sql in
             let current = try await sql.raw("SELECT version FROM oauth_grants WHERE mailbox_id = \(bind: id.rawValue)").first()
             guard let current, try current.decode(column: "version", as: Int64.self) == expectedVersion else { return false }
-            try await sql.raw("""
+            // A concurrent save of the same version (another node) commits first: the condition then matches no row.
+            return try await sql.raw("""
                 UPDATE oauth_grants SET provider = \(bind: grant.provider), tenant = \(bind: grant.tenant), account = \(bind: grant.account),
                     subject = \(bind: grant.subject), scopes = \(bind: grant.scopes.joined(separator: " ")),
                     access_token = \(bind: Data(grant.accessToken.bytes)), access_expires_at = \(bind: Millis.from(grant.accessTokenExpiresAt)),
                     refresh_token = \(bind: grant.refreshToken.map { Data($0.bytes) }), obtained_at = \(bind: Millis.from(grant.obtainedAt)),
-                    refreshed_at = \(bind: grant.refreshedAt.map(Millis.from)), version = \(bind: expectedVersion + 1)
+                    refreshed_at = \(bind: grant.refreshedAt.map(Millis.from)), version = \(bind: expectedVersion + 1),
+                    renewing_by = NULL, renewing_until = NULL
                 WHERE mailbox_id = \(bind: id.rawValue) AND version = \(bind: expectedVersion)
-                """).run()
-            return true
+                RETURNING mailbox_id
+                """).first() != nil
         }
     }
 

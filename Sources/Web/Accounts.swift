@@ -17,14 +17,15 @@ public struct Accounts: Sendable {
     let store: any AccountStore
     /// bcrypt's work factor: 12 takes about a quarter of a second, slow for a guesser and fine for a person.
     let cost: UInt8
-    /// Shared by the sign-in form and HTTP Basic on the API, so neither door lets a guesser past the other's limit.
+    /// Shared by the sign-in form and HTTP Basic on the API, so neither door lets a guesser past the other's limit;
+    /// kept by the store, so neither does another node behind the same load balancer.
     let throttle: ThrottleKeeper
     public static let minimumPasswordLength = 10
 
     public init(store: any AccountStore, cost: UInt8 = 12, limits: SignInThrottle.Limits = SignInThrottle.Limits()) {
         self.store = store
         self.cost = cost
-        self.throttle = ThrottleKeeper(SignInThrottle(limits: limits))
+        self.throttle = ThrottleKeeper(store: store, limits: limits)
     }
 
     /// What a password check found.
@@ -51,7 +52,7 @@ public struct Accounts: Sendable {
     /// way of signing in goes through. `client` is the caller's network address, when known.
     public func authenticate(email: String, password: String, client: String? = nil) async throws -> Verdict {
         let reservation: SignInThrottle.Reservation
-        switch await throttle.reserve(account: email, client: client) {
+        switch try await throttle.reserve(account: email, client: client) {
         case .success(let reserved): reservation = reserved
         case .failure(.account): return .throttled(.account)
         case .failure(.client): return .throttled(.client)
@@ -61,11 +62,11 @@ public struct Accounts: Sendable {
         do {
             user = try await verify(email: email, password: password)
         } catch {
-            await throttle.release(reservation)
+            try? await throttle.release(reservation)
             if error is PasswordChecker.Overloaded { return .throttled(.overloaded) }
             throw error
         }
-        await throttle.settle(reservation, succeeded: user != nil)
+        try await throttle.settle(reservation, succeeded: user != nil)
         return user.map { .accepted($0) } ?? .refused
     }
 
@@ -121,22 +122,37 @@ public struct Accounts: Sendable {
     static let decoyHash = Bcrypt.hash("mailroom-no-such-user", cost: 12)
 }
 
-/// The one place the throttle's state lives in this process.
-actor ThrottleKeeper {
-    private var throttle: SignInThrottle
+/// Applies ``SignInThrottle``'s rules to the tallies the store keeps: the store makes each change atomic across
+/// nodes, the rules stay pure.
+struct ThrottleKeeper: Sendable {
+    let store: any SignInThrottleStore
+    let limits: SignInThrottle.Limits
 
-    init(_ throttle: SignInThrottle) { self.throttle = throttle }
-
-    func reserve(account: String, client: String?) -> Result<SignInThrottle.Reservation, SignInThrottle.Refusal> {
-        throttle.reserve(account: account, client: client, now: Date())
+    func reserve(account: String, client: String?) async throws -> Result<SignInThrottle.Reservation, SignInThrottle.Refusal> {
+        let (accountKey, clientKey) = SignInThrottle.keys(account: account, client: client)
+        let limits = limits
+        return try await store.updateSignInThrottle(keys: [accountKey] + (clientKey.map { [$0] } ?? []), now: Date()) { tallies in
+            var throttle = SignInThrottle(limits: limits, tallies: tallies)
+            defer { tallies = throttle.tallies }
+            return throttle.reserve(account: account, client: client, now: Date())
+        }
     }
 
-    func settle(_ reservation: SignInThrottle.Reservation, succeeded: Bool) {
-        throttle.settle(reservation, succeeded: succeeded, now: Date())
+    func settle(_ reservation: SignInThrottle.Reservation, succeeded: Bool) async throws {
+        try await change(reservation) { $0.settle(reservation, succeeded: succeeded, now: Date()) }
     }
 
-    func release(_ reservation: SignInThrottle.Reservation) {
-        throttle.release(reservation)
+    func release(_ reservation: SignInThrottle.Reservation) async throws {
+        try await change(reservation) { $0.release(reservation) }
+    }
+
+    private func change(_ reservation: SignInThrottle.Reservation, _ rule: @escaping @Sendable (inout SignInThrottle) -> Void) async throws {
+        let limits = limits
+        try await store.updateSignInThrottle(keys: reservation.keys, now: Date()) { tallies in
+            var throttle = SignInThrottle(limits: limits, tallies: tallies)
+            rule(&throttle)
+            tallies = throttle.tallies
+        }
     }
 }
 

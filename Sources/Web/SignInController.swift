@@ -119,8 +119,14 @@ struct SignInController: Sendable {
         let setupJSON = String(decoding: try JSONEncoder().encode(setup), as: UTF8.self)
         var hint: String? = setup.email.isEmpty ? nil : setup.email
         if let id = setup.mailbox, setup.mode == .reauthorize, let grant = try await dependencies.store.grant(MailboxID(id)) { hint = grant.account }
-        let url = await client.startSignIn(
-            redirectURI: "\(publicURL)/oauth/callback", session: session, loginHint: hint, context: setupJSON)
+        let url: URL
+        do {
+            url = try await client.startSignIn(
+                redirectURI: "\(publicURL)/oauth/callback", session: session, loginHint: hint, context: setupJSON)
+        } catch let error as OAuthFailure {
+            context.logger.notice("OAuth sign-in could not start", metadata: ["error": "\(error)"])
+            return try await failure(error, request: request, context: context)
+        }
         var headers = HTTPFields()
         headers[.location] = url.absoluteString
         headers[.setCookie] = "\(Self.cookie)=\(session); Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=900\(publicURL.hasPrefix("https:") ? "; Secure" : "")"

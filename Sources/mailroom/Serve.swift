@@ -78,7 +78,8 @@ struct Serve: AsyncParsableCommand {
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
         let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
-        let providers = OAuthProviders(entries: entries)
+        // Pending sign-ins live in the database, so the provider's callback may reach any node.
+        let providers = OAuthProviders(entries: entries, states: SignInStates(store: StoredSignIns(records: store, vault: vault)))
         if !providers.configured.isEmpty {
             logger.info("OAuth sign-in enabled", metadata: ["providers": "\(entries.map(\.key.rawValue))"])
         }

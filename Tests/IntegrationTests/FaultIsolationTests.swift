@@ -25,7 +25,7 @@ struct FaultIsolationTests {
 
         let account = await provider.workAccount("isolated")
         let client = try await providers.client(for: .microsoft)
-        let url = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s", loginHint: account)
+        let url = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s", loginHint: account)
         let callback = try await FakeBrowser.signIn(at: url.absoluteString, as: account)
         let signIn = try await providers.finishSignIn(callback: FakeBrowser.query(callback), session: "s")
         let oauthMailbox = try await MailboxService(store: fixture.store, vault: fixture.vault).add(

@@ -36,7 +36,7 @@ struct OAuthWorld: Sendable {
     /// The whole sign-in over HTTP: authorize URL → the provider's sign-in page → code → token → verified id_token.
     func signIn(_ provider: IdentityProviderKind, as account: String, session: String = "session-1") async throws -> CompletedSignIn {
         let client = try await providers.client(for: provider)
-        let url = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: session, loginHint: account)
+        let url = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: session, loginHint: account)
         let callback = try await FakeBrowser.signIn(at: url.absoluteString, as: account)
         return try await providers.finishSignIn(callback: FakeBrowser.query(callback), session: session)
     }

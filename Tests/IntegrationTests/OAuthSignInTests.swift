@@ -49,8 +49,8 @@ struct OAuthSignInTests {
 
         // Two sign-ins in one session; the code of the first arrives with the state of the second, so Mailroom
         // presents the second one's PKCE verifier: the provider refuses it.
-        let first = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
-        let second = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let first = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let second = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         var callback = FakeBrowser.query(try await FakeBrowser.signIn(at: first.absoluteString, as: account))
         callback["state"] = state(second)
         let pkce = await #expect(throws: OAuthFailure.self) { try await world.providers.finishSignIn(callback: callback, session: "s") }
@@ -58,7 +58,7 @@ struct OAuthSignInTests {
         #expect(pkce?.codes == [501481])
 
         // Reused: a callback works once.
-        let third = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let third = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         let good = FakeBrowser.query(try await FakeBrowser.signIn(at: third.absoluteString, as: account))
         _ = try await world.providers.finishSignIn(callback: good, session: "s")
         let reused = await #expect(throws: OAuthFailure.self) { try await world.providers.finishSignIn(callback: good, session: "s") }
@@ -66,11 +66,11 @@ struct OAuthSignInTests {
         #expect(reused?.detail == "This sign-in link is unknown or was already used. Start the sign-in again.")
 
         // Another browser session, and a sign-in left for more than ten minutes.
-        let fourth = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let fourth = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         let stolen = FakeBrowser.query(try await FakeBrowser.signIn(at: fourth.absoluteString, as: account))
         let otherSession = await #expect(throws: OAuthFailure.self) { try await world.providers.finishSignIn(callback: stolen, session: "attacker") }
         #expect(otherSession?.detail?.contains("another browser session") == true)
-        let fifth = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let fifth = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         let late = FakeBrowser.query(try await FakeBrowser.signIn(at: fifth.absoluteString, as: account))
         let expired = await #expect(throws: OAuthFailure.self) {
             try await world.providers.finishSignIn(callback: late, session: "s", now: Date().addingTimeInterval(11 * 60))
@@ -78,7 +78,7 @@ struct OAuthSignInTests {
         #expect(expired?.detail?.contains("expired") == true)
 
         // The user cancels at the provider.
-        let sixth = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let sixth = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         let page = try await FakeBrowser.get(sixth.absoluteString)
         let (action, fields) = try FakeBrowser.form(in: page.body, selecting: account)
         let cancel = try await FakeBrowser.post(URL(string: action, relativeTo: sixth)!.absoluteString,
@@ -95,7 +95,7 @@ struct OAuthSignInTests {
         let world = try await OAuthWorld.make(name: "secrets")
         let account = await world.emulator.workAccount("secrets")
         let client = try await world.providers.client(for: .microsoft)
-        let url = await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
+        let url = try await client.startSignIn(redirectURI: EmulatorFixture.redirectURI, session: "s")
         let callback = FakeBrowser.query(try await FakeBrowser.signIn(at: url.absoluteString, as: account))
         let code = try #require(callback["code"])
         let signIn = try await world.providers.finishSignIn(callback: callback, session: "s")

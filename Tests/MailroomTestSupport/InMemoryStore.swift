@@ -47,6 +47,10 @@ extension InMemoryStore {
         var outbox: [Delivery] = []
         var users: [UserRow] = []
         var sessions: [String: SessionRow] = [:]
+        /// Who is renewing each grant, until when, and which version (a saved grant ends the claim).
+        var renewalClaims: [MailboxID: (node: String, until: Date, version: Int64)] = [:]
+        var throttle: [String: SignInThrottle.Tally] = [:]
+        var pendingSignIns: [String: (sealed: SealedSecret, expiresAt: Date)] = [:]
 
         /// Ids from one sequence, as unique as the SQL tables' own and always increasing.
         mutating func newID() -> Int64 {

@@ -87,7 +87,7 @@ import Testing
 
     @Test func authorizationURLCarriesPKCEStateNonceAndScopes() async throws {
         let client = OAuthClient(profile: profile)
-        let url = await client.startSignIn(redirectURI: "http://localhost:8080/oauth/callback", session: "s1", loginHint: "a+b@contoso.example")
+        let url = try await client.startSignIn(redirectURI: "http://localhost:8080/oauth/callback", session: "s1", loginHint: "a+b@contoso.example")
         let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
         #expect(components.path == "/organizations/oauth2/v2.0/authorize")
         let query = Dictionary(uniqueKeysWithValues: (components.queryItems ?? []).map { ($0.name, $0.value ?? "") })
@@ -109,20 +109,20 @@ import Testing
             URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems?.first { $0.name == "state" }?.value ?? ""
         }
         let start = Date()
-        let first = state(await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
+        let first = state(try await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
         // Another session cannot use it, and the attempt burns it.
         await #expect(throws: OAuthFailure.self) { try await states.take(state: first, session: "s2", now: start) }
         await #expect(throws: OAuthFailure.self) { try await states.take(state: first, session: "s1", now: start) }
-        let second = state(await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
+        let second = state(try await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
         await #expect(throws: OAuthFailure.self) { try await states.take(state: second, session: "s1", now: start.addingTimeInterval(601)) }
-        let third = state(await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
+        let third = state(try await client.startSignIn(redirectURI: "http://x/cb", session: "s1", now: start))
         _ = try await states.take(state: third, session: "s1", now: start.addingTimeInterval(30))
         await #expect(throws: OAuthFailure.self) { try await states.take(state: third, session: "s1", now: start.addingTimeInterval(31)) }
     }
 
     @Test func aCallbackWithAnErrorIsReportedWithTheProvidersWords() async throws {
         let client = OAuthClient(profile: profile)
-        let url = await client.startSignIn(redirectURI: "http://x/cb", session: "s1")
+        let url = try await client.startSignIn(redirectURI: "http://x/cb", session: "s1")
         let state = URLComponents(url: url, resolvingAgainstBaseURL: false)?.queryItems?.first { $0.name == "state" }?.value ?? ""
         let error = await #expect(throws: OAuthFailure.self) {
             try await client.finishSignIn(callback: ["state": state, "error": "access_denied", "error_description": "AADSTS65004: User declined to consent."], session: "s1")
