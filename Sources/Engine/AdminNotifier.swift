@@ -49,6 +49,7 @@ public struct AdminNotifier: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                await WorkerHeartbeats.shared.beat("notifier", every: self.settings.interval)
                 await self.pass()
                 await self.doorbell.wait(upTo: self.settings.interval)
             }
@@ -64,17 +65,29 @@ public struct AdminNotifier: Service {
             logger.error("Cannot list mailboxes for notices", metadata: ["error": "\(error)"])
             return
         }
+        var counts: [Direction: [HealthState: Int]] = [:]
         for mailbox in mailboxes {
             for direction in mailbox.ownDirections {
                 await health.applyConfiguration(mailbox, direction, at: now)
                 guard let current = try? await store.health(mailbox.id)[direction] else { continue }
+                counts[direction, default: [:]][current.state, default: 0] += 1
                 await notifyIfDue(mailbox, direction, current, now: now)
             }
         }
+        EngineMetrics.mailboxes(counts)
     }
 
+    /// Claims the notice before sending it (a compare-and-set on the recorded state), so when several nodes see it
+    /// due, one sends it; a failed send gives the claim back, so a later pass (on any node) retries.
     private func notifyIfDue(_ mailbox: Mailbox, _ direction: Direction, _ current: ConnectionHealth, now: Date) async {
         guard let notice = NoticePolicy(transientAlertAfter: settings.transientAlertAfter).notice(for: current, now: now) else { return }
+        let told = current.notifiedState
+        do {
+            guard try await store.markNotified(mailbox.id, direction, from: told, to: notice.markedState, at: now) else { return }
+        } catch {
+            logger.error("Could not claim a notice", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+            return
+        }
         let admins = (try? await store.admins()) ?? []
         let recipients = admins.map(\.email)
         let outcome: String
@@ -85,15 +98,15 @@ public struct AdminNotifier: Service {
                 try await send(notice, mailbox: mailbox, direction: direction, to: recipients, relay: relay, now: now)
                 outcome = "Emailed the admins (\(recipients.joined(separator: ", "))): \(notice.subject(mailbox: mailbox.email))."
             } catch {
-                // Not marked: the next pass tries again, so a notice is late rather than lost.
+                // The claim is given back: the next pass tries again, so a notice is late rather than lost.
                 logger.warning("Could not email the admins", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+                _ = try? await store.markNotified(mailbox.id, direction, from: notice.markedState, to: told, at: now)
                 return
             }
         } else {
             outcome = "The admins could not be emailed: no default outgoing server is configured (MAILROOM_SMTP_URL)."
         }
         do {
-            try await store.markNotified(mailbox.id, direction, state: notice.markedState, at: now)
             try await store.log(mailbox.id, ActivityEntry(at: now, kind: "notice", text: outcome))
         } catch {
             logger.error("Could not record a notice", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])

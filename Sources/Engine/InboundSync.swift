@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailroomCore
 import ServiceLifecycle
+import Synchronization
 
 /// The inbound worker: polls every enabled mailbox that fetches mail, a few at a time. One mailbox's failure
 /// is recorded on that mailbox and never stops the others.
@@ -12,30 +13,46 @@ public final class InboundSync: Service, Sendable {
     private let logger: Logger
     private let doorbell = Doorbell()
     private let schedule = Schedule()
+    private let watchers = Watchers()
+    /// Which mailboxes this node may fetch when nodes share a database; nil: all of them (one node, and tests).
+    private let leases: LeaseKeeper?
 
-    public init(store: any MailroomStore, vault: any SecretVault, tokens: TokenKeeper? = nil, settings: SyncSettings, logger: Logger) {
+    public init(
+        store: any MailroomStore, vault: any SecretVault, tokens: TokenKeeper? = nil, settings: SyncSettings, leases: LeaseKeeper? = nil, logger: Logger
+    ) {
         self.store = store
         self.settings = settings
         self.logger = logger
+        self.leases = leases
         self.syncer = MailboxSyncer(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
+        // A lease taken or lost starts or stops that mailbox's session at once.
+        leases?.onChange { [doorbell] in await doorbell.ring() }
     }
 
     /// Asks for a pass now, e.g. after a mailbox was added.
     public func wake() async { await doorbell.ring() }
 
-    /// Fetches this mailbox on the next pass, whatever its backoff said: its sign-in was just fixed.
+    /// Fetches this mailbox on the next pass, whatever its backoff said: its sign-in was just fixed. A live
+    /// session is ended and opened again with the mailbox's current settings.
     public func retryNow(_ id: MailboxID) async {
         await schedule.forget(id)
+        await watchers.interrupt(id)
         await doorbell.ring()
     }
 
     /// Each mailbox runs on its own clock: a mailbox is started as soon as it is due and a slot is free, and a
     /// slow or dead server holds only its own slot, never the start of another mailbox's attempt.
     public func run() async throws {
-        logger.info("Inbound sync started", metadata: ["poll_interval": "\(settings.pollInterval)"])
+        logger.info("Inbound sync started", metadata: ["poll_interval": "\(settings.pollInterval)", "push": "\(settings.push)"])
+        if settings.push {
+            await cancelWhenGracefulShutdown { await self.runLive() }
+            logger.info("Inbound sync stopped")
+            return
+        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 while !Task.isCancelled {
+                    await WorkerHeartbeats.shared.beat("inbound", every: self.settings.pollInterval)
                     await self.startDue(in: &group)
                     // With every slot taken, the next event is a slot coming free (it rings the doorbell).
                     let wait = await self.schedule.slotsFull(max(1, self.settings.maxConcurrentMailboxes))
@@ -46,6 +63,77 @@ public final class InboundSync: Service, Sendable {
             }
         }
         logger.info("Inbound sync stopped")
+    }
+
+    /// Push: one session per fetching mailbox, each in a task of its own, so a slow or dead server holds only its
+    /// own session. The list of mailboxes is read again at every wake and poll interval: a new mailbox gets a
+    /// session, a paused or removed one loses it.
+    private func runLive() async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let held = leases?.held
+                if let mailboxes = try? await store.mailboxes().filter({
+                    $0.enabled && $0.usage.fetchesMail && $0.incoming != nil && held?.contains($0.id) != false
+                }) {
+                    await schedule.keepOnly(Set(mailboxes.map(\.id)))
+                    for id in await watchers.keepOnly(Set(mailboxes.map(\.id))) {
+                        group.addTask {
+                            guard let control = await self.watchers.control(id) else { return }
+                            await self.watch(id, control: control)
+                            await self.watchers.ended(id, control)
+                        }
+                    }
+                }
+                await WorkerHeartbeats.shared.beat("inbound", every: settings.pollInterval)
+                await doorbell.wait(upTo: settings.pollInterval)
+            }
+            await watchers.stopAll()
+        }
+    }
+
+    /// Keeps one mailbox live until it is stopped: a session that catches up and waits in IDLE; when it fails,
+    /// the failure is recorded and the next attempt waits out the backoff (or a `retryNow`). A session that had
+    /// worked and then dropped (the server restarted, or ended the session as Microsoft does when the access token
+    /// expires) is opened again at once, and only a failure of that reconnect is shown to the admin.
+    private func watch(_ id: MailboxID, control: Watchers.Control) async {
+        var reconnectAtOnce = false
+        while !Task.isCancelled, !control.stopped {
+            guard let mailbox = try? await store.mailbox(id), mailbox.enabled, mailbox.usage.fetchesMail, let server = mailbox.incoming else {
+                return
+            }
+            let started = Date()
+            var worked = false
+            do {
+                try await syncer.watch(mailbox, server: server, interrupt: { await control.doorbell.wait() }) { report in
+                    if !worked { await self.schedule.forget(id) }
+                    // The session works: a drop after this is a new episode, worth its own immediate reconnect.
+                    worked = true
+                    reconnectAtOnce = false
+                    await self.syncer.recordSuccess(report, mailbox: mailbox, server: server, startedAt: started)
+                }
+                continue
+            } catch let failure as ConnectionFailure where worked && Self.isDrop(failure) && !reconnectAtOnce {
+                logger.info("Session dropped; reconnecting", metadata: ["mailbox": "\(id)", "detail": "\(failure.serverText ?? "\(failure.kind)")"])
+                reconnectAtOnce = true
+                continue
+            } catch {
+                if Task.isCancelled || control.stopped { return }
+                reconnectAtOnce = false
+                let failure = await syncer.recordFailure(error, mailbox: mailbox, server: server, startedAt: started)
+                let health = (try? await store.health(id)[.incoming]) ?? ConnectionHealth()
+                await schedule.record(id, result: .failure(failure), health: health, pollInterval: settings.pollInterval)
+                let delay = await schedule.untilDue(id, after: ContinuousClock.now)
+                await control.doorbell.wait(upTo: delay)
+            }
+        }
+    }
+
+    /// A session that ended by the connection, not by a refusal: worth one immediate reconnect.
+    static func isDrop(_ failure: ConnectionFailure) -> Bool {
+        switch failure.kind {
+        case .network, .timeout, .serverUnavailable: true
+        default: false
+        }
     }
 
     /// Starts every due mailbox that is not running yet, as far as the slots allow.
@@ -136,6 +224,12 @@ actor Schedule {
 
     func slotsFull(_ limit: Int) -> Bool { running.count >= limit }
 
+    /// How long until this mailbox is due again.
+    func untilDue(_ id: MailboxID, after now: ContinuousClock.Instant) -> Duration {
+        guard let next = nextAttempt[id] else { return .zero }
+        return max(.zero, next - now)
+    }
+
     /// How long until the next mailbox is due; `idle` when none is scheduled (new mailboxes ring the doorbell).
     func untilNextDue(after now: ContinuousClock.Instant, idle: Duration) -> Duration {
         let waiting = nextAttempt.filter { !running.contains($0.key) }.values
@@ -158,5 +252,48 @@ actor Schedule {
             let jitter = count <= 1 ? .zero : delay * Double.random(in: 0...0.16)
             nextAttempt[id] = now + max(delay + jitter, failure.retryAfter ?? .zero)
         }
+    }
+}
+
+/// The live sessions of push mode, one per mailbox, and how to stop or wake each.
+actor Watchers {
+    /// One session's controls: its doorbell ends an IDLE or a backoff wait; `stopped` ends the session for good.
+    final class Control: Sendable {
+        let doorbell = Doorbell()
+        private let state = Mutex(false)
+        var stopped: Bool { state.withLock { $0 } }
+        func stop() async {
+            state.withLock { $0 = true }
+            await doorbell.ring()
+        }
+    }
+
+    private var controls: [MailboxID: Control] = [:]
+
+    /// Keeps sessions for exactly `ids`: stops the others and returns the ids that need a session started.
+    func keepOnly(_ ids: Set<MailboxID>) async -> [MailboxID] {
+        for (id, control) in controls where !ids.contains(id) {
+            await control.stop()
+            controls[id] = nil
+        }
+        let new = ids.filter { controls[$0] == nil }
+        for id in new { controls[id] = Control() }
+        return new.sorted { $0.rawValue < $1.rawValue }
+    }
+
+    func control(_ id: MailboxID) -> Control? { controls[id] }
+
+    /// A session ended by itself (its mailbox was paused or removed): the next listing may start it again.
+    func ended(_ id: MailboxID, _ control: Control) {
+        if controls[id] === control { controls[id] = nil }
+    }
+
+    func interrupt(_ id: MailboxID) async {
+        await controls[id]?.doorbell.ring()
+    }
+
+    func stopAll() async {
+        for control in controls.values { await control.stop() }
+        controls = [:]
     }
 }

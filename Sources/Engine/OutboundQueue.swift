@@ -15,11 +15,19 @@ public struct OutboundSettings: Sendable {
     /// How long temporary failures are retried before the reply is marked failed (default 24 hours).
     public var retryWindow: TimeInterval
     public var trustedCertificatesPEMFile: String?
+    /// This node, which claims the replies it sends (nodes sharing a database send each reply once).
+    public var node: NodeID
+    /// How long a claim lasts: a reply claimed by a node that died is sent by another after this (default 5 min).
+    /// It is extended before each attempt, so it needs to outlast one attempt, not a whole lane.
+    public var claimTime: Duration
 
     public init(
         pollInterval: Duration = .seconds(5), firstRetryDelay: Duration = .seconds(60), maxRetryDelay: Duration = .seconds(900),
-        retryWindow: TimeInterval = 24 * 3600, trustedCertificatesPEMFile: String? = nil
+        retryWindow: TimeInterval = 24 * 3600, trustedCertificatesPEMFile: String? = nil, node: NodeID = .thisProcess,
+        claimTime: Duration = .seconds(300)
     ) {
+        self.node = node
+        self.claimTime = claimTime
         self.pollInterval = pollInterval
         self.firstRetryDelay = firstRetryDelay
         self.maxRetryDelay = maxRetryDelay
@@ -71,6 +79,7 @@ public struct OutboundQueue: Service {
         logger.info("Outbound queue started", metadata: ["relay": "\(relay.map { "\($0)" } ?? "none")"])
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                await WorkerHeartbeats.shared.beat("outbound", every: self.settings.pollInterval)
                 await self.sendDue()
                 await self.doorbell.wait(upTo: self.settings.pollInterval)
             }
@@ -81,7 +90,8 @@ public struct OutboundQueue: Service {
     public func sendDue(now: Date = Date()) async {
         let due: [Delivery]
         do {
-            due = try await store.dueDeliveries(now: now, limit: 50)
+            due = try await store.claimDueDeliveries(now: now, limit: 50, by: settings.node, for: settings.claimTime)
+            EngineMetrics.outboxDue.record(due.count)
         } catch {
             logger.error("Could not read the outbox", metadata: ["error": "\(error)"])
             return
@@ -103,9 +113,16 @@ public struct OutboundQueue: Service {
             for lane in lanes {
                 group.addTask {
                     for delivery in lane {
+                        // A claim that ran out while earlier replies of the lane were tried may be another node's now.
+                        guard (try? await self.store.renewClaim(delivery: delivery.id, by: self.settings.node, for: self.settings.claimTime)) == true else {
+                            self.logger.notice("Reply left to the node that claimed it", metadata: ["delivery": "\(delivery.id)"])
+                            continue
+                        }
                         let outcome = await self.attempt(delivery, now: now)
                         do {
-                            try await self.store.record(outcome, delivery: delivery.id, at: Date())
+                            if try await !self.store.record(outcome, delivery: delivery.id, claimedBy: self.settings.node, at: Date()) {
+                                self.logger.warning("Another node claimed this reply meanwhile; its record stands", metadata: ["delivery": "\(delivery.id)"])
+                            }
                         } catch {
                             // The reply stays queued and is tried again: a possible duplicate, never a loss.
                             self.logger.error("Could not record a delivery", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
@@ -137,6 +154,7 @@ public struct OutboundQueue: Service {
             attempt = .messageUnreadable
         }
         let decision = settings.policy.decide(attempt, attempts: delivery.attempts, createdAt: delivery.createdAt, now: now)
+        EngineMetrics.delivery(decision.outcome)
         switch decision.outcome {
         case .sent: logger.info("Reply sent", metadata: ["ticket": "\(delivery.ticket)", "delivery": "\(delivery.id)"])
         case .failed(let error): logger.notice("Reply refused", metadata: ["ticket": "\(delivery.ticket)", "error": "\(error)"])

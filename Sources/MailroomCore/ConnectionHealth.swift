@@ -50,7 +50,7 @@ public struct ConnectionHealth: Sendable, Codable, Equatable {
     public var since: Date?
     public var consecutiveFailures: Int
     /// The state the admins were last emailed about; nil when nothing is outstanding. Written only by the
-    /// notifier (``MailroomStore/markNotified(_:_:state:at:)``), so one episode sends one email each way.
+    /// notifier (``MailroomStore/markNotified(_:_:from:to:at:)``), so one episode sends one email each way.
     public var notifiedState: HealthState?
 
     public init(

@@ -238,8 +238,11 @@ public protocol MailroomStore: GrantRenewalClaims {
 
     /// The admins, who are emailed when a mailbox needs action and when it recovers.
     func admins() async throws -> [User]
-    /// Records which state the admins were told about (nil: the episode is over), so each episode mails once.
-    func markNotified(_ id: MailboxID, _ direction: Direction, state: HealthState?, at: Date) async throws
+    /// Claims a notice: records that the admins are told about `state` (nil: the episode is over) only if the
+    /// recorded state is still `expected`, and returns whether this call won. A compare-and-set, so of several
+    /// nodes seeing the same notice due exactly one sends it; the winner that fails to send sets it back
+    /// (`from: state, to: expected`) so a later pass retries. False also when the direction has no health row.
+    func markNotified(_ id: MailboxID, _ direction: Direction, from expected: HealthState?, to state: HealthState?, at: Date) async throws -> Bool
 
     func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
@@ -254,10 +257,22 @@ public protocol MailroomStore: GrantRenewalClaims {
 
     /// Puts a reply on its ticket and in the outbox, in one transaction.
     func enqueue(_ reply: OutboundReply, at: Date) async throws -> Delivery
-    /// Queued replies whose next attempt is due, oldest first.
+    /// Queued replies whose next attempt is due, oldest first, claimed or not: for views and checks. Workers
+    /// take their replies with ``claimDueDeliveries(now:limit:by:for:)``.
     func dueDeliveries(now: Date, limit: Int) async throws -> [Delivery]
-    /// Records an attempt's outcome.
-    func record(_ outcome: DeliveryOutcome, delivery id: Int64, at: Date) async throws
+    /// Claims up to `limit` due replies for `node`, oldest first, and returns them: each row is claimed by one
+    /// node at a time (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so nodes sharing a database send each reply once.
+    /// A claim lasts `claim` by the database's clock; a reply whose claimant died is claimed again after that.
+    /// Replies of a mailbox with a live claim by another node are left to that node, which keeps them in order.
+    /// `now` is the node's time, compared with the schedule it wrote (`nextAttemptAt`).
+    func claimDueDeliveries(now: Date, limit: Int, by node: NodeID, for claim: Duration) async throws -> [Delivery]
+    /// Extends `node`'s claim on a reply before an attempt; false when the claim was lost (it expired and another
+    /// node claimed the reply), in which case the reply is that node's to send.
+    func renewClaim(delivery id: Int64, by node: NodeID, for claim: Duration) async throws -> Bool
+    /// Records an attempt's outcome and ends the claim, only if `node` holds the reply's claim; returns whether
+    /// it did. A refusal means another node claimed the reply meanwhile (and will record its own attempt).
+    @discardableResult
+    func record(_ outcome: DeliveryOutcome, delivery id: Int64, claimedBy node: NodeID, at: Date) async throws -> Bool
     /// The ticket's replies and where each stands, by message row.
     func deliveries(ticket: TicketNumber) async throws -> [Int64: Delivery]
 }

@@ -239,6 +239,25 @@ enum Migrations {
                 "ALTER TABLE oauth_grants ADD COLUMN renewing_until BIGINT",
             ]
         },
+        Step(version: 10, name: "many nodes on one database: node heartbeats, mailbox leases, outbox claims") { _ in
+            [
+                // A node's heartbeat; it counts as alive until expires_at (database clock, milliseconds).
+                "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, started_at BIGINT NOT NULL)",
+                // Which node fetches a mailbox, until when: one row per mailbox, taken only when free or expired.
+                """
+                CREATE TABLE mailbox_leases (
+                    mailbox_id BIGINT PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+                    node_id TEXT NOT NULL,
+                    acquired_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX mailbox_leases_node ON mailbox_leases (node_id)",
+                // Which node is sending a reply, until when; a dead node's claim expires and another sends it.
+                "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+                "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -42,24 +42,60 @@ extension SQLStore {
         }
     }
 
-    public func record(_ outcome: DeliveryOutcome, delivery id: Int64, at now: Date) async throws {
+    /// Claims row by row in one transaction: the due rows are locked as they are read (on PostgreSQL
+    /// `FOR UPDATE SKIP LOCKED`, so a second node's claim passes over them instead of waiting) and stamped with the
+    /// claimant and a deadline by the database's clock. SQLite has one writer at a time (`BEGIN IMMEDIATE`), so the
+    /// same statements without the lock clause are just as exclusive.
+    public func claimDueDeliveries(now: Date, limit: Int, by node: NodeID, for claim: Duration) async throws -> [Delivery] {
+        let clock = DatabaseClock.now(database.dialect)
+        let lock = database.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { sql in
+            let ids = try await sql.raw("""
+                SELECT id FROM outbox
+                WHERE status = 'queued' AND next_attempt_at <= \(bind: Millis.from(now))
+                    AND (claimed_until IS NULL OR claimed_until <= \(unsafeRaw: clock) OR claimed_by = \(bind: node.rawValue))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM outbox other WHERE other.mailbox_id = outbox.mailbox_id AND other.status = 'queued'
+                            AND other.claimed_by <> \(bind: node.rawValue) AND other.claimed_until > \(unsafeRaw: clock))
+                ORDER BY next_attempt_at, id LIMIT \(literal: max(1, min(limit, 1000)))
+                \(unsafeRaw: lock)
+                """).all().map { try $0.int64("id") }
+            guard !ids.isEmpty else { return [] }
+            return try await sql.raw("""
+                UPDATE outbox SET claimed_by = \(bind: node.rawValue), claimed_until = \(unsafeRaw: clock) + \(bind: DatabaseClock.millis(claim))
+                WHERE id IN (\(binds: ids))
+                RETURNING *
+                """).all().map(Self.delivery(from:)).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+        }
+    }
+
+    public func renewClaim(delivery id: Int64, by node: NodeID, for claim: Duration) async throws -> Bool {
+        let clock = DatabaseClock.now(database.dialect)
+        return try await database.withSQL { sql in
+            try await sql.raw("""
+                UPDATE outbox SET claimed_until = \(unsafeRaw: clock) + \(bind: DatabaseClock.millis(claim))
+                WHERE id = \(bind: id) AND status = 'queued' AND claimed_by = \(bind: node.rawValue)
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    /// Conditional on the claim: `claimed_by` must still be `node` (an expired claim nobody took over still is),
+    /// and the claim ends with the record.
+    @discardableResult
+    public func record(_ outcome: DeliveryOutcome, delivery id: Int64, claimedBy node: NodeID, at now: Date) async throws -> Bool {
         let millis = Millis.from(now)
-        try await database.withSQL { sql in
-            switch outcome {
-            case .sent:
-                try await sql.raw("""
-                    UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = \(bind: millis), last_error = NULL WHERE id = \(bind: id)
-                    """).run()
-            case .retry(let error, let next):
-                try await sql.raw("""
-                    UPDATE outbox SET attempts = attempts + 1, last_error = \(bind: error), next_attempt_at = \(bind: Millis.from(next))
-                    WHERE id = \(bind: id)
-                    """).run()
-            case .failed(let error):
-                try await sql.raw("""
-                    UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = \(bind: error) WHERE id = \(bind: id)
-                    """).run()
+        return try await database.withSQL { sql in
+            let change: SQLQueryString = switch outcome {
+            case .sent: "status = 'sent', sent_at = \(bind: millis), last_error = NULL"
+            case .retry(let error, let next): "last_error = \(bind: error), next_attempt_at = \(bind: Millis.from(next))"
+            case .failed(let error): "status = 'failed', last_error = \(bind: error)"
             }
+            return try await sql.raw("""
+                UPDATE outbox SET \(change), attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL
+                WHERE id = \(bind: id) AND status = 'queued' AND claimed_by = \(bind: node.rawValue)
+                RETURNING id
+                """).first() != nil
         }
     }
 

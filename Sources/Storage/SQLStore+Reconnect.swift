@@ -80,12 +80,16 @@ extension SQLStore {
         }
     }
 
-    public func markNotified(_ id: MailboxID, _ direction: Direction, state: HealthState?, at now: Date) async throws {
-        try await database.withSQL { sql in
+    /// One conditional UPDATE: the row changes only if it still records `expected`, so of several nodes one wins.
+    public func markNotified(_ id: MailboxID, _ direction: Direction, from expected: HealthState?, to state: HealthState?, at now: Date) async throws -> Bool {
+        // `= NULL` is never true: an expected «nothing told» is matched with IS NULL.
+        let unchanged: SQLQueryString = expected.map { "notified_state = \(bind: $0.rawValue)" } ?? "notified_state IS NULL"
+        return try await database.withSQL { sql in
             try await sql.raw("""
                 UPDATE mailbox_health SET notified_state = \(bind: state?.rawValue), notified_at = \(bind: Millis.from(now))
-                WHERE mailbox_id = \(bind: id.rawValue) AND direction = \(bind: direction.rawValue)
-                """).run()
+                WHERE mailbox_id = \(bind: id.rawValue) AND direction = \(bind: direction.rawValue) AND \(unchanged)
+                RETURNING mailbox_id
+                """).first() != nil
         }
     }
 

@@ -71,6 +71,7 @@ extension InMemoryStore {
             state.grants[id] = nil
             state.watermarks[id] = nil
             state.health[id] = nil
+            state.leases[id] = nil
             state.activity.removeAll { $0.mailbox == id }
             // Tickets, their messages and replies stay, no longer tied to a mailbox.
             for (number, ticket) in state.tickets where ticket.mailboxID == id { state.tickets[number]?.mailboxID = nil }
@@ -92,7 +93,7 @@ extension InMemoryStore {
 
     public func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth] { state.health[id] ?? [:] }
 
-    /// Like the SQL upsert, which leaves `notified_state` alone: only ``markNotified(_:_:state:at:)`` writes it.
+    /// Like the SQL upsert, which leaves `notified_state` alone: only ``markNotified(_:_:from:to:at:)`` writes it.
     public func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws {
         var saved = health
         saved.lastAttemptAt = health.lastAttemptAt.map(Self.stored)
@@ -102,9 +103,10 @@ extension InMemoryStore {
         state.health[id, default: [:]][direction] = saved
     }
 
-    public func markNotified(_ id: MailboxID, _ direction: Direction, state notified: HealthState?, at now: Date) async throws {
-        guard state.health[id]?[direction] != nil else { return }
+    public func markNotified(_ id: MailboxID, _ direction: Direction, from expected: HealthState?, to notified: HealthState?, at now: Date) async throws -> Bool {
+        guard let health = state.health[id]?[direction], health.notifiedState == expected else { return false }
         state.health[id]?[direction]?.notifiedState = notified
+        return true
     }
 
     public func log(_ id: MailboxID, _ entry: ActivityEntry) async throws {

@@ -34,8 +34,39 @@ extension InMemoryStore {
             .prefix(max(1, min(limit, 1000))))
     }
 
-    public func record(_ outcome: DeliveryOutcome, delivery id: Int64, at now: Date) async throws {
-        guard let index = state.outbox.firstIndex(where: { $0.id == id }) else { return }
+    public func claimDueDeliveries(now: Date, limit: Int, by node: NodeID, for claim: Duration) async throws -> [Delivery] {
+        let clock = clock()
+        let now = Self.stored(now)
+        // Mailboxes with a live claim of another node stay that node's, as in the SQL store.
+        let elsewhere = Set(state.outbox.filter { delivery in
+            guard delivery.state == .queued, let claim = state.claims[delivery.id] else { return false }
+            return claim.node != node && claim.expiresAt > clock
+        }.compactMap(\.mailbox))
+        let due = state.outbox.filter { delivery in
+            guard delivery.state == .queued, delivery.nextAttemptAt <= now else { return false }
+            if let mailbox = delivery.mailbox, elsewhere.contains(mailbox) { return false }
+            guard let claim = state.claims[delivery.id] else { return true }
+            return claim.expiresAt <= clock || claim.node == node
+        }
+        let claimed = Array(due.sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }.prefix(max(1, min(limit, 1000))))
+        for delivery in claimed {
+            state.claims[delivery.id] = LeaseRow(node: node, expiresAt: clock.addingTimeInterval(Self.seconds(claim)))
+        }
+        return claimed
+    }
+
+    public func renewClaim(delivery id: Int64, by node: NodeID, for claim: Duration) async throws -> Bool {
+        guard state.claims[id]?.node == node, state.outbox.contains(where: { $0.id == id && $0.state == .queued }) else { return false }
+        state.claims[id]?.expiresAt = clock().addingTimeInterval(Self.seconds(claim))
+        return true
+    }
+
+    @discardableResult
+    public func record(_ outcome: DeliveryOutcome, delivery id: Int64, claimedBy node: NodeID, at now: Date) async throws -> Bool {
+        guard let index = state.outbox.firstIndex(where: { $0.id == id }), state.outbox[index].state == .queued,
+              state.claims[id]?.node == node
+        else { return false }
+        state.claims[id] = nil
         var delivery = state.outbox[index]
         delivery.attempts += 1
         switch outcome {
@@ -51,6 +82,7 @@ extension InMemoryStore {
             delivery.lastError = error
         }
         state.outbox[index] = delivery
+        return true
     }
 
     public func deliveries(ticket: TicketNumber) async throws -> [Int64: Delivery] {

@@ -12,6 +12,8 @@ public actor InMemoryStore {
     var state = State()
     /// When false, ``ping()`` fails as an unreachable database does.
     var reachable = true
+    /// The store's own clock, which judges leases and claims as the database's clock does for `SQLStore`.
+    var clock: @Sendable () -> Date = { Date() }
 
     public init() {}
 
@@ -47,6 +49,10 @@ extension InMemoryStore {
         var outbox: [Delivery] = []
         var users: [UserRow] = []
         var sessions: [String: SessionRow] = [:]
+        /// Mailbox leases and node heartbeats (``LeaseStore``), and who is sending which reply until when.
+        var leases: [MailboxID: LeaseRow] = [:]
+        var nodes: [NodeID: Date] = [:]
+        var claims: [Int64: LeaseRow] = [:]
         /// Who is renewing each grant, until when, and which version (a saved grant ends the claim).
         var renewalClaims: [MailboxID: (node: String, until: Date, version: Int64)] = [:]
         var throttle: [String: SignInThrottle.Tally] = [:]
@@ -106,6 +112,12 @@ extension InMemoryStore {
                 attachments: attachments, receivedAt: receivedAt, sentAt: sentAt, rawSize: raw.count, defects: defects,
                 direction: direction, automatic: automatic)
         }
+    }
+
+    /// A lease or a claim: whose, until when (by the store's clock, ``InMemoryStore/clock``).
+    struct LeaseRow {
+        var node: NodeID
+        var expiresAt: Date
     }
 
     struct UserRow {

@@ -87,11 +87,15 @@ struct InMemoryStoreTests {
             ticket: number, mailbox: mailbox.id, messageID: "reply-1@mailroom.test", from: Person(name: "Support", email: "support@example.com"),
             to: [Person(name: nil, email: "customer@example.com")], cc: [], subject: "Re: [#\(number)] Help", textBody: "On it.",
             envelopeFrom: "support@example.com", recipients: ["customer@example.com"], raw: Array("reply".utf8)), at: now)
+        let node = NodeID("node-a")
         #expect(try await store.dueDeliveries(now: now, limit: 10).map(\.id) == [delivery.id])
-        try await store.record(.retry(error: "451 later", at: now.addingTimeInterval(60)), delivery: delivery.id, at: now)
+        #expect(try await store.claimDueDeliveries(now: now, limit: 10, by: node, for: .seconds(300)).map(\.id) == [delivery.id])
+        #expect(try await store.claimDueDeliveries(now: now, limit: 10, by: NodeID("node-b"), for: .seconds(300)).isEmpty, "claimed by node A")
+        #expect(try await store.record(.sent, delivery: delivery.id, claimedBy: NodeID("node-b"), at: now) == false, "only the claimant records")
+        try await store.record(.retry(error: "451 later", at: now.addingTimeInterval(60)), delivery: delivery.id, claimedBy: node, at: now)
         #expect(try await store.dueDeliveries(now: now, limit: 10).isEmpty)
-        #expect(try await store.dueDeliveries(now: now.addingTimeInterval(61), limit: 10).map(\.attempts) == [1])
-        try await store.record(.sent, delivery: delivery.id, at: now.addingTimeInterval(61))
+        #expect(try await store.claimDueDeliveries(now: now.addingTimeInterval(61), limit: 10, by: node, for: .seconds(300)).map(\.attempts) == [1])
+        try await store.record(.sent, delivery: delivery.id, claimedBy: node, at: now.addingTimeInterval(61))
         #expect(try await store.dueDeliveries(now: now.addingTimeInterval(3600), limit: 10).isEmpty)
         #expect(try await store.deliveries(ticket: number)[delivery.messageRowID]?.state == .sent)
 
@@ -127,7 +131,8 @@ struct InMemoryStoreTests {
         let mailbox = try await Self.mailbox(store)
         await #expect(throws: StoreError.self) { _ = try await Self.mailbox(store, email: "SUPPORT@example.com") }
         try await store.setHealth(mailbox.id, .incoming, ConnectionHealth(state: .reauthorizationRequired))
-        try await store.markNotified(mailbox.id, .incoming, state: .reauthorizationRequired, at: Date())
+        #expect(try await store.markNotified(mailbox.id, .incoming, from: nil, to: .reauthorizationRequired, at: Date()))
+        #expect(try await store.markNotified(mailbox.id, .incoming, from: nil, to: .reauthorizationRequired, at: Date()) == false, "claimed once")
         try await store.setHealth(mailbox.id, .incoming, ConnectionHealth(state: .reauthorizationRequired, consecutiveFailures: 2))
         #expect(try await store.health(mailbox.id)[.incoming]?.notifiedState == .reauthorizationRequired)
         #expect(try await store.mailboxesNeedingReauthorization() == [mailbox.id])
