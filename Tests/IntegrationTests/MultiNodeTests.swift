@@ -79,4 +79,40 @@ struct MultiNodeTests {
         _ = try await keepers[1].accessToken(for: mailbox.id, replacing: after.access)
         #expect(try await world.openGrant(mailbox).version == after.version + 1)
     }
+
+    @Test("A node that finds the renewal claimed waits for the other node's grant and never asks the provider; when the other gives up, it renews itself")
+    func theLoserWaitsForTheWinner() async throws {
+        let world = try await OAuthWorld.make(.postgres, name: "nodes-wait")
+        let other = try await world.fixture.anotherNode()
+        let account = await world.emulator.workAccount("nodeswait")
+        let mailbox = try await world.addMailbox(try await world.signIn(.microsoft, as: account), provider: .microsoft)
+        func refreshes() async -> Int {
+            await world.emulator.emulator.tokenRequests().filter { $0.account == account.lowercased() && $0.grantType == "refresh_token" }.count
+        }
+        try await world.expireStoredAccessToken(mailbox)
+        let stored = try #require(try await world.fixture.store.grant(mailbox.id))
+        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: stored.version, by: "the other node", until: Date().addingTimeInterval(30), now: Date()))
+        let before = await refreshes()
+        let waiting = Task { try await world.tokens.accessToken(for: mailbox.id).token }
+        try await Task.sleep(for: .milliseconds(400))
+        // The other node saves its renewal: the waiting node uses it.
+        var renewed = stored
+        renewed.accessToken = try world.fixture.vault.seal("renewed-by-the-other-node", for: .accessToken(of: mailbox.email))
+        renewed.accessTokenExpiresAt = Date().addingTimeInterval(3600)
+        #expect(try await other.store.replaceGrant(mailbox.id, with: renewed, expectedVersion: stored.version))
+        #expect(try await waiting.value == "renewed-by-the-other-node")
+        #expect(await refreshes() == before, "the node that lost the claim sent no refresh request")
+        #expect(world.logs.text.contains("Using the grant another node renewed"))
+
+        // The other node claims again and gives up (its request failed): the waiting node takes over and renews.
+        let current = try #require(try await world.fixture.store.grant(mailbox.id))
+        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: current.version, by: "the other node", until: Date().addingTimeInterval(30), now: Date()))
+        let takeOver = Task { try await world.tokens.accessToken(for: mailbox.id, replacing: "renewed-by-the-other-node").token }
+        try await Task.sleep(for: .milliseconds(400))
+        try await other.store.releaseGrantRenewal(mailbox.id, by: "the other node")
+        let token = try await takeOver.value
+        #expect(token != "renewed-by-the-other-node")
+        #expect(await refreshes() == before + 1)
+        #expect(try await world.fixture.store.grant(mailbox.id)?.version == current.version + 1)
+    }
 }
