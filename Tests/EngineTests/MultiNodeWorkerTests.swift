@@ -79,6 +79,17 @@ struct MultiNodeWorkerTests {
         #expect(keeper.held.isEmpty, "⅚ of the lease time passed without a renewal")
     }
 
+    @Test("MAILROOM_LEASE_SECONDS sets the lease time (default 30 s, heartbeat a third of it); nonsense is refused")
+    func leaseSettings() throws {
+        let node = NodeID("n")
+        #expect(try LeaseKeeper.Settings(node: node, environment: [:]).leaseTime == .seconds(30))
+        let short = try LeaseKeeper.Settings(node: node, environment: ["MAILROOM_LEASE_SECONDS": "9"])
+        #expect(short.leaseTime == .seconds(9) && short.heartbeat == .seconds(3))
+        for bad in ["0", "-5", "soon", "100000"] {
+            #expect(throws: LeaseSettingsError.self) { try LeaseKeeper.Settings(node: node, environment: ["MAILROOM_LEASE_SECONDS": bad]) }
+        }
+    }
+
     @Test("Two nodes' outbound passes at once attempt each reply once")
     func outboxOnce() async throws {
         let one = try await StoreFixture.make(.postgres, name: "outboxnodes")
