@@ -133,11 +133,16 @@ public actor TokenKeeper {
         let renewed: TokenGrant
         do {
             renewed = try await client.refresh(grant)
+            EngineMetrics.tokenRenewal(provider: grant.providerKey.rawValue, outcome: "renewed")
         } catch let failure as OAuthFailure where failure.kind == .transient {
+            EngineMetrics.tokenRenewal(provider: grant.providerKey.rawValue, outcome: failure.kind.rawValue)
             if let wait = failure.retryAfter {
                 quietUntil[id] = now().addingTimeInterval(Double(wait.components.seconds))
             }
             logger.notice("Token refresh failed for now", metadata: ["mailbox": "\(id)", "error": "\(failure)"])
+            throw failure
+        } catch let failure as OAuthFailure {
+            EngineMetrics.tokenRenewal(provider: grant.providerKey.rawValue, outcome: failure.kind.rawValue)
             throw failure
         }
         let sealed = try GrantSealing.seal(renewed, vault: vault, mailbox: email)

@@ -77,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         let vault = try await global.loadVault(logger: logger)
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
-        let settings = SyncSettings(pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: trustedCAFile)
+        let settings = try Self.syncSettings(environment, pollInterval: pollInterval, caFile: trustedCAFile)
         // Pending sign-ins live in the database, so the provider's callback may reach any node.
         let providers = OAuthProviders(entries: entries, states: SignInStates(store: StoredSignIns(records: store, vault: vault)))
         if !providers.configured.isEmpty {
@@ -96,11 +96,14 @@ struct Serve: AsyncParsableCommand {
             trustedCertificatesPEMFile: trustedCAFile, logger: logger)
         let router: Router<AppRequestContext>
         do {
-            router = try buildRouter(WebDependencies(
-            store: store, mailboxes: MailboxService(store: store, vault: vault, servers: servers), inbound: inbound,
-            oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
-            connectionTest: ConnectionTest(settings: settings, logger: logger),
-            replies: ReplyService(store: store, outbound: outbound), notifier: notifier, servers: servers))
+            var dependencies = WebDependencies(
+                store: store, mailboxes: MailboxService(store: store, vault: vault, servers: servers), inbound: inbound,
+                oauth: providers.configured.isEmpty ? nil : providers, publicURL: publicURL,
+                connectionTest: ConnectionTest(settings: settings, logger: logger),
+                replies: ReplyService(store: store, outbound: outbound), notifier: notifier, servers: servers)
+            dependencies.metrics = PrometheusMetrics.bootstrap(token: environment["MAILROOM_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+            dependencies.nodeID = NodeName.current(environment)
+            router = try buildRouter(dependencies)
         } catch {
             await database.close()
             throw error
@@ -149,6 +152,28 @@ extension Serve {
     /// A positive number of seconds from the environment, or nil when unset or unusable.
     static func seconds(_ text: String?) -> Double? {
         text.flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+    }
+
+    /// How mail is fetched: `MAILROOM_PUSH` (`on`: a session per mailbox in IDLE; `off`: polling),
+    /// `MAILROOM_RECONCILE_INTERVAL` (900 s: a full pass however quiet the server), `MAILROOM_IDLE_RENEWAL` (1500 s).
+    static func syncSettings(_ environment: [String: String], pollInterval: Double, caFile: String?) throws -> SyncSettings {
+        let push: Bool
+        switch environment["MAILROOM_PUSH"]?.lowercased() ?? "" {
+        case "", "on", "true", "1", "yes": push = true
+        case "off", "false", "0", "no": push = false
+        case let other: throw ValidationError("MAILROOM_PUSH must be on or off; got «\(other)».")
+        }
+        func seconds(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Duration {
+            guard let text = environment[name], !text.isEmpty else { return .milliseconds(Int64(fallback * 1000)) }
+            guard let value = Double(text), range.contains(value) else {
+                throw ValidationError("\(name) must be a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound)); got «\(text)».")
+            }
+            return .milliseconds(Int64(value * 1000))
+        }
+        return SyncSettings(
+            pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: caFile, push: push,
+            idleRenewal: try seconds("MAILROOM_IDLE_RENEWAL", default: 1500, within: 1...1500),
+            reconcileInterval: try seconds("MAILROOM_RECONCILE_INTERVAL", default: 900, within: 1...86_400))
     }
 
     /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
