@@ -4,7 +4,6 @@ import IMAP
 import Logging
 import MIME
 import MailroomCore
-import Storage
 
 /// What one pass over a mailbox did.
 public struct SyncReport: Sendable, Equatable {

@@ -13,8 +13,9 @@ final class SilentIdleProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var sockets: [Int32] = []
     private var stopped = false
+    private var swallowedCount = 0
     /// Announcements swallowed so far.
-    private(set) var swallowed = 0
+    var swallowed: Int { lock.withLock { swallowedCount } }
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -93,7 +94,7 @@ final class SilentIdleProxy: @unchecked Sendable {
                     if text.uppercased().hasSuffix(" IDLE") { idling.set(true) }
                     if text.uppercased() == "DONE" { idling.set(false) }
                 } else if idling.value, Self.isAnnouncement(text) {
-                    lock.withLock { swallowed += 1 }
+                    lock.withLock { swallowedCount += 1 }
                     continue
                 }
                 out += line
