@@ -4,8 +4,9 @@ import MailroomCore
 import ServiceLifecycle
 import Synchronization
 
-/// The inbound worker: polls every enabled mailbox that fetches mail, a few at a time. One mailbox's failure
-/// is recorded on that mailbox and never stops the others.
+/// The inbound worker: keeps a session per enabled mailbox that fetches mail (push), or polls them a few at a
+/// time; with a ``LeaseKeeper``, only the mailboxes this node holds a lease on. One mailbox's failure is recorded
+/// on that mailbox and never stops the others.
 public final class InboundSync: Service, Sendable {
     private let syncer: MailboxSyncer
     private let store: any MailroomStore
@@ -29,8 +30,12 @@ public final class InboundSync: Service, Sendable {
         leases?.onChange { [doorbell] in await doorbell.ring() }
     }
 
-    /// Asks for a pass now, e.g. after a mailbox was added.
-    public func wake() async { await doorbell.ring() }
+    /// Asks for a pass now, e.g. after a mailbox was added: the lease keeper first takes a lease on a new mailbox
+    /// (its change rings this worker's doorbell again).
+    public func wake() async {
+        await leases?.wake()
+        await doorbell.ring()
+    }
 
     /// Fetches this mailbox on the next pass, whatever its backoff said: its sign-in was just fixed. A live
     /// session is ended and opened again with the mailbox's current settings.
@@ -166,7 +171,10 @@ public final class InboundSync: Service, Sendable {
     private func dueMailboxes() async -> [Mailbox] {
         let mailboxes: [Mailbox]
         do {
-            mailboxes = try await store.mailboxes().filter { $0.enabled && $0.usage.fetchesMail && $0.incoming != nil }
+            let held = leases?.held
+            mailboxes = try await store.mailboxes().filter {
+                $0.enabled && $0.usage.fetchesMail && $0.incoming != nil && held?.contains($0.id) != false
+            }
         } catch {
             logger.error("Cannot list mailboxes", metadata: ["error": "\(error)"])
             return []

@@ -73,7 +73,15 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
+        let node = NodeName.current(environment, database: url)
+        let leaseSettings: LeaseKeeper.Settings
+        do {
+            leaseSettings = try LeaseKeeper.Settings(node: node, environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
+        outboundSettings.node = node
         let vault = try await global.loadVault(logger: logger)
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
@@ -84,7 +92,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("OAuth sign-in enabled", metadata: ["providers": "\(entries.map(\.key.rawValue))"])
         }
         let tokens = TokenKeeper(store: store, vault: vault, providers: providers, logger: logger)
-        let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, logger: logger)
+        // Which mailboxes this node fetches: one lease per mailbox in the database (all of them on a lone node).
+        let leases = LeaseKeeper(store: store, settings: leaseSettings, logger: logger)
+        let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, leases: leases, logger: logger)
         let outbound = OutboundQueue(store: store, relay: relay, vault: vault, tokens: tokens, settings: outboundSettings, logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let notifier = AdminNotifier(
@@ -102,7 +112,7 @@ struct Serve: AsyncParsableCommand {
                 connectionTest: ConnectionTest(settings: settings, logger: logger),
                 replies: ReplyService(store: store, outbound: outbound), notifier: notifier, servers: servers)
             dependencies.metrics = PrometheusMetrics.bootstrap(token: environment["MAILROOM_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
-            dependencies.nodeID = NodeName.current(environment)
+            dependencies.nodeID = node.rawValue
             router = try buildRouter(dependencies)
         } catch {
             await database.close()
@@ -123,8 +133,10 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("No one can sign in yet. Create the first admin: mailroom admin create --email you@example.com")
             }
         }
+        // The lease keeper comes before the inbound worker: services stop in reverse, so fetching stops before the
+        // leases are handed back.
         var workers: [any Service] = [
-            AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
+            AfterMigration(store: store, worker: leases), AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
         ]
         if let receiverConfiguration {
             let intake = MailIntake(store: store, logger: logger)

@@ -8,6 +8,8 @@ public enum TestPaths {
     /// The `mailroom` executable of this build (scripts/test builds it before the tests run).
     public static var mailroomBinary: String {
         get throws {
+            // A copy of the binary, so a test run is not disturbed by a build replacing `.build/debug/mailroom`.
+            if let copy = ProcessInfo.processInfo.environment["MAILROOM_TEST_BINARY"], !copy.isEmpty { return copy }
             for configuration in ["debug", "release"] {
                 let path = repoRoot.appendingPathComponent(".build/\(configuration)/mailroom").path
                 if FileManager.default.isExecutableFile(atPath: path) { return path }
