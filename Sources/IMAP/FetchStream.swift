@@ -8,7 +8,7 @@ import Synchronization
 final class FetchStream: Sendable {
     enum Phase: Sendable {
         case notStarted
-        case running(tag: String)
+        case running
         case finished
         case failed(IMAPError)
     }

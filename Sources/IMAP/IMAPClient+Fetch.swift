@@ -33,14 +33,10 @@ extension IMAPClient {
                     return nil
                 }
                 try await self.drainActiveFetch()
-                let command = try self.encoder.encode(
-                    "UID FETCH",
-                    [.raw(stream.set.description), .raw("(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])")]
-                )
-                stream.state.withLock { $0.phase = .running(tag: command.tag) }
+                stream.state.withLock { $0.phase = .running }
                 self.activeFetch = stream
                 do {
-                    try await self.send(command, wait: .streaming(idle: TimeAmount(duration: self.server.timeouts.idleData)))
+                    return try await self.readFetched(stream, startingWith: self.session.sendCommand(.uidFetchMessages(stream.set)))
                 } catch {
                     self.finishFetch(stream, error: error)
                     throw error
@@ -57,24 +53,21 @@ extension IMAPClient {
         }
     }
 
-    /// Reads responses of the running fetch until one message (or the tagged completion) arrives.
-    private func readFetched(_ stream: FetchStream) async throws -> FetchedMessage? {
-        guard case .running(let tag) = stream.state.withLock({ $0.phase }) else { return nil }
+    /// Carries out the session's actions for the running fetch until one message is complete, or the
+    /// fetch's tagged completion.
+    private func readFetched(_ stream: FetchStream, startingWith first: IMAPSessionStateMachine.Action = .readResponse) async throws -> FetchedMessage? {
+        guard case .running = stream.state.withLock({ $0.phase }) else { return nil }
+        var action = first
         while true {
-            switch try await self.nextResponse() {
-            case .untagged(.fetch(let sequence, let attributes)):
+            switch try await self.drive(action) {
+            case .fetched(let sequence, let attributes):
                 if let message = try stream.absorb(sequence: sequence, attributes) { return message }
-            case .untagged(let other):
-                try self.observe(other, command: "UID FETCH")
-            case .tagged(let tagged) where tagged.tag == tag:
-                self.logger.debug("S: \(tagged.tag) \(tagged.status.kind.rawValue) \(tagged.status.text)")
+                action = .readResponse
+            case .completed:
                 self.finishFetch(stream, error: nil)
-                guard tagged.status.kind == .ok else { throw Self.error(for: tagged.status, command: "UID FETCH") }
                 return nil
-            case .tagged:
-                continue
-            case .continuation:
-                throw IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected continuation request")
+            case let other:
+                throw IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other) during a fetch")
             }
         }
     }
@@ -104,7 +97,7 @@ extension IMAPClient {
                 $0.pending.append(contentsOf: drained)
                 $0.phase = .failed(error)
             }
-            if Self.isFatal(error.kind) { throw error }
+            if IMAPSessionStateMachine.isFatal(error.kind) { throw error }
             return
         }
         stream.state.withLock { $0.pending.append(contentsOf: drained) }

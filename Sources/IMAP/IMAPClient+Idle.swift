@@ -1,6 +1,3 @@
-import NIOCore
-import Synchronization
-
 extension IMAPClient {
     /// Whether the server offers IDLE (RFC 2177).
     public var supportsIdle: Bool { capabilities.contains("IDLE") }
@@ -16,16 +13,9 @@ extension IMAPClient {
     public func idle(renewAfter: Duration, until: @escaping @Sendable () async -> Void = { try? await Task.sleep(for: .seconds(365 * 86_400)) }) async throws -> IdleOutcome {
         try await self.exclusive("IDLE") {
             try await self.drainActiveFetch()
-            let command = try self.encoder.encode("IDLE")
-            let machine = IdleControl()
-            // Silence is fine for the whole wait; the DONE re-arms the timer to a command's limit.
-            let silence = TimeAmount(duration: renewAfter + self.server.timeouts.command)
-            try await self.send(command, wait: .streaming(idle: silence))
-            let connection = self.connection
-            let commandLimit = TimeAmount(duration: self.server.timeouts.command)
-            let done: @Sendable () async throws -> Void = {
-                try await connection.send(ByteBuffer(string: "DONE\r\n"), wait: .command(commandLimit), command: "IDLE")
-            }
+            let first = self.session.sendCommand(.idle(renewAfter: renewAfter))
+            // The renewal time or the caller's stop, whichever comes first, reaches the session from here while
+            // the reader waits for the server (the actor is free then).
             let stopper = Task.detached {
                 await withTaskGroup(of: IdleOutcome.self) { group in
                     group.addTask {
@@ -39,52 +29,28 @@ extension IMAPClient {
                     let why = await group.next() ?? .interrupted
                     group.cancelAll()
                     guard !Task.isCancelled else { return }
-                    if machine.state.withLock({ $0.stop(why) }) == .sendDone { try? await done() }
+                    await self.stopIdle(why)
                 }
             }
             defer { stopper.cancel() }
             return try await withTaskCancellationHandler {
-                try await self.readIdle(command: command, machine: machine, done: done)
+                let delivery = try await self.drive(first)
+                guard case .idleEnded(let outcome) = delivery else {
+                    throw IMAPError(.protocolViolation, command: "IDLE", detail: "unexpected \(delivery) for IDLE")
+                }
+                return outcome
             } onCancel: {
                 // Shutting down: end IDLE politely so the session can log out.
-                Task.detached { if machine.state.withLock({ $0.stop(.interrupted) }) == .sendDone { try? await done() } }
+                Task.detached { await self.stopIdle(.interrupted) }
             }
         }
     }
 
-    /// Reads until IDLE's tagged completion, feeding the state machine and carrying out what it says.
-    private func readIdle(command: EncodedCommand, machine: IdleControl, done: @Sendable () async throws -> Void) async throws -> IdleOutcome {
-            while true {
-                let response = try await self.nextResponse()
-                let action: IdleStateMachine.Action
-                switch response {
-                case .continuation:
-                    action = machine.state.withLock { $0.continuation() }
-                case .untagged(let untagged):
-                    try self.observe(untagged, command: "IDLE")
-                    action = machine.state.withLock { $0.untagged(untagged) }
-                case .tagged(let tagged) where tagged.tag == command.tag:
-                    guard tagged.status.kind == .ok else { throw Self.error(for: tagged.status, command: "IDLE") }
-                    action = machine.state.withLock { $0.tagged(tagged.status) }
-                case .tagged(let tagged):
-                    self.logger.debug("IMAP ignoring response for unknown tag", metadata: ["tag": "\(tagged.tag)"])
-                    action = .none
-                }
-                switch action {
-                case .none:
-                    continue
-                case .sendDone:
-                    try await done()
-                case .finish(let outcome):
-                    return outcome
-                case .fail(let kind, let detail):
-                    throw IMAPError(kind, command: "IDLE", detail: detail)
-                }
-            }
+    /// Tells the session IDLE should end, and writes `DONE` if it says so (one `DONE` at most, whoever asks).
+    private func stopIdle(_ why: IdleOutcome) async {
+        guard let done = self.session.stopIdle(why) else { return }
+        if let line = done.logDescription { self.logger.debug("C: \(line)") }
+        // A failed write surfaces to the reader as the connection's end.
+        try? await self.connection.send(done.bytes, wait: done.wait, command: done.commandName)
     }
-}
-
-/// The IDLE state shared by the reader and the task that ends IDLE on time or on request.
-private final class IdleControl: Sendable {
-    let state = Mutex(IdleStateMachine())
 }

@@ -6,7 +6,7 @@ extension IMAPClient {
     public func select(_ mailbox: String, readOnly: Bool = false) async throws -> MailboxStatus {
         let name = readOnly ? "EXAMINE" : "SELECT"
         return try await self.exclusive(name) {
-            let result = try await self.run(name, [.string(Self.wireMailboxName(mailbox))])
+            let result = try await self.execute(.select(mailbox: Self.wireMailboxName(mailbox), readOnly: readOnly))
             var exists = 0
             var uidValidity: UInt32?
             var uidNext: UInt32?
@@ -40,7 +40,7 @@ extension IMAPClient {
     public func uidSearch(_ criteria: String) async throws -> [UInt32] {
         try await self.exclusive("UID SEARCH") {
             try Self.validateRaw(criteria, command: "UID SEARCH")
-            let result = try await self.run("UID SEARCH", [.raw(criteria)])
+            let result = try await self.execute(.uidSearch(criteria: criteria))
             var uids = Set<UInt32>()
             for case .search(let found) in result.untagged { uids.formUnion(found) }
             return uids.sorted()
@@ -52,7 +52,7 @@ extension IMAPClient {
     public func uidSizes(_ set: UIDSet) async throws -> [UInt32: Int] {
         guard !set.isEmpty else { return [:] }
         return try await self.exclusive("UID FETCH") {
-            let result = try await self.run("UID FETCH", [.raw(set.description), .raw("(UID RFC822.SIZE)")])
+            let result = try await self.execute(.uidFetchSizes(set))
             var sizes: [UInt32: Int] = [:]
             for case .fetch(_, let attributes) in result.untagged {
                 if let uid = attributes.uid, let size = attributes.size, set.contains(uid) { sizes[uid] = size }
@@ -69,25 +69,20 @@ extension IMAPClient {
                 throw IMAPError(.unsupported, command: "UID STORE", detail: "invalid flag syntax")
             }
             let item = silent ? "+FLAGS.SILENT" : "+FLAGS"
-            _ = try await self.run("UID STORE", [.raw(set.description), .raw(item), .raw("(\(addFlags.joined(separator: " ")))")])
+            _ = try await self.execute(.uidStore(set, item: item, flags: addFlags))
         }
     }
 
     /// `UID EXPUNGE <set>` (RFC 4315): removes only our `\Deleted` messages, not other clients'.
-    /// - Throws: `.unsupported` when the server lacks UIDPLUS.
+    /// - Throws: `.unsupported` when the server lacks UIDPLUS (refused by the session before anything is sent).
     public func uidExpunge(_ set: UIDSet) async throws {
         guard !set.isEmpty else { return }
-        try await self.exclusive("UID EXPUNGE") {
-            guard self.capabilities.contains("UIDPLUS") else {
-                throw IMAPError(.unsupported, command: "UID EXPUNGE", detail: "server lacks UIDPLUS")
-            }
-            _ = try await self.run("UID EXPUNGE", [.raw(set.description)])
-        }
+        try await self.exclusive("UID EXPUNGE") { _ = try await self.execute(.uidExpunge(set)) }
     }
 
     /// `EXPUNGE`: removes every `\Deleted` message in the selected mailbox.
     public func expunge() async throws {
-        try await self.exclusive("EXPUNGE") { _ = try await self.run("EXPUNGE") }
+        try await self.exclusive("EXPUNGE") { _ = try await self.execute(.expunge) }
     }
 
     static func wireMailboxName(_ mailbox: String) -> String {

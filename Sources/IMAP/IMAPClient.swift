@@ -10,6 +10,9 @@ import NIOCore
 /// ``IMAPError/Kind/connectionClosed``. After a fatal error (timeout, connection closed, protocol
 /// violation, TLS failure) the connection is closed and the client must be discarded.
 ///
+/// The protocol itself is ``IMAPSessionStateMachine``: this actor only feeds it the server's responses
+/// and carries out what it answers (write these bytes, read on, deliver this, fail, close).
+///
 /// ```swift
 /// let client = try await IMAPClient.connect(to: server, logger: logger)
 /// try await client.login(username: "bench1", password: secret)
@@ -21,15 +24,14 @@ public actor IMAPClient {
     let server: IMAPServer
     let logger: Logger
     let connection: IMAPConnection
-    var encoder = CommandEncoder()
+    /// Every decision about the session: state, tags, continuations, capabilities, errors.
+    var session: IMAPSessionStateMachine
 
     /// Capabilities as advertised by the server, uppercased (e.g. `IMAP4REV1`, `AUTH=PLAIN`, `UIDPLUS`).
     ///
     /// Refreshed after STARTTLS and after authentication, because servers advertise different
     /// sets before and after those steps.
-    public private(set) var capabilities: Set<String> = []
-    /// Bumped on every capability update; lets commands tell whether they received fresh ones.
-    var capabilityGeneration = 0
+    public var capabilities: Set<String> { self.session.capabilities ?? [] }
 
     /// Responses received but not yet consumed, in reverse order (so `popLast` moves them out).
     private var inbox: [Response] = []
@@ -42,6 +44,7 @@ public actor IMAPClient {
         self.server = server
         self.logger = logger
         self.connection = connection
+        self.session = IMAPSessionStateMachine(timeouts: server.timeouts)
     }
 
     /// Connects, applies TLS or STARTTLS per ``IMAPServer/security``, reads the greeting and
@@ -61,30 +64,20 @@ public actor IMAPClient {
     }
 
     private func start() async throws {
-        guard case .untagged(.status(let greeting)) = try await self.nextResponse() else {
+        guard case .greeting(let greeting) = try await self.drive(.readResponse) else {
             throw IMAPError(.protocolViolation, command: "greeting", detail: "server did not start with a greeting")
         }
         self.logger.debug("IMAP greeting", metadata: ["text": "\(greeting.text)", "host": "\(self.server.host)"])
-        switch greeting.kind {
-        case .ok, .preauth:
-            if case .capability(let caps) = greeting.code { self.setCapabilities(caps) }
-        case .bye:
-            throw IMAPError(.connectionClosed, code: greeting.code, serverText: greeting.text, command: "greeting")
-        case .no, .bad:
-            throw IMAPError(.protocolViolation, code: greeting.code, serverText: greeting.text, command: "greeting")
-        }
         if self.server.security == .starttls {
-            do {
-                _ = try await self.run("STARTTLS")
-            } catch let error as IMAPError where error.kind == .commandFailed || error.kind == .commandRejected {
-                throw IMAPError(.tlsFailed, code: error.code, serverText: error.serverText, command: "STARTTLS")
+            _ = try await self.execute(.startTLS)
+            // Responses already read past STARTTLS's OK came in plaintext; the handler checks what it still holds.
+            guard self.inbox.isEmpty else {
+                throw IMAPError(.tlsFailed, command: "STARTTLS", detail: "server sent data after STARTTLS OK (possible injection)")
             }
             try await self.connection.startTLS(server: self.server)
-            self.capabilities = []
-            try await self.refreshCapabilities()
-        } else if self.capabilities.isEmpty {
-            try await self.refreshCapabilities()
+            self.session.tlsEstablished()
         }
+        if self.session.capabilities == nil { try await self.refreshCapabilities() }
     }
 
     // MARK: - Serialization
@@ -96,8 +89,9 @@ public actor IMAPClient {
                 return try await body()
             } catch var error as IMAPError {
                 if error.command == nil { error.command = command }
-                if Self.isFatal(error.kind) {
+                if IMAPSessionStateMachine.isFatal(error.kind) {
                     self.logger.debug("IMAP connection failed", metadata: ["error": "\(error)"])
+                    _ = self.session.connectionFailed(error)
                     await self.connection.close()
                 }
                 throw error
@@ -105,19 +99,60 @@ public actor IMAPClient {
         }
     }
 
-    static func isFatal(_ kind: IMAPError.Kind) -> Bool {
-        switch kind {
-        case .connectionFailed, .tlsFailed, .timeout, .connectionClosed, .protocolViolation, .literalTooLarge, .lineTooLong:
-            true
-        case .commandFailed, .commandRejected, .authenticationFailed, .loginDisabled, .unsupported:
-            false
+    // MARK: - Carrying out the session's actions
+
+    /// Performs actions until the session delivers something for the caller.
+    func drive(_ first: IMAPSessionStateMachine.Action) async throws -> IMAPSessionStateMachine.Delivery {
+        var action = first
+        while true {
+            switch action {
+            case .readResponse:
+                action = await self.receive()
+            case .write(let outbound):
+                action = await self.write(outbound)
+            case .deliver(let delivery):
+                return delivery
+            case .fail(let error):
+                throw error
+            case .close(let error):
+                await self.connection.close()
+                throw error
+            }
         }
     }
 
-    // MARK: - Command plumbing
+    /// Writes, then reads on; a failed write is the session's to judge.
+    private func write(_ outbound: IMAPOutbound) async -> IMAPSessionStateMachine.Action {
+        if let line = outbound.logDescription { self.logger.debug("C: \(line)") }
+        do {
+            try await self.connection.send(outbound.bytes, wait: outbound.wait, command: outbound.commandName)
+            return .readResponse
+        } catch {
+            return self.session.connectionFailed(IMAPError.wrapping(error))
+        }
+    }
+
+    /// The next response, fed to the session.
+    private func receive() async -> IMAPSessionStateMachine.Action {
+        let response: Response
+        do {
+            response = try await self.nextResponse()
+        } catch {
+            return self.session.connectionFailed(IMAPError.wrapping(error))
+        }
+        switch response {
+        case .tagged(let tagged):
+            self.logger.debug("S: \(tagged.tag) \(tagged.status.kind.rawValue) \(tagged.status.text)")
+        case .untagged(.status(let status)) where status.code == .alert:
+            self.logger.warning("IMAP server alert", metadata: ["text": "\(status.text)", "host": "\(self.server.host)"])
+        case .untagged, .continuation:
+            break
+        }
+        return self.session.received(response)
+    }
 
     /// The next response from the server (waits, bounded by the handler's timers).
-    func nextResponse() async throws -> Response {
+    private func nextResponse() async throws -> Response {
         if let response = self.inbox.popLast() { return response }
         self.inbox = try await self.connection.nextResponses().reversed()
         guard let response = self.inbox.popLast() else {
@@ -126,126 +161,44 @@ public actor IMAPClient {
         return response
     }
 
-    /// Encodes, sends (waiting for `+` between synchronizing literals) and collects one command.
-    func run(_ name: String, _ arguments: [CommandArgument] = [], sensitive: Bool = false) async throws -> CommandResult {
+    /// Runs one command to its tagged `OK` (after finishing an unfinished fetch).
+    func execute(_ command: IMAPCommand) async throws -> CommandResult {
         try await self.drainActiveFetch()
-        let command = try self.encoder.encode(name, arguments, sensitive: sensitive)
-        try await self.send(command)
-        return try await self.collect(command)
-    }
-
-    func send(_ command: EncodedCommand, wait: IMAPOutbound.Wait? = nil) async throws {
-        self.logger.debug("C: \(command.logDescription)")
-        let wait = wait ?? .command(TimeAmount(duration: self.server.timeouts.command))
-        for (index, part) in command.parts.enumerated() {
-            try await self.connection.send(part, wait: wait, command: command.name)
-            guard index < command.parts.count - 1 else { break }
-            waitForContinuation: while true {
-                switch try await self.nextResponse() {
-                case .continuation:
-                    break waitForContinuation
-                case .untagged(let untagged):
-                    try self.observe(untagged, command: command.name)
-                case .tagged(let tagged) where tagged.tag == command.tag:
-                    throw Self.error(for: tagged.status, command: command.name)
-                case .tagged(let tagged):
-                    self.logger.debug("IMAP ignoring response for unknown tag", metadata: ["tag": "\(tagged.tag)"])
-                }
-            }
+        let delivery = try await self.drive(self.session.sendCommand(command))
+        guard case .completed(let result) = delivery else {
+            throw IMAPError(.protocolViolation, command: command.name, detail: "unexpected \(delivery) for \(command.name)")
         }
+        return result
     }
 
-    /// Most untagged data (by ``UntaggedResponse/approximateSize``) one command may accumulate: far above
-    /// any real answer (a `UID SEARCH` line is capped at 1 MiB), low enough that a server sending endless
-    /// untagged lines fails the command instead of exhausting memory before the command timeout.
-    /// (A property so tests can lower it.)
-    var maxUntaggedBytesPerCommand = 64 << 20
-
-    func limitUntaggedData(toBytes limit: Int) { self.maxUntaggedBytesPerCommand = limit }
-
-    /// Reads until the tagged completion of `command`, collecting untagged data.
-    func collect(_ command: EncodedCommand, allowBye: Bool = false) async throws -> CommandResult {
-        var untagged: [UntaggedResponse] = []
-        var untaggedBytes = 0
-        while true {
-            switch try await self.nextResponse() {
-            case .untagged(let response):
-                try self.observe(response, command: command.name, allowBye: allowBye)
-                untaggedBytes += response.approximateSize
-                guard untaggedBytes <= self.maxUntaggedBytesPerCommand else {
-                    throw IMAPError(
-                        .protocolViolation, command: command.name,
-                        detail: "more than \(self.maxUntaggedBytesPerCommand) bytes of untagged responses to one command")
-                }
-                untagged.append(response)
-            case .tagged(let tagged) where tagged.tag == command.tag:
-                self.logger.debug("S: \(tagged.tag) \(tagged.status.kind.rawValue) \(tagged.status.text)")
-                if case .capability(let caps) = tagged.status.code { self.setCapabilities(caps) }
-                guard tagged.status.kind == .ok else { throw Self.error(for: tagged.status, command: command.name) }
-                return CommandResult(untagged: untagged, status: tagged.status)
-            case .tagged(let tagged):
-                self.logger.debug("IMAP ignoring response for unknown tag", metadata: ["tag": "\(tagged.tag)"])
-            case .continuation:
-                throw IMAPError(.protocolViolation, command: command.name, detail: "unexpected continuation request")
-            }
-        }
-    }
-
-    /// Handles untagged data that matters regardless of the running command.
-    func observe(_ response: UntaggedResponse, command: String, allowBye: Bool = false) throws {
-        switch response {
-        case .capability(let caps):
-            self.setCapabilities(caps)
-        case .status(let status):
-            if case .capability(let caps) = status.code { self.setCapabilities(caps) }
-            if status.code == .alert {
-                self.logger.warning("IMAP server alert", metadata: ["text": "\(status.text)", "host": "\(self.server.host)"])
-            }
-            if status.kind == .bye && !allowBye {
-                throw IMAPError(.connectionClosed, code: status.code, serverText: status.text, command: command)
-            }
-        default:
-            break
-        }
-    }
-
-    func setCapabilities(_ caps: [String]) {
-        self.capabilities = Set(caps.map { $0.uppercased() })
-        self.capabilityGeneration += 1
-        self.encoder.literalPlus = self.capabilities.contains("LITERAL+")
-        self.encoder.literalMinus = self.capabilities.contains("LITERAL-")
-    }
+    /// Lowers the bound on untagged data per command (tests).
+    func limitUntaggedData(toBytes limit: Int) { self.session.maxUntaggedBytesPerCommand = limit }
 
     func refreshCapabilities() async throws {
-        _ = try await self.run("CAPABILITY")
-    }
-
-    static func error(for status: StatusResponse, command: String) -> IMAPError {
-        let kind: IMAPError.Kind = status.kind == .bad ? .commandRejected : .commandFailed
-        return IMAPError(kind, code: status.code, serverText: status.text, command: command)
+        _ = try await self.execute(.capability)
     }
 
     // MARK: - Simple commands
 
     /// `NOOP`: keeps the session alive and lets the server report new mail.
     public func noop() async throws {
-        try await self.exclusive("NOOP") { _ = try await self.run("NOOP") }
+        try await self.exclusive("NOOP") { _ = try await self.execute(.noop) }
     }
 
     /// Sends `LOGOUT` (best effort), then closes the channel. Never throws.
     public func logout() async {
         _ = try? await self.exclusive("LOGOUT") {
             if self.activeFetch == nil {
-                let command = try self.encoder.encode("LOGOUT")
-                try await self.send(command)
-                _ = try await self.collect(command, allowBye: true)
+                _ = try await self.drive(self.session.sendCommand(.logout))
             }
         }
+        self.session.closeRequested()
         await self.connection.close()
     }
 
     /// Closes the channel without `LOGOUT` (e.g. to abort a stuck session). Never throws.
     public func close() async {
+        self.session.closeRequested()
         await self.connection.close()
     }
 }

@@ -4,7 +4,7 @@ import MailTransport
 ///
 /// Designed for classification (retry / re-authorize / alert an admin) and for safe logging:
 /// it carries the command *name* only and the server's text, never arguments or credentials.
-public struct IMAPError: Error, Sendable, CustomStringConvertible {
+public struct IMAPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Failure category.
     public enum Kind: Sendable, Equatable {
         /// TCP connection could not be established.
