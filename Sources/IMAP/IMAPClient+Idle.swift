@@ -14,6 +14,7 @@ extension IMAPClient {
         try await self.exclusive("IDLE") {
             try await self.drainActiveFetch()
             let first = self.session.sendCommand(.idle(renewAfter: renewAfter))
+            let tag = self.session.running?.tag ?? ""
             // The renewal time or the caller's stop, whichever comes first, reaches the session from here while
             // the reader waits for the server (the actor is free then).
             let stopper = Task.detached {
@@ -29,7 +30,7 @@ extension IMAPClient {
                     let why = await group.next() ?? .interrupted
                     group.cancelAll()
                     guard !Task.isCancelled else { return }
-                    await self.stopIdle(why)
+                    await self.stopIdle(why, tag: tag)
                 }
             }
             defer { stopper.cancel() }
@@ -41,14 +42,14 @@ extension IMAPClient {
                 return outcome
             } onCancel: {
                 // Shutting down: end IDLE politely so the session can log out.
-                Task.detached { await self.stopIdle(.interrupted) }
+                Task.detached { await self.stopIdle(.interrupted, tag: tag) }
             }
         }
     }
 
-    /// Tells the session IDLE should end, and writes `DONE` if it says so (one `DONE` at most, whoever asks).
-    private func stopIdle(_ why: IdleOutcome) async {
-        guard let done = self.session.stopIdle(why) else { return }
+    /// Tells the session this IDLE should end, and writes `DONE` if it says so (one `DONE` at most, whoever asks).
+    private func stopIdle(_ why: IdleOutcome, tag: String) async {
+        guard let done = self.session.stopIdle(why, tag: tag) else { return }
         if let line = done.logDescription { self.logger.debug("C: \(line)") }
         // A failed write surfaces to the reader as the connection's end.
         try? await self.connection.send(done.bytes, wait: done.wait, command: done.commandName)

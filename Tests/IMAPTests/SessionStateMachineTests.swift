@@ -314,16 +314,25 @@ struct SessionStateMachineTests {
     func expungeAndStopsWhileIdle() {
         var expunged = Self.idling()
         #expect(expunged.received(Self.r("* 1 EXPUNGE")).written == "DONE\r\n")
-        #expect(expunged.stopIdle(.renew) == nil)
+        #expect(expunged.stopIdle(.renew, tag: "A2") == nil)
         #expect(expunged.received(Self.r("A2 OK done")).delivery == .idleEnded(.changed(exists: nil)))
         #expect(expunged.selectedMailbox?.exists == 2)
 
         var early = Self.selected()
         _ = early.sendCommand(.idle(renewAfter: .seconds(60)))
-        #expect(early.stopIdle(.interrupted) == nil)
+        #expect(early.stopIdle(.interrupted, tag: "A2") == nil)
         #expect(early.received(Self.r("+ idling")).written == "DONE\r\n")
         var notIdling = Self.selected()
-        #expect(notIdling.stopIdle(.renew) == nil)
+        #expect(notIdling.stopIdle(.renew, tag: "A2") == nil)
+
+        // A late stop from an IDLE that has ended does not touch the next one.
+        var next = Self.idling()
+        _ = next.received(Self.r("* 4 EXISTS"))
+        _ = next.received(Self.r("A2 OK done"))
+        _ = next.sendCommand(.idle(renewAfter: .seconds(60)))
+        _ = next.received(Self.r("+ idling"))
+        #expect(next.stopIdle(.renew, tag: "A2") == nil)
+        #expect(next.stopIdle(.renew, tag: "A3")?.bytes == ByteBuffer(string: "DONE\r\n"))
     }
 
     @Test("Untagged data between commands is kept for the next one, not an error; a BYE there still closes")
