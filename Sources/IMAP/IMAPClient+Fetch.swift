@@ -67,7 +67,7 @@ extension IMAPClient {
                 self.finishFetch(stream, error: nil)
                 return nil
             case let other:
-                throw IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other) during a fetch")
+                throw IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other.name) during a fetch")
             }
         }
     }

@@ -37,7 +37,7 @@ extension IMAPClient {
             return try await withTaskCancellationHandler {
                 let delivery = try await self.drive(first)
                 guard case .idleEnded(let outcome) = delivery else {
-                    throw IMAPError(.protocolViolation, command: "IDLE", detail: "unexpected \(delivery) for IDLE")
+                    throw IMAPError(.protocolViolation, command: "IDLE", detail: "unexpected \(delivery.name) for IDLE")
                 }
                 return outcome
             } onCancel: {

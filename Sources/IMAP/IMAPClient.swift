@@ -166,7 +166,7 @@ public actor IMAPClient {
         try await self.drainActiveFetch()
         let delivery = try await self.drive(self.session.sendCommand(command))
         guard case .completed(let result) = delivery else {
-            throw IMAPError(.protocolViolation, command: command.name, detail: "unexpected \(delivery) for \(command.name)")
+            throw IMAPError(.protocolViolation, command: command.name, detail: "unexpected \(delivery.name) for \(command.name)")
         }
         return result
     }

@@ -67,6 +67,16 @@ extension IMAPSessionStateMachine {
         case fetched(sequence: UInt32, MessageAttributes)
         /// IDLE is over, and why.
         case idleEnded(IdleOutcome)
+
+        /// The case alone, for errors (a fetched message's contents never go into an error or a log).
+        var name: String {
+            switch self {
+            case .greeting: "greeting"
+            case .completed: "completion"
+            case .fetched: "FETCH response"
+            case .idleEnded: "end of IDLE"
+            }
+        }
     }
 
     /// A SASL exchange in progress.
