@@ -15,7 +15,7 @@ import Storage
 struct MailroomBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-bench", abstract: "Measures Mailroom beside peer programs on the same machine and data.",
-        subcommands: [Ingest.self, Corpus.self])
+        subcommands: [Ingest.self, Corpus.self, Latency.self, Fleet.self])
 }
 
 /// Writes the corpus as `.eml` files, for looking at or for other tools.

@@ -1,0 +1,35 @@
+import Foundation
+
+/// What Linux says about a process: resident memory (`VmRSS` in /proc/PID/status) and CPU time used
+/// (`utime + stime` in /proc/PID/stat), read at one moment.
+struct ProcessSample {
+    let residentKiB: Int
+    /// User plus system CPU seconds since the process started.
+    let cpuSeconds: Double
+    let taken: UInt64
+
+    init(pid: pid_t) throws {
+        taken = Monotonic.now()
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+        else { throw BenchFailure("cannot read VmRSS of process \(pid)") }
+        residentKiB = kib
+        // Fields after the command name, which may hold spaces and ends at the last ')': state is field 3,
+        // utime and stime fields 14 and 15.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { throw BenchFailure("cannot read /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw BenchFailure("cannot read CPU times of process \(pid)")
+        }
+        cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Percent of one core used between `earlier` and this sample.
+    func corePercent(since earlier: ProcessSample) -> Double {
+        let wall = Monotonic.milliseconds(from: earlier.taken, to: taken) / 1000
+        return wall > 0 ? (cpuSeconds - earlier.cpuSeconds) / wall * 100 : .nan
+    }
+}
