@@ -312,8 +312,12 @@ public struct MailboxSyncer: Sendable {
 
     /// Deletes messages that are already committed as tickets. UID EXPUNGE touches only these; without UIDPLUS,
     /// a plain EXPUNGE would also remove what other clients flagged, so then the flag is set and left.
+    ///
+    /// Mail is filed with commits that reach the disk later (``MailroomStore/makeDurable()``): the durable point
+    /// comes first, so a power failure cannot take a ticket whose only other copy was just deleted.
     private func delete(_ uids: [UInt32], client: IMAPClient) async throws -> Int {
         guard !uids.isEmpty else { return 0 }
+        try await store.makeDurable()
         try await client.uidStore(UIDSet(uids: uids), addFlags: ["\\Deleted"])
         if await client.capabilities.contains("UIDPLUS") {
             try await client.uidExpunge(UIDSet(uids: uids))

@@ -219,9 +219,16 @@ public protocol MailroomStore: GrantRenewalClaims {
     /// Sets the watermark without filing mail (an empty folder, or a new UIDVALIDITY).
     func setWatermark(_ id: MailboxID, folder: String, _ watermark: SyncWatermark, at: Date) async throws
     /// Files one email and moves the watermark in one transaction, so a crash can only cause a refetch.
+    ///
+    /// The commit is atomic but not yet durable: a power failure may undo it, together with its watermark, which
+    /// only means the mail is fetched again from the server that still holds it. Call ``makeDurable()`` before
+    /// anything that relies on it surviving (deleting the mail from the server).
     func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome
-    /// Files several emails and moves the watermark in one transaction: one commit (one fsync) for a group.
+    /// Files several emails and moves the watermark in one transaction (atomic, durable only after ``makeDurable()``).
     func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome]
+    /// Returns once every commit so far survives a power failure: the durable point before a destructive step.
+    /// Every other write is durable when it returns; a durable commit also makes every earlier one durable.
+    func makeDurable() async throws
 
     /// Files one email that arrived over SMTP (no folder, no watermark); committed before the sender hears `250`.
     func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome

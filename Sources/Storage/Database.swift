@@ -149,20 +149,43 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// When a commit reaches the disk.
+    public enum Durability: Sendable {
+        /// Before the commit returns (SQLite `synchronous = FULL`, PostgreSQL `synchronous_commit = on`): every write
+        /// whose loss someone would notice — an SMTP `250`, a reply marked sent, a setting, an account.
+        case durable
+        /// Atomic and written, but synced later (SQLite `synchronous = NORMAL` in WAL mode, PostgreSQL
+        /// `synchronous_commit = off`): only mail fetched from a server that still holds it, which a power failure
+        /// merely makes Mailroom fetch again. A process crash loses nothing either way; ``makeDurable()`` makes it
+        /// durable before a destructive step, and so does any later durable commit (both logs are append-only).
+        case deferred
+    }
+
     /// Runs `body` in one transaction: all of it is committed, or none of it.
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(
+        _ durability: Durability = .durable, _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         switch backend {
         case .sqlite(let connection, let mutex):
             return try await mutex.withLock {
                 let sql = connection.sql(queryLogLevel: nil)
-                // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
-                try await sql.raw("BEGIN IMMEDIATE").run()
+                // The connection's setting stays FULL for everything else: NORMAL only around a deferred commit.
+                if durability == .deferred { try await sql.raw("PRAGMA synchronous = NORMAL").run() }
                 do {
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    return result
+                    // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                    do {
+                        let result = try await body(sql)
+                        try await sql.raw("COMMIT").run()
+                        // Committed: what follows must not turn it into a reported failure.
+                        if durability == .deferred { try? await sql.raw("PRAGMA synchronous = FULL").run() }
+                        return result
+                    } catch {
+                        try? await sql.raw("ROLLBACK").run()
+                        throw error
+                    }
                 } catch {
-                    try? await sql.raw("ROLLBACK").run()
+                    if durability == .deferred { try? await sql.raw("PRAGMA synchronous = FULL").run() }
                     throw Self.valueRefusal(error) ?? error
                 }
             }
@@ -172,6 +195,7 @@ public final class Database: Service, Sendable {
                     let sql = connection.sql(queryLogLevel: nil)
                     try await sql.raw("BEGIN").run()
                     do {
+                        if durability == .deferred { try await sql.raw("SET LOCAL synchronous_commit = off").run() }
                         let result = try await body(sql)
                         try await sql.raw("COMMIT").run()
                         return result
@@ -179,6 +203,33 @@ public final class Database: Service, Sendable {
                         try? await sql.raw("ROLLBACK").run()
                         throw error
                     }
+                }
+            }
+        }
+    }
+
+    /// The durable point: returns once every commit so far is on disk.
+    ///
+    /// SQLite: a full checkpoint, which syncs the write-ahead log (then copies it into the database and syncs
+    /// that); it waits for readers, and reports — never silently skips — when it could not finish. PostgreSQL: a
+    /// transaction that takes an id commits synchronously, and the log is flushed up to its commit record, which
+    /// lies after every earlier asynchronous commit.
+    public func makeDurable() async throws {
+        switch backend {
+        case .sqlite(let connection, let mutex):
+            try await mutex.withLock {
+                let row = try await connection.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(FULL)").first()
+                if let row, try row.int64("busy") != 0 {
+                    throw StoreError.unavailable("The database is busy; its latest commits could not be written to disk yet. Nothing is deleted from the mail server until they are.")
+                }
+            }
+        case .postgres(let client):
+            try await mapConnectionErrors {
+                try await client.withConnection { connection in
+                    let sql = connection.sql(queryLogLevel: nil)
+                    try await sql.raw("BEGIN").run()
+                    _ = try await sql.raw("SELECT pg_current_xact_id()").first()
+                    try await sql.raw("COMMIT").run()
                 }
             }
         }

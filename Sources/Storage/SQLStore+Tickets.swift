@@ -9,8 +9,10 @@ extension SQLStore {
         return outcome
     }
 
+    /// Committed without waiting for the disk (``Database/Durability/deferred``): the mail server still holds every
+    /// message until ``makeDurable()`` has returned and the syncer deletes it.
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
-        try await database.transaction { sql in
+        try await database.transaction(.deferred) { sql in
             try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
             var outcomes: [IngestOutcome] = []
             for email in emails {
@@ -18,6 +20,10 @@ extension SQLStore {
             }
             return outcomes
         }
+    }
+
+    public func makeDurable() async throws {
+        try await database.makeDurable()
     }
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {

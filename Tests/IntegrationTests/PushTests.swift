@@ -108,7 +108,7 @@ struct PushTests {
     func silentServer() async throws {
         let proxy = ProxyHolder()
         let world = try await World.start("silent", reconcile: .seconds(3)) { dovecot in
-            let started = try SilentIdleProxy(upstreamPort: dovecot.imapPort)
+            let started = try IMAPLineProxy(upstreamPort: dovecot.imapPort, swallowIdleAnnouncements: true)
             proxy.proxy = started
             return started.port
         }
@@ -121,6 +121,6 @@ struct PushTests {
     }
 
     final class ProxyHolder: @unchecked Sendable {
-        var proxy: SilentIdleProxy?
+        var proxy: IMAPLineProxy?
     }
 }

@@ -226,3 +226,16 @@ func ticketMessageCount(database: String, workdir: URL) throws -> Int {
           let object = try JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else { return -1 }
     return object["tickets"]?.reduce(0) { $0 + (($1["message_count"] as? Int) ?? 0) } ?? -1
 }
+
+/// Every ticket's number and message count by subject (through the CLI), for tests where each subject is one ticket.
+func ticketsBySubject(database: String, workdir: URL) throws -> [String: (number: Int, messages: Int)] {
+    let output = try CLI.run(["tickets", "list", "--json", "--limit", "10000", "--database", database], workdir: workdir)
+    let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [[String: Any]]]
+    var tickets: [String: (number: Int, messages: Int)] = [:]
+    for ticket in object?["tickets"] ?? [] {
+        let subject = ticket["subject"] as? String ?? ""
+        let earlier = tickets[subject]?.messages ?? 0
+        tickets[subject] = (ticket["number"] as? Int ?? 0, earlier + (ticket["message_count"] as? Int ?? 0))
+    }
+    return tickets
+}

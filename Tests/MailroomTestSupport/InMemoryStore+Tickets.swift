@@ -9,6 +9,9 @@ extension InMemoryStore {
         return outcome
     }
 
+    /// Memory has no disk to reach.
+    public func makeDurable() async throws {}
+
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
         try transaction { state in
             state.watermarks[mailbox, default: [:]][folder] = watermark

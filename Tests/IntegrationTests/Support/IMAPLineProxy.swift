@@ -3,12 +3,18 @@ import Foundation
 import Glibc
 #endif
 
-/// A plain-TCP IMAP proxy on loopback in front of a real server that swallows what the server announces while the
-/// client is in IDLE (`* n EXISTS`, `* n EXPUNGE`): a server that "fails to announce mail", which only the
-/// reconciliation pass can catch. Everything else passes unchanged.
-final class SilentIdleProxy: @unchecked Sendable {
+/// A plain-TCP IMAP proxy on loopback in front of a real server, line by line, for what a real server will not do
+/// on request:
+/// - `swallowIdleAnnouncements`: swallow what the server announces while the client is in IDLE (`* n EXISTS`,
+///   `* n EXPUNGE`) — a server that "fails to announce mail", which only the reconciliation pass can catch;
+/// - `beforeClientLine`: see each of the client's lines before the server does, and drop it with the connection
+///   (return false) — e.g. to kill the client the moment it sends a command, so that command never arrives.
+/// Everything else passes unchanged.
+final class IMAPLineProxy: @unchecked Sendable {
     let port: Int
     private let upstreamPort: Int
+    private let swallowIdleAnnouncements: Bool
+    private let beforeClientLine: (@Sendable (String) -> Bool)?
     private let listener: Int32
     private let lock = NSLock()
     private var sockets: [Int32] = []
@@ -17,8 +23,10 @@ final class SilentIdleProxy: @unchecked Sendable {
     /// Announcements swallowed so far.
     var swallowed: Int { lock.withLock { swallowedCount } }
 
-    init(upstreamPort: Int) throws {
+    init(upstreamPort: Int, swallowIdleAnnouncements: Bool = false, beforeClientLine: (@Sendable (String) -> Bool)? = nil) throws {
         self.upstreamPort = upstreamPort
+        self.swallowIdleAnnouncements = swallowIdleAnnouncements
+        self.beforeClientLine = beforeClientLine
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var yes: Int32 = 1
@@ -91,16 +99,22 @@ final class SilentIdleProxy: @unchecked Sendable {
                 pending.removeFirst(end + 1)
                 let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if clientSide {
+                    if let beforeClientLine, !beforeClientLine(text) {
+                        shutdown(sink, Int32(SHUT_RDWR))
+                        shutdown(source, Int32(SHUT_RDWR))
+                        return
+                    }
                     if text.uppercased().hasSuffix(" IDLE") { idling.set(true) }
                     if text.uppercased() == "DONE" { idling.set(false) }
-                } else if idling.value, Self.isAnnouncement(text) {
+                } else if swallowIdleAnnouncements, idling.value, Self.isAnnouncement(text) {
                     lock.withLock { swallowedCount += 1 }
                     continue
                 }
                 out += line
             }
-            // A literal's bytes without a line end yet (only outside IDLE): pass through as they come.
-            if !pending.isEmpty, !idling.value || clientSide {
+            // A literal's bytes without a line end yet (only outside IDLE): pass through as they come. The client's
+            // partial lines wait for their end when each line is inspected.
+            if !pending.isEmpty, clientSide ? beforeClientLine == nil : !(swallowIdleAnnouncements && idling.value) {
                 out += pending
                 pending = []
             }
