@@ -36,6 +36,10 @@ enum EngineMetrics {
 
     /// Replies due in the outbox at the last pass (at most one batch).
     static let outboxDue = Gauge(label: "mailroom_outbox_due")
+    /// Mailbox leases this node holds (its share when nodes share a database; every mailbox on a lone node).
+    static func leasesHeld(_ count: Int, node: NodeID) {
+        Gauge(label: "mailroom_leases_held", dimensions: [("node", node.rawValue)]).record(count)
+    }
 
     /// Mailboxes by direction and state, every state listed (zero included) so a state that empties shows as 0.
     static func mailboxes(_ counts: [Direction: [HealthState: Int]]) {

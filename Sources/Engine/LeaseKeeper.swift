@@ -71,6 +71,12 @@ public final class LeaseKeeper: Service, Sendable {
         }
     }
 
+    /// Whether this node's last heartbeat is recent enough to act as a live node: the outbox sends only then, since
+    /// other nodes take over the reply claims of a node whose heartbeat has expired.
+    public var isCurrent: Bool {
+        state.withLock { held in held.until.map { ContinuousClock.now < $0 } ?? false }
+    }
+
     /// Calls `observer` whenever the held set changes (``InboundSync`` rings its doorbell).
     public func onChange(_ observer: @escaping @Sendable () async -> Void) {
         state.withLock { $0.observers.append(observer) }
@@ -150,11 +156,14 @@ public final class LeaseKeeper: Service, Sendable {
 
     private func publish(_ mailboxes: Set<MailboxID>, until: ContinuousClock.Instant?) async {
         let observers: [@Sendable () async -> Void]? = state.withLock { held in
-            let before = held.until.map { ContinuousClock.now < $0 } == true ? held.mailboxes : []
+            let wasCurrent = held.until.map { ContinuousClock.now < $0 } == true
+            let before = wasCurrent ? held.mailboxes : []
             held.mailboxes = mailboxes
             held.until = until
-            return before == mailboxes ? nil : held.observers
+            // Observers hear of a changed set, and of this node becoming current again (the outbox waits for it).
+            return before == mailboxes && (wasCurrent || until == nil) ? nil : held.observers
         }
+        EngineMetrics.leasesHeld(mailboxes.count, node: settings.node)
         for observer in observers ?? [] { await observer() }
     }
 }

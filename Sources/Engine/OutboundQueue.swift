@@ -55,14 +55,18 @@ public struct OutboundQueue: Service {
     /// The outgoing health of mailboxes that send through their own server (the relay's is the operator's, not theirs).
     let health: HealthRecorder
     private let doorbell = Doorbell()
+    /// With nodes sharing a database: this node sends only while its heartbeat is current, because another node
+    /// may take over the claims of a node whose heartbeat has expired. nil: a lone node in tests, always current.
+    private let leases: LeaseKeeper?
 
     /// - Parameters:
     ///   - relay: the operator's default server, for mailboxes that fetch only.
     ///   - vault, tokens: open a mailbox's own SMTP password, or renew its OAuth token.
     public init(
         store: any MailroomStore, relay: SMTPRelay?, vault: (any SecretVault)? = nil, tokens: TokenKeeper? = nil,
-        settings: OutboundSettings, logger: Logger
+        settings: OutboundSettings, leases: LeaseKeeper? = nil, logger: Logger
     ) {
+        self.leases = leases
         self.store = store
         self.relay = relay
         self.vault = vault
@@ -70,6 +74,7 @@ public struct OutboundQueue: Service {
         self.settings = settings
         self.logger = logger
         self.health = HealthRecorder(store: store, logger: logger)
+        leases?.onChange { [doorbell] in await doorbell.ring() }
     }
 
     /// Asks for a pass now, e.g. right after an agent sent a reply.
@@ -88,6 +93,7 @@ public struct OutboundQueue: Service {
 
     /// One pass over the replies that are due.
     public func sendDue(now: Date = Date()) async {
+        guard leases?.isCurrent != false else { return }
         let due: [Delivery]
         do {
             due = try await store.claimDueDeliveries(now: now, limit: 50, by: settings.node, for: settings.claimTime)
@@ -114,7 +120,9 @@ public struct OutboundQueue: Service {
                 group.addTask {
                     for delivery in lane {
                         // A claim that ran out while earlier replies of the lane were tried may be another node's now.
-                        guard (try? await self.store.renewClaim(delivery: delivery.id, by: self.settings.node, for: self.settings.claimTime)) == true else {
+                        guard self.leases?.isCurrent != false,
+                              (try? await self.store.renewClaim(delivery: delivery.id, by: self.settings.node, for: self.settings.claimTime)) == true
+                        else {
                             self.logger.notice("Reply left to the node that claimed it", metadata: ["delivery": "\(delivery.id)"])
                             continue
                         }

@@ -78,6 +78,8 @@ extension SQLStore: LeaseStore {
     public func departNode(_ node: NodeID) async throws {
         try await database.transaction { sql in
             try await sql.raw("DELETE FROM mailbox_leases WHERE node_id = \(bind: node.rawValue)").run()
+            // The outbox stopped before the leases are released (services stop in reverse): its claims are free now.
+            try await sql.raw("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = \(bind: node.rawValue) AND status = 'queued'").run()
             try await sql.raw("DELETE FROM nodes WHERE node_id = \(bind: node.rawValue)").run()
         }
     }

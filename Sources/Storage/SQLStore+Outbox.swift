@@ -42,6 +42,10 @@ extension SQLStore {
         }
     }
 
+    /// A claim ends when it expires, or at once when its node's heartbeat has (a node that died mid-send does not hold
+    /// its replies for the whole claim time; a live node whose heartbeat lapses stops sending first, see
+    /// `LeaseKeeper.isCurrent`).
+    ///
     /// Claims row by row in one transaction: the due rows are locked as they are read (on PostgreSQL
     /// `FOR UPDATE SKIP LOCKED`, so a second node's claim passes over them instead of waiting) and stamped with the
     /// claimant and a deadline by the database's clock. SQLite has one writer at a time (`BEGIN IMMEDIATE`), so the
@@ -53,10 +57,12 @@ extension SQLStore {
             let ids = try await sql.raw("""
                 SELECT id FROM outbox
                 WHERE status = 'queued' AND next_attempt_at <= \(bind: Millis.from(now))
-                    AND (claimed_until IS NULL OR claimed_until <= \(unsafeRaw: clock) OR claimed_by = \(bind: node.rawValue))
+                    AND (claimed_until IS NULL OR claimed_until <= \(unsafeRaw: clock) OR claimed_by = \(bind: node.rawValue)
+                        OR EXISTS (SELECT 1 FROM nodes dead WHERE dead.node_id = outbox.claimed_by AND dead.expires_at <= \(unsafeRaw: clock)))
                     AND NOT EXISTS (
                         SELECT 1 FROM outbox other WHERE other.mailbox_id = outbox.mailbox_id AND other.status = 'queued'
-                            AND other.claimed_by <> \(bind: node.rawValue) AND other.claimed_until > \(unsafeRaw: clock))
+                            AND other.claimed_by <> \(bind: node.rawValue) AND other.claimed_until > \(unsafeRaw: clock)
+                            AND NOT EXISTS (SELECT 1 FROM nodes dead WHERE dead.node_id = other.claimed_by AND dead.expires_at <= \(unsafeRaw: clock)))
                 ORDER BY next_attempt_at, id LIMIT \(literal: max(1, min(limit, 1000)))
                 \(unsafeRaw: lock)
                 """).all().map { try $0.int64("id") }

@@ -95,7 +95,7 @@ struct Serve: AsyncParsableCommand {
         // Which mailboxes this node fetches: one lease per mailbox in the database (all of them on a lone node).
         let leases = LeaseKeeper(store: store, settings: leaseSettings, logger: logger)
         let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, leases: leases, logger: logger)
-        let outbound = OutboundQueue(store: store, relay: relay, vault: vault, tokens: tokens, settings: outboundSettings, logger: logger)
+        let outbound = OutboundQueue(store: store, relay: relay, vault: vault, tokens: tokens, settings: outboundSettings, leases: leases, logger: logger)
         let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let notifier = AdminNotifier(
             store: store, relay: relay,

@@ -61,6 +61,7 @@ struct MetricsTests {
         }
         #expect(Self.value(samples, "mailroom_imap_sessions{}") == 1, "\(samples.keys.sorted())")
         #expect(Self.value(samples, "mailroom_imap_sessions_idle{}") == 1)
+        #expect(Self.value(samples, "mailroom_leases_held{node=node-a}") == 1, "the lone node holds the one mailbox's lease")
         let filedBefore = Self.value(samples, "mailroom_messages_filed_total{outcome=opened}")
         #expect(filedBefore == 0)
 
