@@ -65,11 +65,20 @@ public struct AdminNotifier: Service {
             logger.error("Cannot list mailboxes for notices", metadata: ["error": "\(error)"])
             return
         }
+        // One read of every mailbox's health per pass; a mailbox's row is read again only when this pass changed it.
+        guard let known = try? await store.allHealth() else {
+            logger.error("Cannot read mailbox health for notices")
+            return
+        }
         var counts: [Direction: [HealthState: Int]] = [:]
         for mailbox in mailboxes {
             for direction in mailbox.ownDirections {
-                await health.applyConfiguration(mailbox, direction, at: now)
-                guard let current = try? await store.health(mailbox.id)[direction] else { continue }
+                var found = known[mailbox.id]?[direction]
+                if HealthRecorder.configurationChanges(found ?? ConnectionHealth(), mailbox: mailbox, direction: direction),
+                   await health.applyConfiguration(mailbox, direction, at: now) {
+                    found = try? await store.health(mailbox.id)[direction]
+                }
+                guard let current = found else { continue }
                 counts[direction, default: [:]][current.state, default: 0] += 1
                 await notifyIfDue(mailbox, direction, current, now: now)
             }

@@ -52,6 +52,12 @@ public struct HealthRecorder: Sendable {
         return true
     }
 
+    /// Whether the configuration alone implies another state than `health` (cheap: no read; the change itself
+    /// is made by ``applyConfiguration(_:_:at:)`` from a fresh read).
+    static func configurationChanges(_ health: ConnectionHealth, mailbox: Mailbox, direction: Direction) -> Bool {
+        Diagnosis.effective(health, mailbox: mailbox, direction: direction).state != health.state
+    }
+
     /// Clears a direction after its sign-in was replaced and tested, so the banner goes at once.
     public func reset(_ mailbox: Mailbox, _ direction: Direction, text: String, at now: Date = Date()) async {
         let previous = await current(mailbox.id, direction)

@@ -252,6 +252,8 @@ public protocol MailroomStore: GrantRenewalClaims {
     func markNotified(_ id: MailboxID, _ direction: Direction, from expected: HealthState?, to state: HealthState?, at: Date) async throws -> Bool
 
     func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth]
+    /// Every mailbox's health in one read: a pass over all mailboxes costs one query, not one per mailbox.
+    func allHealth() async throws -> [MailboxID: [Direction: ConnectionHealth]]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
     func log(_ id: MailboxID, _ entry: ActivityEntry) async throws
     func activity(_ id: MailboxID, limit: Int) async throws -> [ActivityEntry]

@@ -131,16 +131,32 @@ extension SQLStore {
         try await database.withSQL { sql in
             var result: [Direction: ConnectionHealth] = [:]
             for row in try await sql.raw("SELECT * FROM mailbox_health WHERE mailbox_id = \(bind: id.rawValue)").all() {
-                guard let direction = Direction(rawValue: try row.string("direction")) else { continue }
-                result[direction] = ConnectionHealth(
-                    state: HealthState(rawValue: try row.string("state")) ?? .pending,
-                    cause: try row.optionalString("cause"), fix: try row.optionalString("fix"), detail: try row.optionalString("detail"),
-                    lastAttemptAt: try row.optionalDate("last_attempt_at"), lastSuccessAt: try row.optionalDate("last_success_at"),
-                    since: try row.optionalDate("since"), consecutiveFailures: Int(try row.int64("consecutive_failures")),
-                    notifiedState: try row.optionalString("notified_state").flatMap(HealthState.init(rawValue:)))
+                guard let (direction, health) = try Self.health(from: row) else { continue }
+                result[direction] = health
             }
             return result
         }
+    }
+
+    public func allHealth() async throws -> [MailboxID: [Direction: ConnectionHealth]] {
+        try await database.withSQL { sql in
+            var result: [MailboxID: [Direction: ConnectionHealth]] = [:]
+            for row in try await sql.raw("SELECT * FROM mailbox_health").all() {
+                guard let (direction, health) = try Self.health(from: row) else { continue }
+                result[MailboxID(try row.int64("mailbox_id")), default: [:]][direction] = health
+            }
+            return result
+        }
+    }
+
+    private static func health(from row: any SQLRow) throws -> (Direction, ConnectionHealth)? {
+        guard let direction = Direction(rawValue: try row.string("direction")) else { return nil }
+        return (direction, ConnectionHealth(
+            state: HealthState(rawValue: try row.string("state")) ?? .pending,
+            cause: try row.optionalString("cause"), fix: try row.optionalString("fix"), detail: try row.optionalString("detail"),
+            lastAttemptAt: try row.optionalDate("last_attempt_at"), lastSuccessAt: try row.optionalDate("last_success_at"),
+            since: try row.optionalDate("since"), consecutiveFailures: Int(try row.int64("consecutive_failures")),
+            notifiedState: try row.optionalString("notified_state").flatMap(HealthState.init(rawValue:))))
     }
 
     public func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws {

@@ -93,6 +93,8 @@ extension InMemoryStore {
 
     public func health(_ id: MailboxID) async throws -> [Direction: ConnectionHealth] { state.health[id] ?? [:] }
 
+    public func allHealth() async throws -> [MailboxID: [Direction: ConnectionHealth]] { state.health }
+
     /// Like the SQL upsert, which leaves `notified_state` alone: only ``markNotified(_:_:from:to:at:)`` writes it.
     public func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws {
         var saved = health
