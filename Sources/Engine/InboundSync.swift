@@ -78,7 +78,7 @@ public final class InboundSync: Service, Sendable {
             while !Task.isCancelled {
                 let held = leases?.held
                 if let mailboxes = try? await store.mailboxes().filter({
-                    $0.enabled && $0.usage.fetchesMail && $0.incoming != nil && held?.contains($0.id) != false
+                    $0.isFetching && held?.contains($0.id) != false
                 }) {
                     await schedule.keepOnly(Set(mailboxes.map(\.id)))
                     for id in await watchers.keepOnly(Set(mailboxes.map(\.id))) {
@@ -173,7 +173,7 @@ public final class InboundSync: Service, Sendable {
         do {
             let held = leases?.held
             mailboxes = try await store.mailboxes().filter {
-                $0.enabled && $0.usage.fetchesMail && $0.incoming != nil && held?.contains($0.id) != false
+                $0.isFetching && held?.contains($0.id) != false
             }
         } catch {
             logger.error("Cannot list mailboxes", metadata: ["error": "\(error)"])

@@ -49,6 +49,8 @@ public final class LeaseKeeper: Service, Sendable {
         var mailboxes: Set<MailboxID> = []
         var until: ContinuousClock.Instant?
         var observers: [@Sendable () async -> Void] = []
+        /// The last renewal is recent enough to trust.
+        var isCurrent: Bool { until.map { ContinuousClock.now < $0 } ?? false }
     }
 
     public let settings: Settings
@@ -65,16 +67,13 @@ public final class LeaseKeeper: Service, Sendable {
 
     /// The mailboxes this node may fetch now: empty once the last renewal is too old to trust.
     public var held: Set<MailboxID> {
-        state.withLock { held in
-            guard let until = held.until, ContinuousClock.now < until else { return [] }
-            return held.mailboxes
-        }
+        state.withLock { $0.isCurrent ? $0.mailboxes : [] }
     }
 
     /// Whether this node's last heartbeat is recent enough to act as a live node: the outbox sends only then, since
     /// other nodes take over the reply claims of a node whose heartbeat has expired.
     public var isCurrent: Bool {
-        state.withLock { held in held.until.map { ContinuousClock.now < $0 } ?? false }
+        state.withLock { $0.isCurrent }
     }
 
     /// Calls `observer` whenever the held set changes (``InboundSync`` rings its doorbell).
@@ -115,7 +114,7 @@ public final class LeaseKeeper: Service, Sendable {
         do {
             let live = try await store.heartbeat(node, lasting: settings.leaseTime)
             var mine = try await store.renewLeases(of: node, lasting: settings.leaseTime)
-            let mailboxes = Set(try await store.mailboxes().filter { $0.enabled && $0.usage.fetchesMail && $0.incoming != nil }.map(\.id))
+            let mailboxes = Set(try await store.mailboxes().filter(\.isFetching).map(\.id))
             let plan = LeaseBalance.plan(node: node, liveNodes: live, mailboxes: mailboxes, holders: try await store.leaseHolders())
             if !plan.release.isEmpty {
                 // Stop fetching first, then let go: another node may start the moment the row is gone.
@@ -156,7 +155,7 @@ public final class LeaseKeeper: Service, Sendable {
 
     private func publish(_ mailboxes: Set<MailboxID>, until: ContinuousClock.Instant?) async {
         let observers: [@Sendable () async -> Void]? = state.withLock { held in
-            let wasCurrent = held.until.map { ContinuousClock.now < $0 } == true
+            let wasCurrent = held.isCurrent
             let before = wasCurrent ? held.mailboxes : []
             held.mailboxes = mailboxes
             held.until = until

@@ -137,6 +137,9 @@ public struct Mailbox: Sendable, Codable, Equatable, Identifiable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    /// Whether Mailroom fetches this mailbox's mail now: enabled, used for incoming mail, with a server to read.
+    public var isFetching: Bool { enabled && usage.fetchesMail && incoming != nil }
+
     public init(
         id: MailboxID, email: String, name: String, provider: MailProvider, usage: MailboxUsage,
         incoming: IncomingServer?, outgoing: OutgoingServer? = nil, deleteAfterFetch: Bool, enabled: Bool, createdAt: Date, updatedAt: Date

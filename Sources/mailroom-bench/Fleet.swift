@@ -3,6 +3,7 @@ import Crypto
 import Engine
 import Foundation
 import Logging
+import MailCorpus
 import MailroomCore
 import Storage
 
@@ -142,7 +143,7 @@ struct Fleet: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
 
         say("New mail to \(newMail) random mailboxes, one at a time")
-        var random = SplitMix(seed: 15)
+        var random = SeededRandom(seed: 15)
         var picked = Array(server.users.indices)
         for index in picked.indices.reversed() where index > 0 { picked.swapAt(index, Int(random.next() % UInt64(index + 1))) }
         var expected = try await watch.count()
@@ -216,18 +217,5 @@ struct Fleet: AsyncParsableCommand {
         figures.failover = FleetFigures.Failover(
             node: victim.name, mailboxes: users.count, appendSeconds: Monotonic.milliseconds(from: killed, to: appended) / 1000,
             allCommittedSeconds: Monotonic.milliseconds(from: killed, to: seen) / 1000)
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the same mailboxes get new mail in every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

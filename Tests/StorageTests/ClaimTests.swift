@@ -91,6 +91,25 @@ struct ClaimTests {
         #expect(try await nodes.first.record(.sent, delivery: queued[0].id, claimedBy: TwoNodes.a, at: Date()) == false)
     }
 
+    @Test("A node whose heartbeat has expired loses its reply claims at once, before they expire; a graceful departure frees them", arguments: Backend.allCases)
+    func deadNodesClaims(backend: Backend) async throws {
+        let nodes = try await TwoNodes.make(backend, name: "claimdeadnode")
+        let queued = try await Self.queue(nodes, mailboxes: try await nodes.mailboxes(2), replies: 1)
+        _ = try await nodes.first.heartbeat(TwoNodes.a, lasting: .milliseconds(400))
+        _ = try await nodes.second.heartbeat(TwoNodes.b, lasting: .seconds(300))
+        #expect(try await nodes.first.claimDueDeliveries(now: Date(), limit: 1, by: TwoNodes.a, for: Self.claim).map(\.id) == [queued[0].id])
+        #expect(try await nodes.second.claimDueDeliveries(now: Date(), limit: 1, by: TwoNodes.b, for: Self.claim).map(\.id) == [queued[1].id])
+        // A's claim lasts five minutes, but A's heartbeat lapses: B takes the reply now.
+        #expect(try await nodes.second.claimDueDeliveries(now: Date(), limit: 10, by: TwoNodes.b, for: Self.claim).map(\.id) == [queued[1].id])
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(Set(try await nodes.second.claimDueDeliveries(now: Date(), limit: 10, by: TwoNodes.b, for: Self.claim).map(\.id)) == Set(queued.map(\.id)))
+        // B stops gracefully: A (alive again) gets both at once.
+        _ = try await nodes.first.heartbeat(TwoNodes.a, lasting: .seconds(300))
+        #expect(try await nodes.first.claimDueDeliveries(now: Date(), limit: 10, by: TwoNodes.a, for: Self.claim).isEmpty)
+        try await nodes.second.departNode(TwoNodes.b)
+        #expect(Set(try await nodes.first.claimDueDeliveries(now: Date(), limit: 10, by: TwoNodes.a, for: Self.claim).map(\.id)) == Set(queued.map(\.id)))
+    }
+
     @Test("A notice is claimed by exactly one node, and a claim given back can be won again", arguments: Backend.allCases)
     func noticeClaim(backend: Backend) async throws {
         let nodes = try await TwoNodes.make(backend, name: "noticeclaim")
