@@ -258,6 +258,14 @@ enum Migrations {
                 "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
             ]
         },
+        Step(version: 11, name: "threading looks Message-IDs up within one mailbox") { _ in
+            [
+                // Threading asks for Message-IDs within one mailbox. With only (message_id) indexed, SQLite chose the
+                // (mailbox_id, dedupe_key) index and read every message of the mailbox for every reply it filed.
+                "CREATE INDEX messages_mailbox_message_id ON messages (mailbox_id, message_id)",
+                "DROP INDEX messages_message_id",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.
