@@ -15,89 +15,77 @@ extension InMemoryStore {
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
         try transaction { state in
             state.watermarks[mailbox, default: [:]][folder] = watermark
-            return try emails.map { try Self.file($0, mailbox: mailbox, watermark: watermark, into: &state) }
+            return try Self.file(emails, mailbox: mailbox, watermark: watermark, into: &state)
         }
     }
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
-        try transaction { state in try Self.file(email, mailbox: mailbox, watermark: nil, into: &state) }
+        try transaction { state in
+            guard let outcome = try Self.file([email], mailbox: mailbox, watermark: nil, into: &state).first else {
+                throw StoreError.corrupt("Filing returned no outcome.")
+            }
+            return outcome
+        }
     }
 
-    /// Files one email: a refetch (same dedupe key, same content) is a duplicate; the same Message-ID with other
-    /// content is another email, filed under its hash; then threading decides between joining and a new ticket.
-    static func file(_ email: IncomingEmail, mailbox: MailboxID, watermark: SyncWatermark?, into state: inout State) throws -> IngestOutcome {
-        var email = email.storable
-        if let existing = state.messages.first(where: { $0.mailbox == mailbox && $0.dedupeKey == email.dedupeKey }) {
-            if existing.contentHash == nil || existing.contentHash == email.contentHash || email.contentHash.isEmpty {
-                return .duplicate(existing.ticket)
-            }
-            email.dedupeKey += "#sha256:" + email.contentHash
-            if let again = state.messages.first(where: { $0.mailbox == mailbox && $0.dedupeKey == email.dedupeKey }) {
-                return .duplicate(again.ticket)
-            }
+    /// Files emails as ``FilingPlan`` decides, from the facts this state holds: what `SQLStore` reads with queries.
+    static func file(_ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, into state: inout State) throws -> [IngestOutcome] {
+        let emails = emails.map(\.storable)
+        let plan = FilingPlan(emails, mailbox: mailbox, facts: facts(for: emails, mailbox: mailbox, state: state))
+        var numbers: [TicketNumber] = []
+        for new in plan.newTickets {
+            let number = TicketNumber(state.newID())
+            numbers.append(number)
+            state.tickets[number] = TicketSummary(
+                number: number, subject: new.subject, requester: new.requester, status: .open, mailboxID: new.mailbox, messageCount: new.messageCount,
+                createdAt: stored(new.createdAt), lastMessageAt: stored(new.lastMessageAt),
+                referredTicket: try new.referredTo.map { try FilingPlan.number($0, numbers) })
         }
-        let received = stored(email.receivedAt)
-        let outcome: IngestOutcome
-        let ticket: TicketNumber
-        switch decide(email, mailbox: mailbox, state: state) {
-        case .join(let existing):
-            guard var summary = state.tickets[existing] else { throw StoreError.corrupt("No ticket for the message.") }
-            summary.messageCount += 1
-            summary.lastMessageAt = max(summary.lastMessageAt, received)
+        for joined in plan.joined {
+            guard var summary = state.tickets[joined.ticket] else { throw StoreError.corrupt("No ticket for the message.") }
+            summary.messageCount += joined.added
+            summary.lastMessageAt = max(summary.lastMessageAt, stored(joined.lastMessageAt))
             summary.status = .open
-            state.tickets[existing] = summary
-            ticket = existing
-            outcome = .joinedTicket(existing)
-        case .newTicket(let referred):
-            ticket = TicketNumber(state.newID())
-            state.tickets[ticket] = TicketSummary(
-                number: ticket, subject: email.subject, requester: email.from, status: .open, mailboxID: mailbox, messageCount: 1,
-                createdAt: received, lastMessageAt: received, referredTicket: referred)
-            outcome = .openedTicket(ticket)
+            state.tickets[joined.ticket] = summary
         }
-        state.messages.append(MessageRow(
-            id: state.newID(), ticket: ticket, mailbox: mailbox, direction: .incoming, dedupeKey: email.dedupeKey, messageID: email.messageID,
-            from: email.from, to: email.to, cc: email.cc, subject: email.subject, textBody: email.textBody, htmlBody: email.sanitizedHTML,
-            attachments: email.attachments, defects: email.defects, sentAt: email.sentAt.map(stored), receivedAt: received,
-            uidValidity: watermark?.uidValidity, uid: email.sourceUID, raw: email.raw, contentHash: email.contentHash.isEmpty ? nil : email.contentHash,
-            automatic: email.automatic, source: watermark?.source))
-        return outcome
+        for filing in plan.filings {
+            let email = filing.email
+            state.messages.append(MessageRow(
+                id: state.newID(), ticket: try FilingPlan.number(filing.ticket, numbers), mailbox: mailbox, direction: .incoming,
+                dedupeKey: email.dedupeKey, messageID: email.messageID, from: email.from, to: email.to, cc: email.cc, subject: email.subject,
+                textBody: email.textBody, htmlBody: email.sanitizedHTML, attachments: email.attachments, defects: email.defects,
+                sentAt: email.sentAt.map(stored), receivedAt: stored(email.receivedAt), uidValidity: watermark?.uidValidity, uid: email.sourceUID,
+                raw: email.raw, contentHash: email.contentHash.isEmpty ? nil : email.contentHash, automatic: email.automatic, source: watermark?.source))
+        }
+        return try plan.outcomes(numbering: numbers)
     }
 
-    /// The tickets the email names — by a Message-ID of this mailbox's mail (Mailroom's own replies and the oldest
-    /// first, the most specific reference first), then by `[#N]` — judged by ``ConversationMembership``.
-    static func decide(_ email: IncomingEmail, mailbox: MailboxID, state: State) -> ConversationMembership.Decision {
-        let references = Array(email.threadReferences.prefix(100))
-        var named: [(ticket: TicketNumber, reference: String?)] = []
-        if !references.isEmpty {
-            let holding = state.messages
-                .filter { $0.mailbox == mailbox && $0.messageID.map(references.contains) == true }
-                .sorted { ($0.direction == .outgoing ? 0 : 1, $0.id) < ($1.direction == .outgoing ? 0 : 1, $1.id) }
-            for reference in references {
-                for message in holding where message.messageID == reference && !named.contains(where: { $0.ticket == message.ticket }) {
-                    named.append((message.ticket, reference))
-                }
-            }
+    /// The facts `SQLStore` reads for a group, read from memory.
+    static func facts(for emails: [IncomingEmail], mailbox: MailboxID, state: State) -> FilingFacts {
+        let keys = FilingPlan.keys(for: emails)
+        var facts = FilingFacts(supportAddress: state.mailboxes[mailbox]?.mailbox.email ?? "")
+        let ours = state.messages.filter { $0.mailbox == mailbox }
+        let dedupeKeys = Set(keys.dedupeKeys), messageIDs = Set(keys.messageIDs)
+        for message in ours where dedupeKeys.contains(message.dedupeKey) {
+            facts.filed[message.dedupeKey] = FilingFacts.Filed(ticket: message.ticket, contentHash: message.contentHash)
         }
-        if let number = Threading.ticketNumber(inSubject: email.subject), !named.contains(where: { $0.ticket == number }) {
-            named.append((number, nil))
+        let holding = ours.filter { $0.messageID.map(messageIDs.contains) == true }
+            .sorted { ($0.direction == .outgoing ? 0 : 1, $0.id) < ($1.direction == .outgoing ? 0 : 1, $1.id) }
+        for message in holding {
+            guard let id = message.messageID, facts.holders[id]?.contains(message.ticket) != true else { continue }
+            facts.holders[id, default: []].append(message.ticket)
         }
-        guard !named.isEmpty else { return .newTicket(referredTo: nil) }
-        let candidates = named.prefix(5).compactMap { ticket, reference -> ConversationMembership.Candidate? in
-            guard let summary = state.tickets[ticket] else { return nil }
-            var participants: Set<String> = [summary.requester.email.lowercased()]
-            var sent: Set<String> = []
+        for ticket in FilingPlan.named(by: emails, holders: facts.holders) {
+            guard let summary = state.tickets[ticket] else { continue }
+            var conversation = FilingFacts.Conversation(mailbox: summary.mailboxID, participants: [summary.requester.email.lowercased()], sentMessageIDs: [])
             for message in state.messages where message.ticket == ticket {
-                participants.insert(message.from.email.lowercased())
-                for person in message.to + message.cc { participants.insert(person.email.lowercased()) }
-                if message.direction == .outgoing, let id = message.messageID { sent.insert(id) }
+                conversation.participants.insert(message.from.email.lowercased())
+                for person in message.to + message.cc { conversation.participants.insert(person.email.lowercased()) }
+                if message.direction == .outgoing, let id = message.messageID { conversation.sentMessageIDs.insert(id) }
             }
-            return ConversationMembership.Candidate(
-                ticket: ticket, mailbox: summary.mailboxID, participants: participants, sentMessageIDs: sent, matchedReference: reference)
+            facts.conversations[ticket] = conversation
         }
-        return ConversationMembership.decide(
-            sender: email.from.email, mailbox: mailbox, supportAddress: state.mailboxes[mailbox]?.mailbox.email ?? "",
-            references: references, candidates: candidates)
+        return facts
     }
 
     public func storedUIDs(mailbox: MailboxID, source: String, uidValidity: UInt32, through lastUID: UInt32) async throws -> Set<UInt32> {

@@ -1,0 +1,196 @@
+import Foundation
+import MailroomCore
+import SQLKit
+
+/// Filing incoming mail: a group of emails costs a fixed handful of statements (look-ups for the whole group, then
+/// multi-row writes), not several per email. ``FilingPlan`` decides; this reads its facts and writes its result.
+extension SQLStore {
+    public func ingest(_ email: IncomingEmail, mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> IngestOutcome {
+        let outcomes = try await ingest([email], mailbox: mailbox, folder: folder, watermark: watermark)
+        guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
+        return outcome
+    }
+
+    /// Committed without waiting for the disk (``Database/Durability/deferred``): the mail server still holds every
+    /// message until ``makeDurable()`` has returned and the syncer deletes it.
+    public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
+        let dialect = database.dialect
+        // Whoever built the emails, no control character reaches a text column.
+        let emails = emails.map(\.storable)
+        return try await database.transaction(.deferred) { sql in
+            try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
+            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, sql: sql)
+        }
+    }
+
+    public func makeDurable() async throws {
+        try await database.makeDurable()
+    }
+
+    public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
+        let dialect = database.dialect
+        let email = email.storable
+        let outcomes = try await database.transaction { sql in
+            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, sql: sql)
+        }
+        guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
+        return outcome
+    }
+
+    /// Files storable emails inside the caller's transaction.
+    static func file(
+        _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, sql: any SQLDatabase
+    ) async throws -> [IngestOutcome] {
+        guard !emails.isEmpty else { return [] }
+        let facts = try await facts(for: emails, mailbox: mailbox, sql: sql)
+        let plan = FilingPlan(emails, mailbox: mailbox, facts: facts)
+        let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql)
+        try await updateJoined(plan.joined, sql: sql)
+        try await insertMessages(plan.filings, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
+        return try plan.outcomes(numbering: numbers)
+    }
+
+    /// Look-ups are bound in chunks: SQLite and PostgreSQL both cap the parameters of one statement.
+    private static let chunk = 500
+
+    /// What the plan needs to know, in at most five reads whatever the group's size (more only for chunks).
+    static func facts(for emails: [IncomingEmail], mailbox: MailboxID, sql: any SQLDatabase) async throws -> FilingFacts {
+        let keys = FilingPlan.keys(for: emails)
+        var facts = FilingFacts(supportAddress: try await sql.raw("SELECT email FROM mailboxes WHERE id = \(bind: mailbox.rawValue)").first()
+            .map { try $0.string("email") } ?? "")
+        for part in keys.dedupeKeys.chunks(of: chunk) {
+            for row in try await sql.raw("""
+                SELECT dedupe_key, ticket_id, content_hash FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key IN (\(binds: part))
+                """).all() {
+                facts.filed[try row.string("dedupe_key")] = FilingFacts.Filed(
+                    ticket: TicketNumber(try row.int64("ticket_id")), contentHash: try row.optionalString("content_hash"))
+            }
+        }
+        // Only this mailbox's messages: a Message-ID is no key across mailboxes, nor within one (anyone can reuse it),
+        // so every ticket holding it is a candidate, ours (sent by Mailroom) and the oldest first.
+        var holding: [(id: String, ticket: Int64, ours: Bool, row: Int64)] = []
+        for part in keys.messageIDs.chunks(of: chunk) {
+            for row in try await sql.raw("""
+                SELECT id, message_id, ticket_id, direction FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND message_id IN (\(binds: part))
+                """).all() {
+                guard let id = try row.optionalString("message_id") else { continue }
+                holding.append((id, try row.int64("ticket_id"), try row.string("direction") == MessageDirection.outgoing.rawValue, try row.int64("id")))
+            }
+        }
+        holding.sort { ($0.ours ? 0 : 1, $0.row) < ($1.ours ? 0 : 1, $1.row) }
+        for held in holding where facts.holders[held.id]?.contains(TicketNumber(held.ticket)) != true {
+            facts.holders[held.id, default: []].append(TicketNumber(held.ticket))
+        }
+        let named = FilingPlan.named(by: emails, holders: facts.holders).map(\.rawValue)
+        for part in named.chunks(of: chunk) {
+            for row in try await sql.raw("SELECT id, mailbox_id, requester_email FROM tickets WHERE id IN (\(binds: part))").all() {
+                facts.conversations[TicketNumber(try row.int64("id"))] = FilingFacts.Conversation(
+                    mailbox: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
+                    participants: [try row.string("requester_email").lowercased()], sentMessageIDs: [])
+            }
+            for message in try await sql.raw("""
+                SELECT ticket_id, direction, message_id, from_email, to_json, cc_json FROM messages WHERE ticket_id IN (\(binds: part))
+                """).all() {
+                let ticket = TicketNumber(try message.int64("ticket_id"))
+                guard var conversation = facts.conversations[ticket] else { continue }
+                conversation.participants.insert(try message.string("from_email").lowercased())
+                for person in (decodeJSON([Person].self, try message.string("to_json")) ?? []) + (decodeJSON([Person].self, try message.string("cc_json")) ?? []) {
+                    conversation.participants.insert(person.email.lowercased())
+                }
+                if try message.string("direction") == MessageDirection.outgoing.rawValue, let id = try message.optionalString("message_id") {
+                    conversation.sentMessageIDs.insert(id)
+                }
+                facts.conversations[ticket] = conversation
+            }
+        }
+        return facts
+    }
+
+    /// Numbers the new tickets in order and inserts them in one statement per chunk.
+    private static func insertTickets(_ tickets: [FilingPlan.NewTicket], dialect: SQLDialectKind, sql: any SQLDatabase) async throws -> [TicketNumber] {
+        guard !tickets.isEmpty else { return [] }
+        let numbers = try await allocateTicketNumbers(tickets.count, dialect: dialect, sql: sql)
+        for part in Array(zip(numbers, tickets)).chunks(of: 50) {
+            let rows: [SQLQueryString] = try part.map { number, ticket in
+                let referred = try ticket.referredTo.map { try FilingPlan.number($0, numbers).rawValue }
+                return """
+                    (\(bind: number.rawValue), \(bind: ticket.subject), \(bind: ticket.requester.email), \(bind: ticket.requester.name), 'open',
+                     \(bind: ticket.mailbox.rawValue), \(bind: Int64(ticket.messageCount)), \(bind: Millis.from(ticket.createdAt)),
+                     \(bind: Millis.from(ticket.lastMessageAt)), \(bind: referred))
+                    """
+            }
+            try await sql.raw("""
+                INSERT INTO tickets (id, subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at, referred_ticket_id)
+                VALUES \(rows.joined(separator: ", "))
+                """).run()
+        }
+        return numbers
+    }
+
+    /// Ticket numbers for `count` new tickets, ascending. SQLite: after the highest ever used (AUTOINCREMENT never
+    /// reuses one), safe because the transaction holds the write lock from its start. PostgreSQL: from the
+    /// sequence, which other nodes share.
+    private static func allocateTicketNumbers(_ count: Int, dialect: SQLDialectKind, sql: any SQLDatabase) async throws -> [TicketNumber] {
+        switch dialect {
+        case .sqlite:
+            let top = try await sql.raw("""
+                SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0), COALESCE((SELECT MAX(id) FROM tickets), 0)) AS top
+                """).first().map { try $0.int64("top") } ?? 0
+            return (1...Int64(count)).map { TicketNumber(top + $0) }
+        case .postgres:
+            let numbers = try await sql.raw("""
+                SELECT nextval(pg_get_serial_sequence('tickets', 'id')) AS id FROM generate_series(1, \(bind: Int64(count)))
+                """).all().map { try $0.int64("id") }.sorted()
+            guard numbers.count == count else { throw StoreError.corrupt("The ticket sequence gave \(numbers.count) numbers for \(count) tickets.") }
+            return numbers.map { TicketNumber($0) }
+        }
+    }
+
+    /// One statement for every stored ticket the group joined: more messages, the newest time, open again.
+    private static func updateJoined(_ joined: [FilingPlan.Joined], sql: any SQLDatabase) async throws {
+        for part in joined.chunks(of: 100) {
+            let rows: [SQLQueryString] = part.map {
+                "(\(bind: $0.ticket.rawValue), \(bind: Int64($0.added)), \(bind: Millis.from($0.lastMessageAt)))"
+            }
+            try await sql.raw("""
+                UPDATE tickets SET message_count = tickets.message_count + joined.column2,
+                    last_message_at = CASE WHEN tickets.last_message_at < joined.column3 THEN joined.column3 ELSE tickets.last_message_at END,
+                    status = 'open'
+                FROM (VALUES \(rows.joined(separator: ", "))) AS joined
+                WHERE tickets.id = joined.column1
+                """).run()
+        }
+    }
+
+    private static func insertMessages(
+        _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase
+    ) async throws {
+        // 23 parameters a row: a chunk stays far below either database's cap, and a group's bytes are bounded by its caller.
+        for part in filings.chunks(of: 200) {
+            let rows: [SQLQueryString] = try part.map { filing in
+                let email = filing.email
+                let ticket = try FilingPlan.number(filing.ticket, numbers)
+                return """
+                    (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
+                     \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),
+                     \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: json(email.attachments)), \(bind: json(email.defects)),
+                     \(bind: email.sentAt.map(Millis.from)), \(bind: Millis.from(email.receivedAt)), \(bind: watermark.map { Int64($0.uidValidity) }),
+                     \(bind: email.sourceUID.map { Int64($0) }), \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)),
+                     \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source))
+                    """
+            }
+            try await sql.raw("""
+                INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
+                    text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source)
+                VALUES \(rows.joined(separator: ", "))
+                """).run()
+        }
+    }
+}
+
+extension Array {
+    /// The array in consecutive pieces of at most `size` elements.
+    func chunks(of size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

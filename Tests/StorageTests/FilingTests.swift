@@ -1,0 +1,89 @@
+import Crypto
+import Foundation
+import MailroomTestSupport
+import MIME
+import MailroomCore
+import Storage
+import Testing
+
+@Suite("Filing mail in groups on SQLite and PostgreSQL", .serialized)
+struct FilingTests {
+    func email(_ raw: [UInt8]) -> IncomingEmail {
+        IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: SHA256.hash(data: raw).description)
+    }
+
+    func mailbox(_ fixture: StoreFixture) async throws -> Mailbox {
+        try await fixture.store.createMailbox(
+            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "s@example.com")), at: Date())
+    }
+
+    @Test("One group threads within itself and against stored mail, numbers its new tickets after every earlier one, and counts each ticket's messages",
+          arguments: Backend.allCases)
+    func groups(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "groups")
+        let box = try await mailbox(fixture)
+        let a = simpleMessage(id: "a@example.com", subject: "Printer broken")
+        let b = simpleMessage(id: "b@example.com", subject: "Re: Printer broken", inReplyTo: "a@example.com")
+        let first = try await fixture.store.ingest([email(a), email(b), email(a)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
+        guard case .openedTicket(let one) = first.first else {
+            Issue.record("expected a new ticket, got \(first)")
+            return
+        }
+        #expect(first == [.openedTicket(one), .joinedTicket(one), .duplicate(one)])
+
+        let c = simpleMessage(id: "c@example.com", subject: "Re: Printer broken", inReplyTo: "b@example.com")
+        let d = simpleMessage(id: "d@example.com", subject: "Invoice")
+        let stranger = simpleMessage(id: "e@example.com", subject: "Re: Printer broken", from: "Mallory <mallory@evil.example>", inReplyTo: "a@example.com")
+        let second = try await fixture.store.ingest(
+            [email(c), email(d), email(stranger)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 6))
+        guard second.count == 3, case .openedTicket(let two) = second[1], case .openedTicket(let three) = second[2] else {
+            Issue.record("expected a join and two new tickets, got \(second)")
+            return
+        }
+        #expect(second[0] == .joinedTicket(one))
+        #expect(one.rawValue < two.rawValue && two.rawValue < three.rawValue)
+        #expect(try await fixture.store.ticket(one)?.summary.messageCount == 3)
+        #expect(try await fixture.store.ticket(one)?.messages.count == 3)
+        #expect(try await fixture.store.ticket(three)?.summary.referredTicket == one)
+        #expect(try await fixture.store.watermark(box.id, folder: "INBOX") == SyncWatermark(uidValidity: 1, lastUID: 6))
+
+        // Mail filed one at a time (the SMTP receiver) is numbered after the groups' tickets.
+        let received = try await fixture.store.receive(email(simpleMessage(id: "f@example.com", subject: "Hello")), mailbox: box.id)
+        guard case .openedTicket(let four) = received else {
+            Issue.record("expected a new ticket, got \(received)")
+            return
+        }
+        #expect(four.rawValue > three.rawValue)
+        #expect(try await fixture.store.ticketCount() == 4)
+    }
+
+    @Test("SQLite copies its write-ahead log into the database beside the writer, and the durable point still holds while it does")
+    func backgroundCheckpoint() async throws {
+        let fixture = try await StoreFixture.make(.sqlite, name: "checkpoint")
+        let box = try await mailbox(fixture)
+        // 20 MB of mail: past the background threshold (4 MB), short of the writer's own (64 MB).
+        let body = String(repeating: "The printer on the third floor is broken again. ", count: 800)
+        func file(groups: Range<Int>) async throws {
+            for group in groups {
+                let emails = (0..<25).map { index in
+                    email(simpleMessage(id: "m\(group)-\(index)@example.com", subject: "Report \(group)-\(index)", body: body))
+                }
+                _ = try await fixture.store.ingest(emails, mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: UInt32(group * 25 + 25)))
+            }
+        }
+        let path = String(fixture.databaseURL.dropFirst(fixture.databaseURL.hasPrefix("sqlite:") ? 7 : 0))
+        func size(_ file: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? 0 }
+        try await file(groups: 0..<20)
+        var waited = 0
+        while size(path) < 15_000_000 && waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(size(path) > 15_000_000, "the mail reached the database file without a durable point asking for it")
+        // A durable point asked for while the background checkpoint may be running waits for it instead of failing.
+        try await file(groups: 20..<40)
+        try await fixture.store.makeDurable()
+        #expect(try await fixture.store.messageCount() == 1_000)
+    }
+}
