@@ -25,7 +25,7 @@ public final class Database: Service, Sendable {
     private let logger: Logger
 
     private enum Backend: Sendable {
-        case sqlite(SQLiteConnection, AsyncMutex)
+        case sqlite(SQLiteConnection, AsyncMutex, WALCheckpointer)
         case postgres(PostgresClient)
     }
 
@@ -47,7 +47,7 @@ public final class Database: Service, Sendable {
                 try? await connection.close()
                 throw StoreError.unavailable("Cannot set up the SQLite database at «\(path)»: \(error).")
             }
-            return Database(url: url, dialect: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
+            return Database(url: url, dialect: .sqlite, backend: .sqlite(connection, AsyncMutex(), WALCheckpointer(path: path, logger: logger)), logger: logger)
         case .postgres(let host, let port, let username, let password, let database, let tlsMode):
             var configuration = PostgresClient.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: Self.tls(tlsMode))
@@ -99,12 +99,15 @@ public final class Database: Service, Sendable {
         // FULL: a committed ticket survives power loss, which delete-after-fetch relies on.
         try await sql.raw("PRAGMA synchronous = FULL").run()
         try await sql.raw("PRAGMA foreign_keys = ON").run()
+        // Checkpoints run beside the writer (WALCheckpointer); this is only its backstop.
+        try await sql.raw("PRAGMA wal_autocheckpoint = \(unsafeRaw: String(WALCheckpointer.backstopPages))").run()
     }
 
     public func run() async throws {
         switch backend {
-        case .sqlite(let connection, _):
+        case .sqlite(let connection, _, let checkpointer):
             try? await gracefulShutdown()
+            await checkpointer.close()
             try? await connection.close()
         case .postgres(let client):
             await cancelWhenGracefulShutdown { await client.run() }
@@ -113,18 +116,23 @@ public final class Database: Service, Sendable {
 
     /// Closes a database that will not be run after all (start-up stopped between opening and running it).
     public func close() async {
-        if case .sqlite(let connection, _) = backend { try? await connection.close() }
+        if case .sqlite(let connection, _, let checkpointer) = backend {
+            await checkpointer.close()
+            try? await connection.close()
+        }
     }
 
     /// Runs `body` while the database is usable: for one-shot commands outside a ServiceGroup.
     public func withRunning<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, _):
+        case .sqlite(let connection, _, let checkpointer):
             do {
                 let result = try await body(self)
+                await checkpointer.close()
                 try? await connection.close()
                 return result
             } catch {
+                await checkpointer.close()
                 try? await connection.close()
                 throw error
             }
@@ -140,7 +148,7 @@ public final class Database: Service, Sendable {
     /// Runs `body` on one connection, outside a transaction.
     public func withSQL<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let mutex):
+        case .sqlite(let connection, let mutex, _):
             return try await mutex.withLock { try await body(connection.sql(queryLogLevel: nil)) }
         case .postgres(let client):
             return try await mapConnectionErrors {
@@ -166,7 +174,8 @@ public final class Database: Service, Sendable {
         _ durability: Durability = .durable, _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let mutex):
+        case .sqlite(let connection, let mutex, let checkpointer):
+            defer { Task { await checkpointer.nudge() } }
             return try await mutex.withLock {
                 let sql = connection.sql(queryLogLevel: nil)
                 // The connection's setting stays FULL for everything else: NORMAL only around a deferred commit.
@@ -216,11 +225,17 @@ public final class Database: Service, Sendable {
     /// lies after every earlier asynchronous commit.
     public func makeDurable() async throws {
         switch backend {
-        case .sqlite(let connection, let mutex):
+        case .sqlite(let connection, let mutex, _):
             try await mutex.withLock {
-                let row = try await connection.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(FULL)").first()
-                if let row, try row.int64("busy") != 0 {
-                    throw StoreError.unavailable("The database is busy; its latest commits could not be written to disk yet. Nothing is deleted from the mail server until they are.")
+                // SQLite runs one checkpoint at a time and does not wait for another (the background one, or another
+                // process's): a busy answer is tried again for a while before it is reported.
+                for attempt in 0... {
+                    let row = try await connection.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(FULL)").first()
+                    guard let row, try row.int64("busy") != 0 else { return }
+                    guard attempt < 100 else {
+                        throw StoreError.unavailable("The database is busy; its latest commits could not be written to disk yet. Nothing is deleted from the mail server until they are.")
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
                 }
             }
         case .postgres(let client):
