@@ -201,24 +201,30 @@ public struct MailboxSyncer: Sendable {
                 report.count(try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark))
                 report.tooLarge += 1
             }
-            // Parsing the next group overlaps with committing the previous one; commits stay strictly in order,
-            // one in flight at a time, so the watermark only moves forward over filed mail.
+            // A pipeline: the connection reads the next messages while earlier ones are parsed (each in its own
+            // task, so on another core) and the group before is committed. Parsed emails join groups in the order
+            // they arrived, and commits stay strictly in order, one in flight at a time, so the watermark only
+            // moves forward over filed mail. Messages being parsed are bounded by count and bytes.
             var progress = FetchProgress(wanted: wanted)
             var group = CommitGroup(mark: watermark)
+            var parsing = ParseQueue()
+            defer { parsing.cancelAll() }
             try await withThrowingTaskGroup(of: CommittedGroup.self) { commits in
                 var inFlight = false
+                func file(_ parsed: ParseQueue.Parsed) async throws {
+                    group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
+                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 else { return }
+                    if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
+                    let ready = group.take()
+                    commits.addTask { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
+                    inFlight = true
+                }
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                     guard let passing = progress.arrived(message.uid) else { continue }
-                    var email = Self.incomingEmail(message)
-                    email.sourceUID = message.uid
-                    group.add(email, uid: message.uid, passing: passing)
-                    if group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 {
-                        if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
-                        let ready = group.take()
-                        commits.addTask { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
-                        inFlight = true
-                    }
+                    parsing.start(message, passing: passing)
+                    while parsing.isFull { try await file(await parsing.next()) }
                 }
+                while !parsing.isEmpty { try await file(await parsing.next()) }
                 if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
             }
             try await commit(group.take(), mailbox: mailbox.id, folder: server.folder).tally(into: &report, filed: &filed)
@@ -327,17 +333,66 @@ public struct MailboxSyncer: Sendable {
         return uids.count
     }
 
-    /// Parses a fetched message into what a ticket needs; malformed mail still yields an email.
-    static func incomingEmail(_ message: FetchedMessage) -> IncomingEmail {
-        incomingEmail(raw: message.body, receivedAt: message.internalDate ?? Date())
+    /// Parses raw bytes into what a ticket needs, with the hash that recognises a refetch.
+    public static func incomingEmail(raw: [UInt8], receivedAt: Date) -> IncomingEmail {
+        let parsed = MessageParser.parse(raw)
+        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: hex(SHA256.hash(data: raw)))
     }
 
-    /// Parses raw bytes into what a ticket needs, with the hash that recognises a refetch.
-    static func incomingEmail(raw: [UInt8], receivedAt: Date) -> IncomingEmail {
-        let parsed = MessageParser.parse(raw)
-        let digest = SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined()
-        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: digest)
+    /// Lower-case hex of a digest, without a formatter per byte.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(SHA256.byteCount * 2)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+}
+
+/// Fetched messages being parsed, each in a task of its own, handed on in the order they arrived.
+struct ParseQueue {
+    struct Parsed: Sendable {
+        var email: IncomingEmail
+        var uid: UInt32
+        var passing: UInt32
+    }
+
+    private var pending: [(task: Task<Parsed, Never>, bytes: Int)] = []
+    private var head = 0
+    private var bytes = 0
+    /// Enough to keep the other core busy; the byte bound keeps large messages from piling up.
+    static let maxMessages = 16
+    static let maxBytes = 16 << 20
+
+    var isEmpty: Bool { head == pending.count }
+    var isFull: Bool { pending.count - head >= Self.maxMessages || bytes >= Self.maxBytes }
+
+    mutating func start(_ message: FetchedMessage, passing: UInt32) {
+        let raw = message.body, uid = message.uid, received = message.internalDate ?? Date()
+        pending.append((Task {
+            var email = MailboxSyncer.incomingEmail(raw: raw, receivedAt: received)
+            email.sourceUID = uid
+            return Parsed(email: email, uid: uid, passing: passing)
+        }, raw.count))
+        bytes += raw.count
+    }
+
+    /// The oldest message's email; only when not empty.
+    mutating func next() async -> Parsed {
+        let (task, size) = pending[head]
+        head += 1
+        bytes -= size
+        if head == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return await task.value
+    }
+
+    func cancelAll() { pending[head...].forEach { $0.task.cancel() } }
 }
 
 /// Fetched emails waiting to be committed together, and the watermark they will move to.

@@ -4,7 +4,9 @@ import IMAP
 public struct SyncSettings: Sendable {
     /// Time between polls of a healthy mailbox (default 60 s).
     public var pollInterval: Duration
-    /// UIDs fetched per UID FETCH command: bounds memory and the work redone after a crash.
+    /// UIDs fetched per UID FETCH command. Messages stream in one at a time and are committed in groups, so this
+    /// bounds neither memory nor the work redone after a crash: only how often a pass pauses to finish its commits
+    /// (and to delete, with delete-after-fetch).
     public var fetchBatchSize: Int
     /// Emails committed per transaction. One commit is one fsync; a crash refetches at most this many.
     public var commitGroupSize: Int
@@ -25,7 +27,7 @@ public struct SyncSettings: Sendable {
     public var reconcileInterval: Duration
 
     public init(
-        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 100, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
+        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 500, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
         trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default,
         push: Bool = false, idleRenewal: Duration = .seconds(25 * 60), reconcileInterval: Duration = .seconds(15 * 60)
     ) {
