@@ -266,6 +266,20 @@ enum Migrations {
                 "DROP INDEX messages_message_id",
             ]
         },
+        Step(version: 12, name: "large raw messages in pieces") { dialect in
+            let blob = dialect == .sqlite ? "BLOB" : "BYTEA"
+            return [
+                // A raw message over 1 MiB, in 1 MiB pieces: filing one then holds about one copy of it (see SQLStore.rawPieceSize).
+                """
+                CREATE TABLE message_raw_pieces (
+                    message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                    seq BIGINT NOT NULL,
+                    bytes \(blob) NOT NULL,
+                    PRIMARY KEY (message_id, seq)
+                )
+                """,
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -162,33 +162,78 @@ extension SQLStore {
         }
     }
 
+    /// Raw messages larger than this are written as pieces of this size (``rawPieces``), each its own statement,
+    /// so that filing a large message holds about one copy of it, not the several a single bound value costs in
+    /// the drivers and in the database's row assembly.
+    static let rawPieceSize = 1 << 20
+
+    /// Inserts in the group's order (message ids follow it): small messages many to a statement, a large one alone,
+    /// its bytes in pieces.
     private static func insertMessages(
         _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase
     ) async throws {
-        // 23 parameters a row: a chunk stays far below either database's cap, and a group's bytes are bounded by its caller.
-        for part in filings.chunks(of: 200) {
-            let rows: [SQLQueryString] = try part.map { filing in
-                let email = filing.email
-                let ticket = try FilingPlan.number(filing.ticket, numbers)
-                return """
-                    (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
-                     \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),
-                     \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: json(email.attachments)), \(bind: json(email.defects)),
-                     \(bind: email.sentAt.map(Millis.from)), \(bind: Millis.from(email.receivedAt)), \(bind: watermark.map { Int64($0.uidValidity) }),
-                     \(bind: email.sourceUID.map { Int64($0) }), \(bind: Int64(email.raw.count)), \(bind: Data(email.raw)),
-                     \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source))
-                    """
+        var small: [FilingPlan.Filing] = []
+        for filing in filings {
+            if filing.email.raw.count <= rawPieceSize {
+                small.append(filing)
+                // 23 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
+                if small.count == 200 { try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql) }
+                continue
             }
-            try await sql.raw("""
-                INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                    text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source)
-                VALUES \(rows.joined(separator: ", "))
-                """).run()
+            try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
+            guard let id = try await insertMessageRows([filing], numbers: numbers, mailbox: mailbox, watermark: watermark, returningID: true, sql: sql)
+            else { throw StoreError.corrupt("The new message got no id.") }
+            let raw = filing.email.raw
+            for (seq, start) in stride(from: 0, to: raw.count, by: rawPieceSize).enumerated() {
+                try await sql.raw("""
+                    INSERT INTO message_raw_pieces (message_id, seq, bytes)
+                    VALUES (\(bind: id), \(bind: Int64(seq)), \(bind: StoredBytes(Array(raw[start..<min(start + rawPieceSize, raw.count)]))))
+                    """).run()
+            }
         }
+        try await insertMessageRows(small, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
+    }
+
+    /// One INSERT for `filings`; a raw message over ``rawPieceSize`` is left out of its row (its pieces follow).
+    @discardableResult
+    private static func insertMessageRows(
+        _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, returningID: Bool = false,
+        sql: any SQLDatabase
+    ) async throws -> Int64? {
+        guard !filings.isEmpty else { return nil }
+        let rows: [SQLQueryString] = try filings.map { filing in
+            let email = filing.email
+            let ticket = try FilingPlan.number(filing.ticket, numbers)
+            let inRow = email.raw.count <= rawPieceSize ? email.raw : []
+            return """
+                (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
+                 \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),
+                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: json(email.attachments)), \(bind: json(email.defects)),
+                 \(bind: email.sentAt.map(Millis.from)), \(bind: Millis.from(email.receivedAt)), \(bind: watermark.map { Int64($0.uidValidity) }),
+                 \(bind: email.sourceUID.map { Int64($0) }), \(bind: Int64(email.raw.count)), \(bind: StoredBytes(inRow)),
+                 \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source))
+                """
+        }
+        let insert: SQLQueryString = """
+            INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source)
+            VALUES \(rows.joined(separator: ", "))
+            """
+        guard returningID else {
+            try await sql.raw(insert).run()
+            return nil
+        }
+        return try await sql.raw(insert + " RETURNING id").first().map { try $0.int64("id") }
     }
 }
 
 extension Array {
+    /// Hands over the elements and leaves the array empty.
+    mutating func drainAll() -> [Element] {
+        defer { removeAll(keepingCapacity: true) }
+        return self
+    }
+
     /// The array in consecutive pieces of at most `size` elements.
     func chunks(of size: Int) -> [[Element]] {
         stride(from: 0, to: count, by: Swift.max(1, size)).map { Array(self[$0..<Swift.min($0 + size, count)]) }

@@ -52,7 +52,15 @@ extension SQLStore {
 
     public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
         try await database.withSQL { sql in
-            try await sql.raw("SELECT raw FROM messages WHERE id = \(bind: messageID)").first().map { try $0.bytes("raw") }
+            guard let row = try await sql.raw("SELECT raw, raw_size FROM messages WHERE id = \(bind: messageID)").first() else { return nil }
+            let raw = try row.bytes("raw")
+            guard raw.isEmpty, try row.int64("raw_size") > 0 else { return raw }
+            // A large message is kept in pieces (see `rawPieceSize`).
+            var whole: [UInt8] = []
+            for piece in try await sql.raw("SELECT bytes FROM message_raw_pieces WHERE message_id = \(bind: messageID) ORDER BY seq").all() {
+                whole += try piece.bytes("bytes")
+            }
+            return whole
         }
     }
 

@@ -58,6 +58,35 @@ struct FilingTests {
         #expect(try await fixture.store.ticketCount() == 4)
     }
 
+    @Test("A large message is kept in pieces and comes back byte for byte, in the group's order, with small ones around it", arguments: Backend.allCases)
+    func largeMessage(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "large")
+        let box = try await mailbox(fixture)
+        // 2.5 MiB: three pieces, the last a short one.
+        let large = simpleMessage(id: "large@example.com", subject: "Scans", body: String(repeating: "0123456789abcdef", count: 163_840))
+        let emails = [
+            email(simpleMessage(id: "before@example.com", subject: "Before")), email(large), email(simpleMessage(id: "after@example.com", subject: "After")),
+        ]
+        let outcomes = try await fixture.store.ingest(emails, mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
+        var filed: [TicketMessage] = []
+        var numbers: [TicketNumber] = []
+        for outcome in outcomes {
+            guard case .openedTicket(let number) = outcome, let message = try await fixture.store.ticket(number)?.messages.first else {
+                Issue.record("expected three new tickets, got \(outcomes)")
+                return
+            }
+            filed.append(message)
+            numbers.append(number)
+        }
+        #expect(filed.map(\.subject) == ["Before", "Scans", "After"])
+        #expect(filed[0].id < filed[1].id && filed[1].id < filed[2].id)
+        #expect(filed[1].rawSize == large.count)
+        #expect(try await fixture.store.rawMessage(filed[1].id) == large)
+        #expect(try await fixture.store.rawMessage(filed[2].id) == emails[2].raw)
+        // A refetch of it is recognised like any other.
+        #expect(try await fixture.store.ingest(email(large), mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3)) == .duplicate(numbers[1]))
+    }
+
     @Test("SQLite copies its write-ahead log into the database beside the writer, and the durable point still holds while it does")
     func backgroundCheckpoint() async throws {
         let fixture = try await StoreFixture.make(.sqlite, name: "checkpoint")
