@@ -40,10 +40,16 @@ final class IMAPAppender: @unchecked Sendable {
         return appender
     }
 
-    /// APPENDs `message` to INBOX; returns the monotonic time just before the command was sent.
-    func append(_ message: [UInt8]) async throws -> UInt64 {
+    /// Creates the folder anew, empty.
+    func recreate(_ folder: String) async throws {
+        _ = try? await onQueue { try self.command(Array("DELETE \(folder)".utf8)) }
+        try await onQueue { try self.command(Array("CREATE \(folder)".utf8)) }
+    }
+
+    /// APPENDs `message` to `folder`; returns the monotonic time just before the command was sent.
+    func append(_ message: [UInt8], to folder: String = "INBOX") async throws -> UInt64 {
         try await onQueue {
-            let head = Array("APPEND INBOX {\(message.count)+}\r\n".utf8)
+            let head = Array("APPEND \(folder) {\(message.count)+}\r\n".utf8)
             let start = Monotonic.now()
             try self.command(head + message)
             return start

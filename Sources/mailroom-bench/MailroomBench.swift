@@ -3,6 +3,7 @@ import Crypto
 import Engine
 import Foundation
 import IMAP
+import LocalMailServers
 import Logging
 import MIME
 import MailCorpus
@@ -15,7 +16,7 @@ import Storage
 struct MailroomBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-bench", abstract: "Measures Mailroom beside peer programs on the same machine and data.",
-        subcommands: [Ingest.self, Corpus.self, Latency.self, Fleet.self])
+        subcommands: [Ingest.self, Corpus.self, Latency.self, Fleet.self, LargeMessage.self])
 }
 
 /// Writes the corpus as `.eml` files, for looking at or for other tools.
@@ -41,7 +42,8 @@ struct Ingest: AsyncParsableCommand {
 
     @Option(help: "Messages in the corpus (seed 42).") var count: Int = 10_000
     @Option(help: "Timed rounds; each round runs every contender once, in turn; the median is reported.") var runs: Int = 3
-    @Option(help: "UIDs per UID FETCH.") var batch: Int = 100
+    @Option(help: "UIDs per UID FETCH (serve's default).") var batch: Int = SyncSettings().fetchBatchSize
+    @Option(help: "Run only the contenders whose name contains this text (for profiling one of them).") var only: String?
 
     /// The peer scripts, found beside the sources so that `swift run` works from a clone in any folder.
     static let peerScripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -63,14 +65,34 @@ struct Ingest: AsyncParsableCommand {
         let messages = try files.map { Array(try Data(contentsOf: $0)) }
         let expect = count, batch = batch
 
-        let contenders: [(name: String, run: () async throws -> Double)] = [
+        // PostgreSQL as the integration tests run it: a private cluster on loopback (fsync off, as for every test).
+        let postgresRoot = "\(benchDir)/postgres"
+        try? FileManager.default.removeItem(atPath: postgresRoot)
+        try FileManager.default.createDirectory(atPath: postgresRoot, withIntermediateDirectories: true)
+        let postgres = try await PostgresCluster.start(in: postgresRoot, port: try LoopbackPort.free())
+        defer { postgres.stop() }
+        var postgresRuns = 0
+        let sqliteURL = { [benchDir] in
+            URL(fileURLWithPath: benchDir).appendingPathComponent("store-\(UUID().uuidString.prefix(8))/bench.sqlite").path
+        }
+        let all: [(name: String, run: () async throws -> Double)] = [
             ("imaplib + fast-mail-parser: fetch + parse (peer)", { try peers.imaplib(port: port, expect: expect, batch: batch) }),
-            ("Mailroom ingest: fetch + parse + thread + store (SQLite), the path `serve` runs", { try await ingest(port: port, expect: expect, logger: logger) }),
+            ("Mailroom ingest: fetch + parse + thread + store (SQLite), the path `serve` runs", {
+                try await ingest(port: port, expect: expect, url: sqliteURL(), logger: logger)
+            }),
+            ("Mailroom ingest: the same into PostgreSQL", {
+                postgresRuns += 1
+                return try await ingest(port: port, expect: expect, url: try postgres.createDatabase("ingest\(postgresRuns)"), logger: logger)
+            }),
             ("mbsync: fetch + Maildir, FSync no (peer)", { try peers.mbsync(port: port, fsync: false, expect: expect) }),
             ("mbsync: fetch + Maildir, FSync yes (peer)", { try peers.mbsync(port: port, fsync: true, expect: expect) }),
             ("Mailroom IMAP fetch only", { try await fetchOnly(server: imap, expect: expect, logger: logger) }),
             ("Mailroom MIME parse only (messages in memory)", { parseOnly(messages) }),
+            ("Mailroom prepare only: parse + hash + sanitize (messages in memory)", { prepareOnly(messages) }),
+            ("Mailroom thread + store only (prepared emails, SQLite)", { try await storeOnly(messages, logger: logger) }),
         ]
+        let contenders = all.filter { only.map($0.name.localizedCaseInsensitiveContains) ?? true }
+        guard !contenders.isEmpty else { throw ValidationError("no contender's name contains «\(only ?? "")»") }
         // Dovecot builds its index and the page cache fills once, untimed.
         _ = try await fetchOnly(server: imap, expect: expect, logger: logger)
         var samples = Array(repeating: [Double](), count: contenders.count)
@@ -81,6 +103,7 @@ struct Ingest: AsyncParsableCommand {
             print("round \(round): " + samples.map { String(format: "%.2f", $0.last ?? 0) }.joined(separator: " / ") + " s")
         }
         let medians = samples.map { $0.sorted()[$0.count / 2] }
+        let memory = try await largeMessageMemory(port: port)
         let megabytes = Double(manifest.totalBytes) / 1e6
         print("")
         print("Corpus: \(count) messages, \(String(format: "%.1f", megabytes)) MB (sha256 \(manifest.sha256.prefix(12))…); Dovecot on loopback, plain IMAP; median of \(max(1, runs)) alternating round(s)")
@@ -91,6 +114,25 @@ struct Ingest: AsyncParsableCommand {
             let seconds = medians[index]
             print(String(format: "| %@ | %.2f | %.0f | %.1f | %.2f× |", contender.name, seconds, Double(count) / seconds, megabytes / seconds, medians[0] / seconds))
         }
+        print("")
+        print(String(format: "Peak memory above idle while `serve`'s sync path files one %.1f MB message: %.1f MB (%.1f× its size)",
+                     Double(memory.size) / 1e6, Double(memory.peakAboveIdle) / 1e6, Double(memory.peakAboveIdle) / Double(memory.size)))
+    }
+
+    /// Puts a 25 MB message in the folder «Large» and has a process of its own file it (see ``LargeMessage``).
+    func largeMessageMemory(port: Int) async throws -> (size: Int, peakAboveIdle: Int) {
+        let message = LargeMessage.message(megabytes: 25)
+        let appender = try await IMAPAppender.connect(port: port, user: BenchMailServer.user, password: BenchMailServer.password)
+        try await appender.recreate("Large")
+        _ = try await appender.append(message, to: "Large")
+        await appender.logout()
+        let bench = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let result = try CleanSpawn.run([bench, "large-message", "--port", String(port), "--bench-dir", benchDir])
+        let words = result.output.split(whereSeparator: \.isWhitespace)
+        guard result.status == 0, let index = words.firstIndex(of: "peak-above-idle-kib"), index + 1 < words.count, let kib = Int(words[index + 1]) else {
+            throw BenchFailure("the large-message run failed: \(result.output)")
+        }
+        return (message.count, kib * 1024)
     }
 
     func parseOnly(_ messages: [[UInt8]]) -> Double {
@@ -99,6 +141,44 @@ struct Ingest: AsyncParsableCommand {
         for message in messages { attachments += MessageParser.parse(message).attachments.count }
         precondition(attachments > 0)
         return (ContinuousClock.now - start).seconds
+    }
+
+    func prepareOnly(_ messages: [[UInt8]]) -> Double {
+        let start = ContinuousClock.now
+        var attachments = 0
+        for message in messages { attachments += MailboxSyncer.incomingEmail(raw: message, receivedAt: Date()).attachments.count }
+        precondition(attachments > 0)
+        return (ContinuousClock.now - start).seconds
+    }
+
+    /// The store's share: emails prepared beforehand, filed in the groups `serve` commits.
+    func storeOnly(_ messages: [[UInt8]], logger: Logger) async throws -> Double {
+        let emails = messages.enumerated().map { index, raw in
+            var email = MailboxSyncer.incomingEmail(raw: raw, receivedAt: Date())
+            email.sourceUID = UInt32(index + 1)
+            return email
+        }
+        let dir = URL(fileURLWithPath: benchDir).appendingPathComponent("store-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = try await Database.open(.sqlite(path: dir.appendingPathComponent("bench.sqlite").path), logger: logger)
+        return try await database.withRunning { database in
+            let store = SQLStore(database: database)
+            try await store.migrate()
+            let mailbox = try await MailboxService(store: store, vault: Vault(key: SymmetricKey(size: .bits256))).add(
+                MailboxDraft(email: "support@helpdesk.example", name: "Bench", imapHost: "127.0.0.1", imapPort: 143, imapSecurity: TransportSecurity.none,
+                             username: BenchMailServer.user), password: BenchMailServer.password)
+            let group = SyncSettings().commitGroupSize
+            let start = ContinuousClock.now
+            for chunk in stride(from: 0, to: emails.count, by: group) {
+                let slice = Array(emails[chunk..<min(chunk + group, emails.count)])
+                let mark = SyncWatermark(uidValidity: 1, lastUID: slice.last?.sourceUID ?? 0, source: "bench")
+                _ = try await store.ingest(slice, mailbox: mailbox.id, folder: "INBOX", watermark: mark)
+            }
+            let seconds = (ContinuousClock.now - start).seconds
+            guard try await store.messageCount() == emails.count else { throw ValidationError("store-only filed too few messages") }
+            return seconds
+        }
     }
 
     func fetchOnly(server: IMAPServer, expect: Int, logger: Logger) async throws -> Double {
@@ -119,11 +199,13 @@ struct Ingest: AsyncParsableCommand {
     }
 
     /// A fresh SQLite store, one mailbox, and `MailboxSyncer.sync`: what `mailroom serve` does on a poll.
-    func ingest(port: Int, expect: Int, logger: Logger) async throws -> Double {
-        let dir = URL(fileURLWithPath: benchDir).appendingPathComponent("store-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let database = try await Database.open(.sqlite(path: dir.appendingPathComponent("bench.sqlite").path), logger: logger)
+    func ingest(port: Int, expect: Int, url: String, logger: Logger) async throws -> Double {
+        let parsed = try DatabaseURL(parsing: url)
+        if case .sqlite(let path) = parsed {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        defer { if case .sqlite(let path) = parsed { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) } }
+        let database = try await Database.open(parsed, logger: logger)
         return try await database.withRunning { database in
             let store = SQLStore(database: database)
             try await store.migrate()
