@@ -202,6 +202,7 @@ let package = Package(
                 "Storage", "MailroomCore", "MIME", "MailroomTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

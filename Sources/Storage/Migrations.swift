@@ -280,6 +280,25 @@ enum Migrations {
                 """,
             ]
         },
+        Step(version: 13, name: "PostgreSQL compresses stored mail with lz4") { dialect in
+            guard dialect == .postgres else { return [] }
+            // PostgreSQL compresses large values with pglz by default, which took four tenths of all the CPU spent
+            // filing mail. lz4 (PostgreSQL 14 and later, when built with it) compresses nearly as well many times
+            // faster; without it, raw bytes are stored uncompressed rather than slowly.
+            return [
+                """
+                DO $$
+                BEGIN
+                    EXECUTE 'ALTER TABLE messages ALTER COLUMN raw SET COMPRESSION lz4, ALTER COLUMN text_body SET COMPRESSION lz4, ALTER COLUMN html_body SET COMPRESSION lz4';
+                    EXECUTE 'ALTER TABLE message_raw_pieces ALTER COLUMN bytes SET COMPRESSION lz4';
+                EXCEPTION WHEN OTHERS THEN
+                    ALTER TABLE messages ALTER COLUMN raw SET STORAGE EXTERNAL;
+                    ALTER TABLE message_raw_pieces ALTER COLUMN bytes SET STORAGE EXTERNAL;
+                END
+                $$
+                """,
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -3,6 +3,7 @@ import Foundation
 import MailroomTestSupport
 import MIME
 import MailroomCore
+import SQLKit
 import Storage
 import Testing
 
@@ -85,6 +86,28 @@ struct FilingTests {
         #expect(try await fixture.store.rawMessage(filed[2].id) == emails[2].raw)
         // A refetch of it is recognised like any other.
         #expect(try await fixture.store.ingest(email(large), mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3)) == .duplicate(numbers[1]))
+    }
+
+    @Test("Threading finds a Message-ID through the mailbox's own index, not by reading every message of the mailbox (SQLite's plan)")
+    func threadingIndex() async throws {
+        let fixture = try await StoreFixture.make(.sqlite, name: "plan")
+        let plan = try await fixture.store.database.withSQL { sql in
+            try await sql.raw("EXPLAIN QUERY PLAN SELECT id, message_id, ticket_id, direction FROM messages WHERE mailbox_id = 1 AND message_id IN ('a', 'b')")
+                .all().map { try $0.decode(column: "detail", as: String.self) }
+        }
+        #expect(plan.contains { $0.contains("messages_mailbox_message_id") }, "plan: \(plan)")
+    }
+
+    @Test("PostgreSQL compresses stored mail with lz4, not its slow default")
+    func postgresCompression() async throws {
+        let fixture = try await StoreFixture.make(.postgres, name: "lz4")
+        let methods = try await fixture.store.database.withSQL { sql in
+            try await sql.raw("""
+                SELECT attname, attcompression::text AS method FROM pg_attribute
+                WHERE attrelid IN ('messages'::regclass, 'message_raw_pieces'::regclass) AND attname IN ('raw', 'bytes', 'text_body')
+                """).all().map { try $0.decode(column: "method", as: String.self) }
+        }
+        #expect(methods == ["l", "l", "l"])
     }
 
     @Test("SQLite copies its write-ahead log into the database beside the writer, and the durable point still holds while it does")
