@@ -202,22 +202,21 @@ public struct MailboxSyncer: Sendable {
                 report.tooLarge += 1
             }
             // A pipeline: the connection reads the next messages while earlier ones are parsed (each in its own
-            // task, so on another core) and the group before is committed. Parsed emails join groups in the order
-            // they arrived, and commits stay strictly in order, one in flight at a time, so the watermark only
-            // moves forward over filed mail. Messages being parsed are bounded by count and bytes.
+            // task, so on another core) and earlier groups are committed. Parsed emails join groups in the order
+            // they arrived, and groups commit strictly in order, each after the one before, so the watermark only
+            // moves forward over filed mail. Messages being parsed and groups waiting to commit are bounded.
             var progress = FetchProgress(wanted: wanted)
             var group = CommitGroup(mark: watermark)
             var parsing = ParseQueue()
             defer { parsing.cancelAll() }
-            try await withThrowingTaskGroup(of: CommittedGroup.self) { commits in
-                var inFlight = false
+            var commits = CommitQueue()
+            do {
                 func file(_ parsed: ParseQueue.Parsed) async throws {
                     group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
                     guard group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 else { return }
-                    if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
                     let ready = group.take()
-                    commits.addTask { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
-                    inFlight = true
+                    commits.add { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
+                    while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
                 }
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                     guard let passing = progress.arrived(message.uid) else { continue }
@@ -225,9 +224,14 @@ public struct MailboxSyncer: Sendable {
                     while parsing.isFull { try await file(await parsing.next()) }
                 }
                 while !parsing.isEmpty { try await file(await parsing.next()) }
-                if inFlight, let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
+                let last = group.take()
+                commits.add { try await commit(last, mailbox: mailbox.id, folder: server.folder) }
+                while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
+            } catch {
+                // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.
+                await commits.settle()
+                throw error
             }
-            try await commit(group.take(), mailbox: mailbox.id, folder: server.folder).tally(into: &report, filed: &filed)
             watermark = group.mark
             // UIDs that never came back: expunged meanwhile, or the server would not hand them over (BODY[] NIL).
             // The second kind must not be passed silently: file a notice for each before the watermark moves on.
@@ -393,6 +397,42 @@ struct ParseQueue {
     }
 
     func cancelAll() { pending[head...].forEach { $0.task.cancel() } }
+}
+
+/// Groups being committed, strictly in order: each commit starts when the one before has finished, and not at all
+/// when it failed. A few may wait behind the one in progress, so fetching and parsing go on meanwhile.
+struct CommitQueue {
+    private var pending: [Task<CommittedGroup, any Error>] = []
+    private var head = 0
+    /// Groups committing or waiting; each holds at most 16 MB.
+    static let maxGroups = 3
+
+    var isFull: Bool { pending.count - head >= Self.maxGroups }
+
+    mutating func add(_ commit: @escaping @Sendable () async throws -> CommittedGroup) {
+        let before = head < pending.count ? pending.last : nil
+        pending.append(Task {
+            if let before { _ = try await before.value }
+            return try await commit()
+        })
+    }
+
+    /// The oldest group's result, once committed; nil when none is left.
+    mutating func next() async throws -> CommittedGroup? {
+        guard head < pending.count else { return nil }
+        let task = pending[head]
+        head += 1
+        if head == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return try await task.value
+    }
+
+    /// Waits for every group still committing or waiting, whatever its outcome.
+    func settle() async {
+        for task in pending[head...] { _ = try? await task.value }
+    }
 }
 
 /// Fetched emails waiting to be committed together, and the watermark they will move to.
