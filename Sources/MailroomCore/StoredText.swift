@@ -5,7 +5,8 @@ public enum StoredText {
     /// A one-line field (subject, name, address, file name, Message-ID): no C0 control character and no DEL; a
     /// tab becomes a space.
     public static func line(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        // C0 controls and DEL are single bytes in UTF-8 and never part of another character: the bytes tell.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             if scalar == "\t" { scalars.append(" ") } else if !isControl(scalar) { scalars.append(scalar) }
@@ -15,7 +16,7 @@ public enum StoredText {
 
     /// A body: tab, CR and LF stay; every other C0 control character and DEL go.
     public static func body(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { isControl($0) && !allowedInBody($0) }) else { return text }
+        guard text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A) || $0 == 0x7F }) else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars where !isControl(scalar) || allowedInBody(scalar) { scalars.append(scalar) }
         return String(scalars)

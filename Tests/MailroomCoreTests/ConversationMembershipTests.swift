@@ -45,5 +45,7 @@ struct ConversationMembershipTests {
         #expect(StoredText.line("a\u{0}b\u{7}c\td\u{7F}") == "abc d")
         #expect(StoredText.body("line 1\r\n\tline\u{0} 2\u{1B}[31m") == "line 1\r\n\tline 2[31m")
         #expect(StoredText.line("Grüße 你好") == "Grüße 你好")
+        #expect(StoredText.body("Grüße\r\n\t你好") == "Grüße\r\n\t你好")
+        #expect(StoredText.body("Grüße\u{7F}\u{1}你好\u{85}") == "Grüße你好\u{85}")
     }
 }
