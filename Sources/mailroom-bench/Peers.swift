@@ -10,13 +10,17 @@ struct Peers {
 
     var python: String { "\(benchDir)/venv/bin/python" }
 
-    /// Installs what is missing: `isync` through apt-get (as root or with sudo), fast-mail-parser through pip.
+    /// Installs what is missing: `isync` (and PostgreSQL's server, for Mailroom's PostgreSQL row) through apt-get
+    /// (as root or with sudo), fast-mail-parser through pip.
     func install() throws {
-        if (try? CleanSpawn.run(["sh", "-c", "command -v mbsync"]).status) != 0 {
+        var packages: [String] = []
+        if (try? CleanSpawn.run(["sh", "-c", "command -v mbsync"]).status) != 0 { packages.append("isync") }
+        if (try? CleanSpawn.run(["sh", "-c", "ls /usr/lib/postgresql/*/bin/initdb"]).status) != 0 { packages.append("postgresql") }
+        if !packages.isEmpty {
             let sudo = getuid() == 0 ? [] : ["sudo"]
-            print("Installing mbsync (isync) with apt-get")
+            print("Installing \(packages.joined(separator: ", ")) with apt-get")
             try must(sudo + ["apt-get", "update", "-q"], environment: [:])
-            try must(sudo + ["apt-get", "install", "-y", "-q", "isync"], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+            try must(sudo + ["apt-get", "install", "-y", "-q"] + packages, environment: ["DEBIAN_FRONTEND": "noninteractive"])
         }
         if (try? CleanSpawn.run([python, "-c", "import fast_mail_parser"]).status) != 0 {
             print("Installing fast-mail-parser into \(benchDir)/venv")
