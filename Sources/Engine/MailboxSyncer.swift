@@ -213,7 +213,7 @@ public struct MailboxSyncer: Sendable {
             do {
                 func file(_ parsed: ParseQueue.Parsed) async throws {
                     group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
-                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= 16 << 20 else { return }
+                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
                     let ready = group.take()
                     commits.add { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
                     while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
@@ -404,7 +404,7 @@ struct ParseQueue {
 struct CommitQueue {
     private var pending: [Task<CommittedGroup, any Error>] = []
     private var head = 0
-    /// Groups committing or waiting; each holds at most 16 MB.
+    /// Groups committing or waiting; each holds at most ``SyncSettings/commitGroupBytes``.
     static let maxGroups = 3
 
     var isFull: Bool { pending.count - head >= Self.maxGroups }

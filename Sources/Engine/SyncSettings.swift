@@ -8,8 +8,11 @@ public struct SyncSettings: Sendable {
     /// bounds neither memory nor the work redone after a crash: only how often a pass pauses to finish its commits
     /// (and to delete, with delete-after-fetch).
     public var fetchBatchSize: Int
-    /// Emails committed per transaction. One commit is one fsync; a crash refetches at most this many.
+    /// Emails committed per transaction (and at most ``commitGroupBytes``): a group costs a handful of statements
+    /// whatever its size, and a crash refetches at most one group per commit in flight.
     public var commitGroupSize: Int
+    /// Raw bytes of one commit group at most: with the groups waiting to commit, what a pass holds stays bounded.
+    public static let commitGroupBytes = 8 << 20
     /// Mailboxes synced at once.
     public var maxConcurrentMailboxes: Int
     /// Extra CA certificates (PEM) to trust for mail servers, beside the system's.
@@ -27,7 +30,7 @@ public struct SyncSettings: Sendable {
     public var reconcileInterval: Duration
 
     public init(
-        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 500, commitGroupSize: Int = 25, maxConcurrentMailboxes: Int = 4,
+        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 500, commitGroupSize: Int = 100, maxConcurrentMailboxes: Int = 4,
         trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default,
         push: Bool = false, idleRenewal: Duration = .seconds(25 * 60), reconcileInterval: Duration = .seconds(15 * 60)
     ) {
