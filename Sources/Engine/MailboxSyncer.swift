@@ -340,19 +340,7 @@ public struct MailboxSyncer: Sendable {
     /// Parses raw bytes into what a ticket needs, with the hash that recognises a refetch.
     public static func incomingEmail(raw: [UInt8], receivedAt: Date) -> IncomingEmail {
         let parsed = MessageParser.parse(raw)
-        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: hex(SHA256.hash(data: raw)))
-    }
-
-    /// Lower-case hex of a digest, without a formatter per byte.
-    static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(SHA256.byteCount * 2)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: Hex.lowercase(SHA256.hash(data: raw)))
     }
 }
 
@@ -364,15 +352,15 @@ struct ParseQueue {
         var passing: UInt32
     }
 
+    /// Oldest first; at most ``maxMessages``, so taking from the front is cheap.
     private var pending: [(task: Task<Parsed, Never>, bytes: Int)] = []
-    private var head = 0
     private var bytes = 0
     /// Enough to keep the other core busy; the byte bound keeps large messages from piling up.
     static let maxMessages = 16
     static let maxBytes = 16 << 20
 
-    var isEmpty: Bool { head == pending.count }
-    var isFull: Bool { pending.count - head >= Self.maxMessages || bytes >= Self.maxBytes }
+    var isEmpty: Bool { pending.isEmpty }
+    var isFull: Bool { pending.count >= Self.maxMessages || bytes >= Self.maxBytes }
 
     mutating func start(_ message: FetchedMessage, passing: UInt32) {
         let raw = message.body, uid = message.uid, received = message.internalDate ?? Date()
@@ -386,31 +374,26 @@ struct ParseQueue {
 
     /// The oldest message's email; only when not empty.
     mutating func next() async -> Parsed {
-        let (task, size) = pending[head]
-        head += 1
+        let (task, size) = pending.removeFirst()
         bytes -= size
-        if head == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            head = 0
-        }
         return await task.value
     }
 
-    func cancelAll() { pending[head...].forEach { $0.task.cancel() } }
+    func cancelAll() { pending.forEach { $0.task.cancel() } }
 }
 
 /// Groups being committed, strictly in order: each commit starts when the one before has finished, and not at all
 /// when it failed. A few may wait behind the one in progress, so fetching and parsing go on meanwhile.
 struct CommitQueue {
+    /// Oldest first. A group leaves when its result is taken, so the last one here is the one a new group follows.
     private var pending: [Task<CommittedGroup, any Error>] = []
-    private var head = 0
     /// Groups committing or waiting; each holds at most ``SyncSettings/commitGroupBytes``.
     static let maxGroups = 3
 
-    var isFull: Bool { pending.count - head >= Self.maxGroups }
+    var isFull: Bool { pending.count >= Self.maxGroups }
 
     mutating func add(_ commit: @escaping @Sendable () async throws -> CommittedGroup) {
-        let before = head < pending.count ? pending.last : nil
+        let before = pending.last
         pending.append(Task {
             if let before { _ = try await before.value }
             return try await commit()
@@ -419,19 +402,13 @@ struct CommitQueue {
 
     /// The oldest group's result, once committed; nil when none is left.
     mutating func next() async throws -> CommittedGroup? {
-        guard head < pending.count else { return nil }
-        let task = pending[head]
-        head += 1
-        if head == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        return try await task.value
+        guard !pending.isEmpty else { return nil }
+        return try await pending.removeFirst().value
     }
 
     /// Waits for every group still committing or waiting, whatever its outcome.
     func settle() async {
-        for task in pending[head...] { _ = try? await task.value }
+        for task in pending { _ = try? await task.value }
     }
 }
 

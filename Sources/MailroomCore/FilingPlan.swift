@@ -93,10 +93,7 @@ public struct FilingPlan: Sendable {
     public private(set) var newTickets: [NewTicket] = []
     public private(set) var filings: [Filing] = []
     /// Stored tickets joined, in the order first joined.
-    public var joined: [Joined] { joinedOrder.compactMap { joinedByTicket[$0] } }
-
-    private var joinedOrder: [TicketNumber] = []
-    private var joinedByTicket: [TicketNumber: Joined] = [:]
+    public private(set) var joined: [Joined] = []
 
     /// The look-ups a group needs, for emails already made ``IncomingEmail/storable``.
     public struct Keys: Sendable, Equatable {
@@ -210,13 +207,11 @@ public struct FilingPlan: Sendable {
             newTickets[index].messageCount += 1
             newTickets[index].lastMessageAt = max(newTickets[index].lastMessageAt, received)
         case .existing(let number):
-            if var joined = joinedByTicket[number] {
-                joined.added += 1
-                joined.lastMessageAt = max(joined.lastMessageAt, received)
-                joinedByTicket[number] = joined
+            if let index = joined.firstIndex(where: { $0.ticket == number }) {
+                joined[index].added += 1
+                joined[index].lastMessageAt = max(joined[index].lastMessageAt, received)
             } else {
-                joinedOrder.append(number)
-                joinedByTicket[number] = Joined(ticket: number, added: 1, lastMessageAt: received)
+                joined.append(Joined(ticket: number, added: 1, lastMessageAt: received))
             }
         }
     }

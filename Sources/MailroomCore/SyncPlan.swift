@@ -70,8 +70,7 @@ public enum SyncPlan {
 
     /// The new UIDs in fetch batches of at most `size` (at least one).
     public static func batches(_ uids: [UInt32], size: Int) -> [[UInt32]] {
-        let size = max(1, size)
-        return stride(from: 0, to: uids.count, by: size).map { Array(uids[$0..<min($0 + size, uids.count)]) }
+        uids.chunks(of: size)
     }
 
     /// Splits a batch by the sizes the server reported: mail over `limit` is filed as a notice and left on the

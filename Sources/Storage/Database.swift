@@ -227,12 +227,14 @@ public final class Database: Service, Sendable {
         switch backend {
         case .sqlite(let connection, let mutex, _):
             try await mutex.withLock {
-                // SQLite runs one checkpoint at a time and does not wait for another (the background one, or another
-                // process's): a busy answer is tried again for a while before it is reported.
-                for attempt in 0... {
+                // SQLite runs one checkpoint at a time and answers busy at once while another runs (the background
+                // one, or another process's): that is tried again for two seconds. A reader that holds the log waits
+                // out the busy timeout inside one attempt, so that case is not multiplied.
+                let deadline = ContinuousClock.now + .seconds(2)
+                while true {
                     let row = try await connection.sql(queryLogLevel: nil).raw("PRAGMA wal_checkpoint(FULL)").first()
                     guard let row, try row.int64("busy") != 0 else { return }
-                    guard attempt < 100 else {
+                    guard ContinuousClock.now < deadline else {
                         throw StoreError.unavailable("The database is busy; its latest commits could not be written to disk yet. Nothing is deleted from the mail server until they are.")
                     }
                     try await Task.sleep(for: .milliseconds(20))

@@ -102,7 +102,7 @@ extension SQLStore: AccountStore {
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(digest)
     }
 
     static func user(from row: any SQLRow) throws -> User {

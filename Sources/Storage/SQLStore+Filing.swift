@@ -233,9 +233,4 @@ extension Array {
         defer { removeAll(keepingCapacity: true) }
         return self
     }
-
-    /// The array in consecutive pieces of at most `size` elements.
-    func chunks(of size: Int) -> [[Element]] {
-        stride(from: 0, to: count, by: Swift.max(1, size)).map { Array(self[$0..<Swift.min($0 + size, count)]) }
-    }
 }

@@ -57,34 +57,17 @@ struct LargeMessage: AsyncParsableCommand {
             logger.logLevel = .warning
             return logger
         }()
-        let dir = URL(fileURLWithPath: benchDir).appendingPathComponent("large-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let database = try await Database.open(.sqlite(path: dir.appendingPathComponent("bench.sqlite").path), logger: logger)
-        let (idle, peak, filed) = try await database.withRunning { database in
-            let store = SQLStore(database: database)
-            try await store.migrate()
-            let vault = Vault(key: SymmetricKey(size: .bits256))
-            let mailbox = try await MailboxService(store: store, vault: vault).add(
-                MailboxDraft(email: "support@helpdesk.example", name: "Bench", imapHost: "127.0.0.1", imapPort: port, imapSecurity: TransportSecurity.none,
-                             username: BenchMailServer.user, folder: "Large"), password: BenchMailServer.password)
+        let (idle, peak, filed) = try await BenchStore.withMailbox(
+            url: BenchStore.sqliteURL(in: benchDir, "large"), imapPort: port, folder: "Large", logger: logger
+        ) { store, vault, mailbox in
             guard let incoming = mailbox.incoming else { throw ValidationError("the bench mailbox has no IMAP server") }
             let syncer = MailboxSyncer(store: store, vault: vault, settings: SyncSettings(), logger: logger)
-            let idle = try Self.status("VmRSS")
+            let idle = try ProcessSample.statusKiB("VmRSS")
             try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
             let report = try await syncer.sync(mailbox, server: incoming)
-            return (idle, try Self.status("VmHWM"), report.fetched)
+            return (idle, try ProcessSample.statusKiB("VmHWM"), report.fetched)
         }
         guard filed == 1 else { throw ValidationError("the large message was not filed (\(filed))") }
         print("peak-above-idle-kib \(peak - idle)")
-    }
-
-    /// A `kB` field of /proc/self/status.
-    static func status(_ field: String) throws -> Int {
-        let text = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
-        else { throw BenchFailure("cannot read \(field) of this process") }
-        return kib
     }
 }

@@ -72,13 +72,10 @@ struct Ingest: AsyncParsableCommand {
         let postgres = try await PostgresCluster.start(in: postgresRoot, port: try LoopbackPort.free())
         defer { postgres.stop() }
         var postgresRuns = 0
-        let sqliteURL = { [benchDir] in
-            URL(fileURLWithPath: benchDir).appendingPathComponent("store-\(UUID().uuidString.prefix(8))/bench.sqlite").path
-        }
         let all: [(name: String, run: () async throws -> Double)] = [
             ("imaplib + fast-mail-parser: fetch + parse (peer)", { try peers.imaplib(port: port, expect: expect, batch: batch) }),
             ("Mailroom ingest: fetch + parse + thread + store (SQLite), the path `serve` runs", {
-                try await ingest(port: port, expect: expect, url: sqliteURL(), logger: logger)
+                try await ingest(port: port, expect: expect, url: BenchStore.sqliteURL(in: benchDir), logger: logger)
             }),
             ("Mailroom ingest: the same into PostgreSQL", {
                 postgresRuns += 1
@@ -158,20 +155,10 @@ struct Ingest: AsyncParsableCommand {
             email.sourceUID = UInt32(index + 1)
             return email
         }
-        let dir = URL(fileURLWithPath: benchDir).appendingPathComponent("store-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let database = try await Database.open(.sqlite(path: dir.appendingPathComponent("bench.sqlite").path), logger: logger)
-        return try await database.withRunning { database in
-            let store = SQLStore(database: database)
-            try await store.migrate()
-            let mailbox = try await MailboxService(store: store, vault: Vault(key: SymmetricKey(size: .bits256))).add(
-                MailboxDraft(email: "support@helpdesk.example", name: "Bench", imapHost: "127.0.0.1", imapPort: 143, imapSecurity: TransportSecurity.none,
-                             username: BenchMailServer.user), password: BenchMailServer.password)
+        return try await BenchStore.withMailbox(url: BenchStore.sqliteURL(in: benchDir), imapPort: 143, logger: logger) { store, _, mailbox in
             let group = SyncSettings().commitGroupSize
             let start = ContinuousClock.now
-            for chunk in stride(from: 0, to: emails.count, by: group) {
-                let slice = Array(emails[chunk..<min(chunk + group, emails.count)])
+            for slice in emails.chunks(of: group) {
                 let mark = SyncWatermark(uidValidity: 1, lastUID: slice.last?.sourceUID ?? 0, source: "bench")
                 _ = try await store.ingest(slice, mailbox: mailbox.id, folder: "INBOX", watermark: mark)
             }
@@ -198,21 +185,9 @@ struct Ingest: AsyncParsableCommand {
         return (ContinuousClock.now - start).seconds
     }
 
-    /// A fresh SQLite store, one mailbox, and `MailboxSyncer.sync`: what `mailroom serve` does on a poll.
+    /// A fresh store, one mailbox, and `MailboxSyncer.sync`: what `mailroom serve` does on a poll.
     func ingest(port: Int, expect: Int, url: String, logger: Logger) async throws -> Double {
-        let parsed = try DatabaseURL(parsing: url)
-        if case .sqlite(let path) = parsed {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        }
-        defer { if case .sqlite(let path) = parsed { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) } }
-        let database = try await Database.open(parsed, logger: logger)
-        return try await database.withRunning { database in
-            let store = SQLStore(database: database)
-            try await store.migrate()
-            let vault = Vault(key: SymmetricKey(size: .bits256))
-            let mailbox = try await MailboxService(store: store, vault: vault).add(
-                MailboxDraft(email: "support@helpdesk.example", name: "Bench", imapHost: "127.0.0.1", imapPort: port, imapSecurity: TransportSecurity.none,
-                             username: BenchMailServer.user), password: BenchMailServer.password)
+        try await BenchStore.withMailbox(url: url, imapPort: port, logger: logger) { [batch] store, vault, mailbox in
             guard let incoming = mailbox.incoming else { throw ValidationError("the bench mailbox has no IMAP server") }
             let syncer = MailboxSyncer(store: store, vault: vault, settings: SyncSettings(fetchBatchSize: batch), logger: logger)
             let start = ContinuousClock.now

@@ -10,11 +10,7 @@ struct ProcessSample {
 
     init(pid: pid_t) throws {
         taken = Monotonic.now()
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
-        else { throw BenchFailure("cannot read VmRSS of process \(pid)") }
-        residentKiB = kib
+        residentKiB = try Self.statusKiB("VmRSS", pid: pid)
         // Fields after the command name, which may hold spaces and ends at the last ')': state is field 3,
         // utime and stime fields 14 and 15.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -25,6 +21,15 @@ struct ProcessSample {
             throw BenchFailure("cannot read CPU times of process \(pid)")
         }
         cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// A `kB` field of /proc/PID/status (`VmRSS`, `VmHWM`, …).
+    static func statusKiB(_ field: String, pid: pid_t = getpid()) throws -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+        else { throw BenchFailure("cannot read \(field) of process \(pid)") }
+        return kib
     }
 
     /// Percent of one core used between `earlier` and this sample.
