@@ -171,6 +171,10 @@ public struct MailboxSyncer: Sendable {
         let start = SyncPlan.start(
             stored: try await store.watermark(mailbox.id, folder: server.folder), uidValidity: status.uidValidity, source: source)
         var watermark = start.watermark
+        // Raw bytes go to the store's archive (when it has one) from the parse tasks, and reach the disk before their
+        // group's turn to commit, while the group before it is still committing. Not on a rescan, where nearly every
+        // message is already filed: the archive would keep a second, unreferenced copy of the whole folder.
+        let archive = start.rescan == nil ? Archiving(store: store, logger: logger, mailbox: mailbox.id) : nil
         if let rescan = start.rescan {
             report.uidValidityChanged = true
             try await store.log(mailbox.id, ActivityEntry(at: Date(), kind: "uidvalidity", text: Self.explain(rescan, folder: server.folder)))
@@ -210,22 +214,23 @@ public struct MailboxSyncer: Sendable {
             var parsing = ParseQueue()
             defer { parsing.cancelAll() }
             var commits = CommitQueue()
+            let archived: @Sendable () async throws -> Void = { [store] in try await store.makeArchiveDurable() }
             do {
                 func file(_ parsed: ParseQueue.Parsed) async throws {
                     group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
                     guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
                     let ready = group.take()
-                    commits.add { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
+                    commits.add(after: archived) { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
                     while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
                 }
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                     guard let passing = progress.arrived(message.uid) else { continue }
-                    parsing.start(message, passing: passing)
+                    parsing.start(message, passing: passing, archive: archive)
                     while parsing.isFull { try await file(await parsing.next()) }
                 }
                 while !parsing.isEmpty { try await file(await parsing.next()) }
                 let last = group.take()
-                commits.add { try await commit(last, mailbox: mailbox.id, folder: server.folder) }
+                commits.add(after: archived) { try await commit(last, mailbox: mailbox.id, folder: server.folder) }
                 while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
             } catch {
                 // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.
@@ -362,11 +367,12 @@ struct ParseQueue {
     var isEmpty: Bool { pending.isEmpty }
     var isFull: Bool { pending.count >= Self.maxMessages || bytes >= Self.maxBytes }
 
-    mutating func start(_ message: FetchedMessage, passing: UInt32) {
+    mutating func start(_ message: FetchedMessage, passing: UInt32, archive: Archiving? = nil) {
         let raw = message.body, uid = message.uid, received = message.internalDate ?? Date()
         pending.append((Task {
             var email = MailboxSyncer.incomingEmail(raw: raw, receivedAt: received)
             email.sourceUID = uid
+            email.archived = archive?.write(raw, uid: uid)
             return Parsed(email: email, uid: uid, passing: passing)
         }, raw.count))
         bytes += raw.count
@@ -382,6 +388,25 @@ struct ParseQueue {
     func cancelAll() { pending.forEach { $0.task.cancel() } }
 }
 
+/// Writes a fetched message's raw bytes to the store's archive from the task that parsed it. When the archive
+/// cannot take them (a full disk), the email keeps them and the row stores them, as without an archive.
+struct Archiving: Sendable {
+    let store: any MailroomStore
+    let logger: Logger
+    let mailbox: MailboxID
+
+    func write(_ raw: [UInt8], uid: UInt32) -> RawLocation? {
+        do {
+            return try store.archive(raw: raw)
+        } catch {
+            logger.warning("Could not write a message to the mail archive; storing it in the database", metadata: [
+                "mailbox": "\(mailbox)", "uid": "\(uid)", "error": "\(error)",
+            ])
+            return nil
+        }
+    }
+}
+
 /// Groups being committed, strictly in order: each commit starts when the one before has finished, and not at all
 /// when it failed. A few may wait behind the one in progress, so fetching and parsing go on meanwhile.
 struct CommitQueue {
@@ -392,9 +417,11 @@ struct CommitQueue {
 
     var isFull: Bool { pending.count >= Self.maxGroups }
 
-    mutating func add(_ commit: @escaping @Sendable () async throws -> CommittedGroup) {
+    /// - Parameter ready: runs at once, beside the commits before; the commit follows only if it succeeds.
+    mutating func add(after ready: @escaping @Sendable () async throws -> Void = {}, _ commit: @escaping @Sendable () async throws -> CommittedGroup) {
         let before = pending.last
         pending.append(Task {
+            try await ready()
             if let before { _ = try await before.value }
             return try await commit()
         })

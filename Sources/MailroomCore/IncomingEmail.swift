@@ -1,6 +1,19 @@
 import Foundation
 import MIME
 
+/// Where raw bytes lie in a store's mail archive: a segment file, and a span of it.
+public struct RawLocation: Sendable, Hashable {
+    public var segment: String
+    public var offset: Int64
+    public var length: Int
+
+    public init(segment: String, offset: Int64, length: Int) {
+        self.segment = segment
+        self.offset = offset
+        self.length = length
+    }
+}
+
 /// An email as Mailroom files it: what a ticket needs, read from the parsed message, plus the raw bytes.
 public struct IncomingEmail: Sendable {
     public var from: Person
@@ -20,6 +33,9 @@ public struct IncomingEmail: Sendable {
     /// Identifies the email across refetches and UIDVALIDITY changes: the Message-ID, or a content hash.
     public var dedupeKey: String
     public var raw: [UInt8]
+    /// Where the store has already written `raw` outside its database (SQLite's mail archive), on disk before the
+    /// commit that files the email; nil when the row carries the bytes itself.
+    public var archived: RawLocation?
     /// SHA-256 of the raw bytes (hex); empty for notices that stand in for mail Mailroom could not download.
     public var contentHash: String
     /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
@@ -96,6 +112,7 @@ public struct IncomingEmail: Sendable {
         notice.sourceUID = email.sourceUID
         if keepRaw {
             notice.raw = email.raw
+            notice.archived = email.archived
             notice.contentHash = email.contentHash
         }
         return notice

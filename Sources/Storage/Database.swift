@@ -21,6 +21,9 @@ public enum SQLDialectKind: String, Sendable {
 public final class Database: Service, Sendable {
     public let url: DatabaseURL
     public let dialect: SQLDialectKind
+    /// SQLite's raw mail beside the database file (see ``RawArchive``); PostgreSQL keeps raw bytes in its rows,
+    /// because the nodes that share it share no folder.
+    public let rawArchive: RawArchive?
     private let backend: Backend
     private let logger: Logger
 
@@ -74,6 +77,11 @@ public final class Database: Service, Sendable {
         self.dialect = dialect
         self.backend = backend
         self.logger = logger
+        if case .sqlite(let path) = url {
+            rawArchive = RawArchive(folder: RawArchive.folder(forDatabase: path))
+        } else {
+            rawArchive = nil
+        }
     }
 
     /// Drives the PostgreSQL pool until cancelled or shut down gracefully; closes SQLite at the end.
@@ -109,6 +117,7 @@ public final class Database: Service, Sendable {
             try? await gracefulShutdown()
             await checkpointer.close()
             try? await connection.close()
+            rawArchive?.close()
         case .postgres(let client):
             await cancelWhenGracefulShutdown { await client.run() }
         }
@@ -119,6 +128,7 @@ public final class Database: Service, Sendable {
         if case .sqlite(let connection, _, let checkpointer) = backend {
             await checkpointer.close()
             try? await connection.close()
+            rawArchive?.close()
         }
     }
 
@@ -130,10 +140,12 @@ public final class Database: Service, Sendable {
                 let result = try await body(self)
                 await checkpointer.close()
                 try? await connection.close()
+                rawArchive?.close()
                 return result
             } catch {
                 await checkpointer.close()
                 try? await connection.close()
+                rawArchive?.close()
                 throw error
             }
         case .postgres(let client):

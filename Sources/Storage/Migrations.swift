@@ -299,6 +299,14 @@ enum Migrations {
                 """,
             ]
         },
+        Step(version: 14, name: "raw mail in SQLite's mail archive") { _ in
+            [
+                // Where a message's raw bytes lie in the mail archive beside a SQLite database (see RawArchive);
+                // NULL when the row or its pieces hold them, as always on PostgreSQL.
+                "ALTER TABLE messages ADD COLUMN raw_segment TEXT",
+                "ALTER TABLE messages ADD COLUMN raw_offset BIGINT",
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

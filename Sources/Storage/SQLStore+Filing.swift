@@ -24,7 +24,16 @@ extension SQLStore {
     }
 
     public func makeDurable() async throws {
+        try await database.rawArchive?.syncOffPool()
         try await database.makeDurable()
+    }
+
+    public func archive(raw: [UInt8]) throws -> RawLocation? {
+        try database.rawArchive?.append(raw)
+    }
+
+    public func makeArchiveDurable() async throws {
+        try await database.rawArchive?.syncOffPool()
     }
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
@@ -174,9 +183,9 @@ extension SQLStore {
     ) async throws {
         var small: [FilingPlan.Filing] = []
         for filing in filings {
-            if filing.email.raw.count <= rawPieceSize {
+            if filing.email.archived != nil || filing.email.raw.count <= rawPieceSize {
                 small.append(filing)
-                // 23 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
+                // 25 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
                 if small.count == 200 { try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql) }
                 continue
             }
@@ -204,19 +213,25 @@ extension SQLStore {
         let rows: [SQLQueryString] = try filings.map { filing in
             let email = filing.email
             let ticket = try FilingPlan.number(filing.ticket, numbers)
-            let inRow = email.raw.count <= rawPieceSize ? email.raw : []
+            // In the row when small, in pieces when large, or only referred to when the archive holds it.
+            let inRow = email.archived == nil && email.raw.count <= rawPieceSize ? email.raw : []
+            if let archived = email.archived, archived.length != email.raw.count {
+                throw StoreError.corrupt("The archived copy of a message has \(archived.length) bytes, not \(email.raw.count).")
+            }
             return """
                 (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                  \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),
                  \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: json(email.attachments)), \(bind: json(email.defects)),
                  \(bind: email.sentAt.map(Millis.from)), \(bind: Millis.from(email.receivedAt)), \(bind: watermark.map { Int64($0.uidValidity) }),
                  \(bind: email.sourceUID.map { Int64($0) }), \(bind: Int64(email.raw.count)), \(bind: StoredBytes(inRow)),
-                 \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source))
+                 \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source),
+                 \(bind: email.archived?.segment), \(bind: email.archived?.offset))
                 """
         }
         let insert: SQLQueryString = """
             INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source)
+                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source,
+                raw_segment, raw_offset)
             VALUES \(rows.joined(separator: ", "))
             """
         guard returningID else {

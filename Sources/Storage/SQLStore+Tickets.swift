@@ -52,7 +52,12 @@ extension SQLStore {
 
     public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
         try await database.withSQL { sql in
-            guard let row = try await sql.raw("SELECT raw, raw_size FROM messages WHERE id = \(bind: messageID)").first() else { return nil }
+            guard let row = try await sql.raw("SELECT raw, raw_size, raw_segment, raw_offset FROM messages WHERE id = \(bind: messageID)").first()
+            else { return nil }
+            if let segment = try row.optionalString("raw_segment") {
+                guard let archive = database.rawArchive else { throw StoreError.corrupt("A message refers to a mail archive this database has none of.") }
+                return try archive.read(RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size"))))
+            }
             let raw = try row.bytes("raw")
             guard raw.isEmpty, try row.int64("raw_size") > 0 else { return raw }
             // A large message is kept in pieces (see `rawPieceSize`).

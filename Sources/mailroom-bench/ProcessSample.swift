@@ -38,3 +38,19 @@ struct ProcessSample {
         return wall > 0 ? (cpuSeconds - earlier.cpuSeconds) / wall * 100 : .nan
     }
 }
+
+/// CPU seconds the whole machine has spent busy (user, nice, system, irq, softirq and steal in /proc/stat): what a
+/// contender costs including the Dovecot serving it and any child process, and far steadier than wall time on a
+/// shared virtual machine.
+enum MachineCPU {
+    static func busySeconds() throws -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { throw BenchFailure("cannot read /proc/stat") }
+        // cpu user nice system idle iowait irq softirq steal …
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 8 else { throw BenchFailure("cannot read the CPU line of /proc/stat") }
+        let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

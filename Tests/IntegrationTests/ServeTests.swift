@@ -1,5 +1,6 @@
 import Foundation
 import MailroomTestSupport
+import Storage
 import Testing
 
 @Suite("mailroom serve and the CLI, as an operator uses them", .serialized)
@@ -143,6 +144,9 @@ struct ServeTests {
         #expect(!page.body.contains("<script>alert(1)</script>"))
         let download = try await server.get("/tickets/\(ticketNumber)/messages/1/attachments/0", as: session)
         #expect(download.status == 200)
+        // The attachment came out of the raw message, which `serve` keeps in the mail archive beside the database.
+        let segments = (try? FileManager.default.contentsOfDirectory(atPath: RawArchive.folder(forDatabase: database))) ?? []
+        #expect(segments.contains { $0.hasSuffix(".mail") }, "fetched mail is in the archive: \(segments)")
 
         // The bad mailbox: a clear error in the CLI, the API and the page.
         var mailboxes = ""
@@ -164,7 +168,10 @@ struct ServeTests {
         #expect(server.terminate() == 0)
         var everything = [refused.body, created.body, again.body, list.body, detail.body, page.body, apiMailboxes.body, channels.body, mailboxes, jsonList, added, server.log]
         for name in try FileManager.default.contentsOfDirectory(atPath: workdir.path) where name.hasPrefix("mailroom.sqlite") {
-            everything.append(String(decoding: try Data(contentsOf: workdir.appendingPathComponent(name)), as: UTF8.self))
+            let path = workdir.appendingPathComponent(name)
+            // The mail archive is a folder of segments.
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: path.path))?.map { path.appendingPathComponent($0) } ?? [path]
+            for file in files { everything.append(String(decoding: try Data(contentsOf: file), as: UTF8.self)) }
         }
         for text in everything {
             #expect(!text.contains(password), "the password leaked")

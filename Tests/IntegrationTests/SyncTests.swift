@@ -98,6 +98,16 @@ struct SyncTests {
         let first = try await syncer.sync(mailbox, server: #require(mailbox.incoming))
         #expect(first.fetched == 21)
         let before = try await fixture.store.watermark(mailbox.id, folder: "Support")
+        // On SQLite the syncer keeps raw mail in the archive beside the database.
+        func archived() -> Int {
+            guard let folder = fixture.store.database.rawArchive?.folder,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+            return names.reduce(0) { total, name in
+                total + (((try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.size] as? NSNumber)?.intValue ?? 0)
+            }
+        }
+        let archivedBefore = archived()
+        #expect(backend == .postgres ? archivedBefore == 0 : archivedBefore >= mail.reduce(0) { $0 + $1.count })
 
         try await Task.sleep(for: .milliseconds(1100))  // UIDVALIDITY is time-based in Dovecot
         try dovecot.recreateFolder(user, folder: "Support")
@@ -107,6 +117,7 @@ struct SyncTests {
         #expect(second.duplicates == 21)
         #expect(second.openedTickets == 1)
         #expect(try await fixture.store.messageCount() == 22)
+        #expect(archived() == archivedBefore, "a rescan keeps no second copy of mail already filed")
         let after = try await fixture.store.watermark(mailbox.id, folder: "Support")
         #expect(after?.uidValidity != before?.uidValidity)
         let log = try await fixture.store.activity(mailbox.id, limit: 20)
