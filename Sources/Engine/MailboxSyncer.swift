@@ -171,9 +171,9 @@ public struct MailboxSyncer: Sendable {
         let start = SyncPlan.start(
             stored: try await store.watermark(mailbox.id, folder: server.folder), uidValidity: status.uidValidity, source: source)
         var watermark = start.watermark
-        // Raw bytes go to the store's archive (when it has one) from the parse tasks, and reach the disk before their
-        // group's turn to commit, while the group before it is still committing. Not on a rescan, where nearly every
-        // message is already filed: the archive would keep a second, unreferenced copy of the whole folder.
+        // A group's raw bytes go to the store's archive (when it has one) and reach the disk before its turn to commit,
+        // while the group before it is still committing. Not on a rescan, where nearly every message is already
+        // filed: the archive would keep a second, unreferenced copy of the whole folder.
         let archive = start.rescan == nil ? Archiving(store: store, logger: logger, mailbox: mailbox.id) : nil
         if let rescan = start.rescan {
             report.uidValidityChanged = true
@@ -214,23 +214,30 @@ public struct MailboxSyncer: Sendable {
             var parsing = ParseQueue()
             defer { parsing.cancelAll() }
             var commits = CommitQueue()
-            let archived: @Sendable () async throws -> Void = { [store] in try await store.makeArchiveDurable() }
             do {
                 func file(_ parsed: ParseQueue.Parsed) async throws {
                     group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
                     guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
                     let ready = group.take()
-                    commits.add(after: archived) { try await commit(ready, mailbox: mailbox.id, folder: server.folder) }
+                    commits.add { turn in
+                        let archived = await archive?.write(ready) ?? ready
+                        try await turn()
+                        return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
+                    }
                     while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
                 }
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                     guard let passing = progress.arrived(message.uid) else { continue }
-                    parsing.start(message, passing: passing, archive: archive)
+                    parsing.start(message, passing: passing)
                     while parsing.isFull { try await file(await parsing.next()) }
                 }
                 while !parsing.isEmpty { try await file(await parsing.next()) }
                 let last = group.take()
-                commits.add(after: archived) { try await commit(last, mailbox: mailbox.id, folder: server.folder) }
+                commits.add { turn in
+                    let archived = await archive?.write(last) ?? last
+                    try await turn()
+                    return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
+                }
                 while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
             } catch {
                 // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.
@@ -367,12 +374,11 @@ struct ParseQueue {
     var isEmpty: Bool { pending.isEmpty }
     var isFull: Bool { pending.count >= Self.maxMessages || bytes >= Self.maxBytes }
 
-    mutating func start(_ message: FetchedMessage, passing: UInt32, archive: Archiving? = nil) {
+    mutating func start(_ message: FetchedMessage, passing: UInt32) {
         let raw = message.body, uid = message.uid, received = message.internalDate ?? Date()
         pending.append((Task {
             var email = MailboxSyncer.incomingEmail(raw: raw, receivedAt: received)
             email.sourceUID = uid
-            email.archived = archive?.write(raw, uid: uid)
             return Parsed(email: email, uid: uid, passing: passing)
         }, raw.count))
         bytes += raw.count
@@ -388,21 +394,25 @@ struct ParseQueue {
     func cancelAll() { pending.forEach { $0.task.cancel() } }
 }
 
-/// Writes a fetched message's raw bytes to the store's archive from the task that parsed it. When the archive
-/// cannot take them (a full disk), the email keeps them and the row stores them, as without an archive.
+/// Writes a group's raw messages to the store's archive. When the archive cannot take them (a full disk), the
+/// group keeps them and its rows store them, as without an archive; what was written is left unreferenced.
 struct Archiving: Sendable {
     let store: any MailroomStore
     let logger: Logger
     let mailbox: MailboxID
 
-    func write(_ raw: [UInt8], uid: UInt32) -> RawLocation? {
+    func write(_ group: CommitGroup) async -> CommitGroup {
+        guard !group.emails.isEmpty else { return group }
         do {
-            return try store.archive(raw: raw)
+            guard let locations = try await store.archive(group.emails.map(\.raw)), locations.count == group.emails.count else { return group }
+            var archived = group
+            for index in archived.emails.indices { archived.emails[index].archived = locations[index] }
+            return archived
         } catch {
-            logger.warning("Could not write a message to the mail archive; storing it in the database", metadata: [
-                "mailbox": "\(mailbox)", "uid": "\(uid)", "error": "\(error)",
+            logger.warning("Could not write mail to the mail archive; storing it in the database", metadata: [
+                "mailbox": "\(mailbox)", "uids": "\(group.uids)", "error": "\(error)",
             ])
-            return nil
+            return group
         }
     }
 }
@@ -417,13 +427,12 @@ struct CommitQueue {
 
     var isFull: Bool { pending.count >= Self.maxGroups }
 
-    /// - Parameter ready: runs at once, beside the commits before; the commit follows only if it succeeds.
-    mutating func add(after ready: @escaping @Sendable () async throws -> Void = {}, _ commit: @escaping @Sendable () async throws -> CommittedGroup) {
+    /// - Parameter work: starts at once, beside the groups before; it calls `turn` before it commits, which returns
+    ///   once the group before has committed and throws when it failed.
+    mutating func add(_ work: @escaping @Sendable (_ turn: @Sendable () async throws -> Void) async throws -> CommittedGroup) {
         let before = pending.last
         pending.append(Task {
-            try await ready()
-            if let before { _ = try await before.value }
-            return try await commit()
+            try await work { if let before { _ = try await before.value } }
         })
     }
 

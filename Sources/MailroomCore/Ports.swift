@@ -229,13 +229,11 @@ public protocol MailroomStore: GrantRenewalClaims {
     /// Returns once every commit so far survives a power failure: the durable point before a destructive step.
     /// Every other write is durable when it returns; a durable commit also makes every earlier one durable.
     func makeDurable() async throws
-    /// Writes a fetched message's raw bytes where the store keeps them apart from its rows (SQLite's mail
-    /// archive), from the task that parsed it; nil when the store keeps them in the row. Set the result as
-    /// ``IncomingEmail/archived`` and call ``makeArchiveDurable()`` before the commit that files the email.
-    func archive(raw: [UInt8]) throws -> RawLocation?
-    /// Returns once everything ``archive(raw:)`` wrote is on disk, so no commit can refer to bytes a power
-    /// failure would take. Run it before the group's turn to commit: it does not need the database.
-    func makeArchiveDurable() async throws
+    /// Writes raw messages where the store keeps them apart from its rows (SQLite's mail archive) and returns once
+    /// they are on disk, with where each went; nil when the store keeps raw bytes in its rows. Set the locations as
+    /// ``IncomingEmail/archived`` before filing: a row then never refers to bytes a power failure could take. It
+    /// does not need the database, so it can run while the group before is committing.
+    func archive(_ raws: [[UInt8]]) async throws -> [RawLocation]?
 
     /// Files one email that arrived over SMTP (no folder, no watermark); committed before the sender hears `250`.
     func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome

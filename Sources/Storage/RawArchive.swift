@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Why: in SQLite every byte of a row is written twice (into the write-ahead log, then by the checkpoint into the
 /// database), both times by the one writer that every commit waits for. Raw messages are most of the bytes and are
-/// never changed, so the parse tasks write them here, on both cores, and the commit only records where they are.
+/// never changed, so a group's are written here once, while the group before it commits, and its commit only
+/// records where they are.
 ///
 /// Durability: ``sync()`` (`fdatasync`) runs before the commit that refers to the bytes, so a row never points at
 /// bytes a power failure could take; a crash between the two only leaves unreferenced bytes behind. Each process
@@ -20,6 +21,9 @@ public final class RawArchive: Sendable {
     private let state = Mutex(State())
 
     private struct State {
+        /// The archive's own thread, started with the first write: its writes and syncs never queue in front of the
+        /// database's statements on NIO's shared blocking pool.
+        var pool: NIOThreadPool?
         var current: (name: String, fd: Int32, size: Int64)?
         /// Every segment this process opened: fds to sync and to close.
         var segments: [String: Int32] = [:]
@@ -67,7 +71,7 @@ public final class RawArchive: Sendable {
         return RawLocation(segment: name, offset: offset, length: bytes.count)
     }
 
-    /// Returns once everything appended so far is on disk. Blocking: call it off the cooperative pool (``syncOffPool()``).
+    /// Returns once everything appended so far is on disk. Blocking: ``store(_:)`` calls it off the cooperative pool.
     public func sync() throws {
         let fds = state.withLock { state -> Set<Int32> in
             defer { state.unsynced.removeAll() }
@@ -81,9 +85,23 @@ public final class RawArchive: Sendable {
         }
     }
 
-    /// ``sync()`` on a thread of NIO's blocking pool, so a slow disk never holds a cooperative thread.
-    public func syncOffPool() async throws {
-        try await NIOThreadPool.singleton.runIfActive { try self.sync() }
+    /// Appends every message and syncs, on the archive's own thread: writing and a slow disk never hold a
+    /// cooperative thread, and groups are written one at a time, not fought over by several threads (a file takes
+    /// one buffered writer at a time, and the others spin).
+    public func store(_ raws: [[UInt8]]) async throws -> [RawLocation] {
+        let pool = try state.withLock { state -> NIOThreadPool in
+            guard !state.closed else { throw StoreError.unavailable("The mail archive in «\(folder)» is closed.") }
+            if let pool = state.pool { return pool }
+            let pool = NIOThreadPool(numberOfThreads: 1)
+            pool.start()
+            state.pool = pool
+            return pool
+        }
+        return try await pool.runIfActive {
+            let locations = try raws.map { try self.append($0) }
+            try self.sync()
+            return locations
+        }
     }
 
     /// The bytes at `location`; throws when the segment is missing or shorter than the row says.
@@ -119,13 +137,19 @@ public final class RawArchive: Sendable {
 
     /// Closes every segment; later appends fail.
     public func close() {
-        let fds = state.withLock { state -> [Int32] in
+        let (fds, pool) = state.withLock { state -> ([Int32], NIOThreadPool?) in
             state.closed = true
             state.current = nil
-            defer { state.segments.removeAll() }
-            return Array(state.segments.values)
+            defer {
+                state.segments.removeAll()
+                state.pool = nil
+            }
+            return (Array(state.segments.values), state.pool)
         }
-        fds.forEach { _ = Foundation.close($0) }
+        let closeAll = { fds.forEach { _ = Foundation.close($0) } }
+        // Work queued on the thread still runs (its appends fail: closed), and only then are the files closed, so no
+        // write can land in a file that reused a closed descriptor.
+        if let pool { pool.shutdownGracefully { _ in closeAll() } } else { closeAll() }
     }
 
     static func isSegmentName(_ name: String) -> Bool {

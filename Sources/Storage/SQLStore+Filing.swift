@@ -24,16 +24,13 @@ extension SQLStore {
     }
 
     public func makeDurable() async throws {
-        try await database.rawArchive?.syncOffPool()
+        try await database.rawArchive?.store([])
         try await database.makeDurable()
     }
 
-    public func archive(raw: [UInt8]) throws -> RawLocation? {
-        try database.rawArchive?.append(raw)
-    }
-
-    public func makeArchiveDurable() async throws {
-        try await database.rawArchive?.syncOffPool()
+    public func archive(_ raws: [[UInt8]]) async throws -> [RawLocation]? {
+        guard let archive = database.rawArchive else { return nil }
+        return try await archive.store(raws)
     }
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {

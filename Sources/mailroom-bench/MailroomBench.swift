@@ -176,8 +176,9 @@ struct Ingest: AsyncParsableCommand {
             for var slice in emails.chunks(of: group) {
                 let mark = SyncWatermark(uidValidity: 1, lastUID: slice.last?.sourceUID ?? 0, source: "bench")
                 // As `serve` files them: raw bytes into the archive and on disk first, then the commit.
-                for index in slice.indices { slice[index].archived = try store.archive(raw: slice[index].raw) }
-                try await store.makeArchiveDurable()
+                if let locations = try await store.archive(slice.map(\.raw)) {
+                    for (index, location) in zip(slice.indices, locations) { slice[index].archived = location }
+                }
                 _ = try await store.ingest(slice, mailbox: mailbox.id, folder: "INBOX", watermark: mark)
             }
             let seconds = (ContinuousClock.now - start).seconds

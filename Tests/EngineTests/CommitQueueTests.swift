@@ -20,17 +20,20 @@ struct CommitQueueTests {
     func order() async throws {
         let journal = Journal()
         var queue = CommitQueue()
-        queue.add {
+        queue.add { turn in
+            try await turn()
             try await Task.sleep(for: .milliseconds(100))
             journal.record(1)
             return Self.group(1)
         }
-        queue.add {
+        queue.add { turn in
+            try await turn()
             journal.record(2)
             return Self.group(2)
         }
         #expect(!queue.isFull)
-        queue.add {
+        queue.add { turn in
+            try await turn()
             journal.record(3)
             return Self.group(3)
         }
@@ -45,15 +48,18 @@ struct CommitQueueTests {
     func failureStopsTheRest() async throws {
         let journal = Journal()
         var queue = CommitQueue()
-        queue.add {
+        queue.add { turn in
+            try await turn()
             journal.record(1)
             return Self.group(1)
         }
-        queue.add {
+        queue.add { turn in
+            try await turn()
             try await Task.sleep(for: .milliseconds(50))
             throw Refused()
         }
-        queue.add {
+        queue.add { turn in
+            try await turn()
             journal.record(3)
             return Self.group(3)
         }

@@ -29,9 +29,7 @@ struct ConversationSafetyTests {
     }
 
     static func mailbox(_ fixture: StoreFixture) async throws -> Mailbox {
-        try await fixture.store.createMailbox(
-            try MailboxDraft(email: "support@helpdesk.example", name: "Support", imapHost: "imap.example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "support@helpdesk.example")), at: Date())
+        try await fixture.passwordMailbox(email: "support@helpdesk.example", name: "Support")
     }
 
     @Test("A stranger's «Re: [#1]» with two Cc opens a new ticket naming #1; the agent's reply on #1 reaches only the customer; the customer and her Cc'd colleague still join", arguments: Backend.allCases)

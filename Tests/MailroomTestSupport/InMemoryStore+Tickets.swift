@@ -12,8 +12,7 @@ extension InMemoryStore {
     /// Memory has no disk to reach.
     public func makeDurable() async throws {}
     /// Raw bytes stay with the stored message.
-    public nonisolated func archive(raw: [UInt8]) throws -> RawLocation? { nil }
-    public func makeArchiveDurable() async throws {}
+    public func archive(_ raws: [[UInt8]]) async throws -> [RawLocation]? { nil }
 
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
         try transaction { state in

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import MailroomCore
 import Storage
 import Testing
 
@@ -34,5 +35,14 @@ public struct StoreFixture: Sendable {
         let store = SQLStore(database: database)
         try await store.migrate()
         return StoreFixture(store: store, vault: Vault(key: SymmetricKey(size: .bits256)), databaseURL: url, logger: logger)
+    }
+}
+
+extension StoreFixture {
+    /// A password mailbox on an IMAP server that is never reached: enough to file mail into.
+    public func passwordMailbox(email: String = "s@example.com", name: String = "S") async throws -> Mailbox {
+        try await store.createMailbox(
+            try MailboxDraft(email: email, name: name, imapHost: "imap.example.com").validated(),
+            incomingSecret: try vault.seal("pw", for: .password(of: email)), at: Date())
     }
 }

@@ -9,15 +9,9 @@ import Testing
 
 @Suite("Filing mail in groups on SQLite and PostgreSQL", .serialized)
 struct FilingTests {
-    func email(_ raw: [UInt8]) -> IncomingEmail {
-        IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: SHA256.hash(data: raw).description)
-    }
+    func email(_ raw: [UInt8]) -> IncomingEmail { incomingEmail(raw) }
 
-    func mailbox(_ fixture: StoreFixture) async throws -> Mailbox {
-        try await fixture.store.createMailbox(
-            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "s@example.com")), at: Date())
-    }
+    func mailbox(_ fixture: StoreFixture) async throws -> Mailbox { try await fixture.passwordMailbox() }
 
     @Test("One group threads within itself and against stored mail, numbers its new tickets after every earlier one, and counts each ticket's messages",
           arguments: Backend.allCases)

@@ -9,21 +9,15 @@ import Testing
 
 @Suite("SQLite's mail archive: raw bytes of fetched mail beside the database", .serialized)
 struct RawArchiveTests {
-    func email(_ raw: [UInt8]) -> IncomingEmail {
-        IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: SHA256.hash(data: raw).description)
-    }
+    func email(_ raw: [UInt8]) -> IncomingEmail { incomingEmail(raw) }
 
-    func mailbox(_ fixture: StoreFixture) async throws -> Mailbox {
-        try await fixture.store.createMailbox(
-            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
-            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "s@example.com")), at: Date())
-    }
+    func mailbox(_ fixture: StoreFixture) async throws -> Mailbox { try await fixture.passwordMailbox() }
 
     /// Files `emails` as the syncer does: raw bytes into the archive and onto the disk, then the commit.
     func fileArchived(_ emails: [IncomingEmail], fixture: StoreFixture, box: Mailbox, lastUID: UInt32) async throws -> [IngestOutcome] {
         var emails = emails
-        for index in emails.indices { emails[index].archived = try fixture.store.archive(raw: emails[index].raw) }
-        try await fixture.store.makeArchiveDurable()
+        let locations = try #require(try await fixture.store.archive(emails.map(\.raw)))
+        for (index, location) in zip(emails.indices, locations) { emails[index].archived = location }
         return try await fixture.store.ingest(emails, mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: lastUID))
     }
 
@@ -81,8 +75,7 @@ struct RawArchiveTests {
     @Test("PostgreSQL has no archive: the nodes sharing it share no folder, so raw bytes stay in its rows")
     func postgresKeepsRows() async throws {
         let fixture = try await StoreFixture.make(.postgres, name: "noarchive")
-        #expect(try fixture.store.archive(raw: Array("x".utf8)) == nil)
-        try await fixture.store.makeArchiveDurable()
+        #expect(try await fixture.store.archive([Array("x".utf8)]) == nil)
     }
 
     @Test("Two processes on one database write segments of their own, and a full segment gives way to a new one")
