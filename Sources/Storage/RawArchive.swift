@@ -19,6 +19,7 @@ public final class RawArchive: Sendable {
     /// A new segment starts when the current one would pass this size.
     let segmentLimit: Int64
     private let state = Mutex(State())
+    private let syncing = Mutex(())
 
     private struct State {
         /// The archive's own thread, started with the first write: its writes and syncs never queue in front of the
@@ -54,7 +55,6 @@ public final class RawArchive: Sendable {
             let offset = current.size
             current.size += Int64(bytes.count)
             state.current = current
-            state.unsynced.insert(current.fd)
             return (current.name, current.fd, offset)
         }
         try bytes.withUnsafeBytes { buffer in
@@ -68,20 +68,26 @@ public final class RawArchive: Sendable {
                 done += written
             }
         }
+        // Marked only once written: a sync that finds it marked covers these bytes.
+        state.withLock { _ = $0.unsynced.insert(fd) }
         return RawLocation(segment: name, offset: offset, length: bytes.count)
     }
 
     /// Returns once everything appended so far is on disk. Blocking: ``store(_:)`` calls it off the cooperative pool.
     public func sync() throws {
-        let fds = state.withLock { state -> Set<Int32> in
-            defer { state.unsynced.removeAll() }
-            return state.unsynced
-        }
-        for fd in fds where fdatasync(fd) != 0 {
-            let reason = String(cString: strerror(errno))
-            // Not synced: the next sync must try again, and the caller must not commit.
-            state.withLock { _ = $0.unsynced.insert(fd) }
-            throw StoreError.unavailable("Cannot write the mail archive in «\(folder)» to disk: \(reason).")
+        // One sync at a time: a caller that finds nothing left to sync must not return while another's fdatasync,
+        // which took its bytes along, is still running.
+        try syncing.withLock { _ in
+            let fds = state.withLock { state -> Set<Int32> in
+                defer { state.unsynced.removeAll() }
+                return state.unsynced
+            }
+            for fd in fds where fdatasync(fd) != 0 {
+                let reason = String(cString: strerror(errno))
+                // Not synced: the next sync must try again, and the caller must not commit.
+                state.withLock { _ = $0.unsynced.insert(fd) }
+                throw StoreError.unavailable("Cannot write the mail archive in «\(folder)» to disk: \(reason).")
+            }
         }
     }
 
