@@ -215,15 +215,18 @@ public struct MailboxSyncer: Sendable {
             defer { parsing.cancelAll() }
             var commits = CommitQueue()
             do {
-                func file(_ parsed: ParseQueue.Parsed) async throws {
-                    group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
-                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
-                    let ready = group.take()
+                /// Archives the group's raw bytes at once, then commits it in its turn.
+                func enqueue(_ ready: CommitGroup) {
                     commits.add { turn in
                         let archived = await archive?.write(ready) ?? ready
                         try await turn()
                         return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
                     }
+                }
+                func file(_ parsed: ParseQueue.Parsed) async throws {
+                    group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
+                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
+                    enqueue(group.take())
                     while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
                 }
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
@@ -232,12 +235,7 @@ public struct MailboxSyncer: Sendable {
                     while parsing.isFull { try await file(await parsing.next()) }
                 }
                 while !parsing.isEmpty { try await file(await parsing.next()) }
-                let last = group.take()
-                commits.add { turn in
-                    let archived = await archive?.write(last) ?? last
-                    try await turn()
-                    return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
-                }
+                enqueue(group.take())
                 while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
             } catch {
                 // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.

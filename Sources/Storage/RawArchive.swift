@@ -95,6 +95,7 @@ public final class RawArchive: Sendable {
     /// cooperative thread, and groups are written one at a time, not fought over by several threads (a file takes
     /// one buffered writer at a time, and the others spin).
     public func store(_ raws: [[UInt8]]) async throws -> [RawLocation] {
+        if raws.isEmpty && state.withLock({ $0.pool == nil && $0.unsynced.isEmpty }) { return [] }
         let pool = try state.withLock { state -> NIOThreadPool in
             guard !state.closed else { throw StoreError.unavailable("The mail archive in «\(folder)» is closed.") }
             if let pool = state.pool { return pool }

@@ -51,21 +51,29 @@ extension SQLStore {
     }
 
     public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
-        try await database.withSQL { sql in
+        enum Stored: Sendable { case bytes([UInt8]), archived(RawLocation) }
+        // The row is read under the database's lock; an archived message's file is read after it.
+        let stored = try await database.withSQL { sql -> Stored? in
             guard let row = try await sql.raw("SELECT raw, raw_size, raw_segment, raw_offset FROM messages WHERE id = \(bind: messageID)").first()
             else { return nil }
             if let segment = try row.optionalString("raw_segment") {
-                guard let archive = database.rawArchive else { throw StoreError.corrupt("A message refers to a mail archive this database has none of.") }
-                return try archive.read(RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size"))))
+                return .archived(RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size"))))
             }
             let raw = try row.bytes("raw")
-            guard raw.isEmpty, try row.int64("raw_size") > 0 else { return raw }
+            guard raw.isEmpty, try row.int64("raw_size") > 0 else { return .bytes(raw) }
             // A large message is kept in pieces (see `rawPieceSize`).
             var whole: [UInt8] = []
             for piece in try await sql.raw("SELECT bytes FROM message_raw_pieces WHERE message_id = \(bind: messageID) ORDER BY seq").all() {
                 whole += try piece.bytes("bytes")
             }
-            return whole
+            return .bytes(whole)
+        }
+        switch stored {
+        case nil: return nil
+        case .bytes(let bytes): return bytes
+        case .archived(let location):
+            guard let archive = database.rawArchive else { throw StoreError.corrupt("A message refers to a mail archive this database has none of.") }
+            return try archive.read(location)
         }
     }
 

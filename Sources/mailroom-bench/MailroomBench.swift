@@ -87,7 +87,7 @@ struct Ingest: AsyncParsableCommand {
             ("Mailroom IMAP fetch only", { try await fetchOnly(server: imap, expect: expect, logger: logger) }),
             ("Mailroom MIME parse only (messages in memory)", { parseOnly(messages) }),
             ("Mailroom prepare only: parse + hash + sanitize (messages in memory)", { prepareOnly(messages) }),
-            ("Mailroom thread + store only (prepared emails, SQLite)", {
+            ("Mailroom thread + store only (prepared emails, SQLite, archive synced per group)", {
                 let prepared = emails ?? Self.prepared(messages)
                 emails = prepared
                 return try await storeOnly(prepared, logger: logger)
