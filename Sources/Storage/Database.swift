@@ -113,17 +113,16 @@ public final class Database: Service, Sendable {
 
     public func run() async throws {
         switch backend {
-        case .sqlite(let connection, _, let checkpointer):
+        case .sqlite:
             try? await gracefulShutdown()
-            await checkpointer.close()
-            try? await connection.close()
-            rawArchive?.close()
+            await close()
         case .postgres(let client):
             await cancelWhenGracefulShutdown { await client.run() }
         }
     }
 
-    /// Closes a database that will not be run after all (start-up stopped between opening and running it).
+    /// Closes SQLite's connection, its checkpointer and its mail archive: at the end of `run()` or ``withRunning(_:)``,
+    /// or for a database that will not be run after all (start-up stopped between opening and running it).
     public func close() async {
         if case .sqlite(let connection, _, let checkpointer) = backend {
             await checkpointer.close()
@@ -135,17 +134,13 @@ public final class Database: Service, Sendable {
     /// Runs `body` while the database is usable: for one-shot commands outside a ServiceGroup.
     public func withRunning<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, _, let checkpointer):
+        case .sqlite:
             do {
                 let result = try await body(self)
-                await checkpointer.close()
-                try? await connection.close()
-                rawArchive?.close()
+                await close()
                 return result
             } catch {
-                await checkpointer.close()
-                try? await connection.close()
-                rawArchive?.close()
+                await close()
                 throw error
             }
         case .postgres(let client):

@@ -73,6 +73,11 @@ public final class RawArchive: Sendable {
         return RawLocation(segment: name, offset: offset, length: bytes.count)
     }
 
+    /// ``sync()`` on the archive's thread; at once when nothing was ever written.
+    public func syncPending() async throws {
+        _ = try await store([])
+    }
+
     /// Returns once everything appended so far is on disk. Blocking: ``store(_:)`` calls it off the cooperative pool.
     public func sync() throws {
         // One sync at a time: a caller that finds nothing left to sync must not return while another's fdatasync,

@@ -94,16 +94,13 @@ extension SQLStore: AccountStore {
     /// The CSRF token of a session: derived from the session token, so it needs no storage and cannot be
     /// guessed by a page that only knows the session exists.
     static func csrfToken(for sessionToken: String) -> String {
-        hex(SHA256.hash(data: Data("mailroom-csrf:\(sessionToken)".utf8)))
+        Hex.lowercase(SHA256.hash(data: Data("mailroom-csrf:\(sessionToken)".utf8)))
     }
 
     static func hash(_ token: String) -> String {
-        hex(SHA256.hash(data: Data(token.utf8)))
+        Hex.lowercase(SHA256.hash(data: Data(token.utf8)))
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String {
-        Hex.lowercase(digest)
-    }
 
     static func user(from row: any SQLRow) throws -> User {
         User(

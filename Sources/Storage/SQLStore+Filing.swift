@@ -24,7 +24,8 @@ extension SQLStore {
     }
 
     public func makeDurable() async throws {
-        try await database.rawArchive?.store([])
+        // Every archived group was synced before its commit; this only makes sure of it.
+        try await database.rawArchive?.syncPending()
         try await database.makeDurable()
     }
 
@@ -168,19 +169,28 @@ extension SQLStore {
         }
     }
 
-    /// Raw messages larger than this are written as pieces of this size (``rawPieces``), each its own statement,
+    /// Raw messages larger than this are written as pieces of this size (`message_raw_pieces`), each its own statement,
     /// so that filing a large message holds about one copy of it, not the several a single bound value costs in
     /// the drivers and in the database's row assembly.
     static let rawPieceSize = 1 << 20
 
-    /// Inserts in the group's order (message ids follow it): small messages many to a statement, a large one alone,
-    /// its bytes in pieces.
+    /// Where a message's raw bytes go: already in the archive (the row says where), in the row, or after it in pieces.
+    enum RawPlacement {
+        case archived(RawLocation), row, pieces
+
+        init(_ email: IncomingEmail) {
+            if let archived = email.archived { self = .archived(archived) } else { self = email.raw.count <= rawPieceSize ? .row : .pieces }
+        }
+    }
+
+    /// Inserts in the group's order (message ids follow it): small or archived messages many to a statement, a large
+    /// one alone, its bytes in pieces.
     private static func insertMessages(
         _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase
     ) async throws {
         var small: [FilingPlan.Filing] = []
         for filing in filings {
-            if filing.email.archived != nil || filing.email.raw.count <= rawPieceSize {
+            guard case .pieces = RawPlacement(filing.email) else {
                 small.append(filing)
                 // 25 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
                 if small.count == 200 { try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql) }
@@ -200,7 +210,7 @@ extension SQLStore {
         try await insertMessageRows(small, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
     }
 
-    /// One INSERT for `filings`; a raw message over ``rawPieceSize`` is left out of its row (its pieces follow).
+    /// One INSERT for `filings`; raw bytes placed in pieces or in the archive are left out of the row.
     @discardableResult
     private static func insertMessageRows(
         _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, returningID: Bool = false,
@@ -210,11 +220,11 @@ extension SQLStore {
         let rows: [SQLQueryString] = try filings.map { filing in
             let email = filing.email
             let ticket = try FilingPlan.number(filing.ticket, numbers)
-            // In the row when small, in pieces when large, or only referred to when the archive holds it.
-            let inRow = email.archived == nil && email.raw.count <= rawPieceSize ? email.raw : []
-            if let archived = email.archived, archived.length != email.raw.count {
-                throw StoreError.corrupt("The archived copy of a message has \(archived.length) bytes, not \(email.raw.count).")
+            let placement = RawPlacement(email)
+            if case .archived(let location) = placement, location.length != email.raw.count {
+                throw StoreError.corrupt("The archived copy of a message has \(location.length) bytes, not \(email.raw.count).")
             }
+            let inRow: [UInt8] = if case .row = placement { email.raw } else { [] }
             return """
                 (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
                  \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),

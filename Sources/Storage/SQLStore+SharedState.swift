@@ -28,7 +28,7 @@ extension SQLStore: PendingSignInRecords {
 
     /// The state travels in URLs; only its hash is a key here, so the table alone finishes no sign-in.
     static func stateHash(_ state: String) -> String {
-        hex(SHA256.hash(data: Array(state.utf8)))
+        Hex.lowercase(SHA256.hash(data: Array(state.utf8)))
     }
 }
 

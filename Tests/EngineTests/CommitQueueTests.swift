@@ -44,6 +44,28 @@ struct CommitQueueTests {
         #expect(journal.all == [1, 2, 3])
     }
 
+    @Test("What a group does before its turn (writing its raw bytes) runs while the group before is still committing; its commit waits")
+    func readyBesideTheCommitBefore() async throws {
+        let journal = Journal()
+        var queue = CommitQueue()
+        queue.add { turn in
+            try await turn()
+            try await Task.sleep(for: .milliseconds(200))
+            journal.record(1)
+            return Self.group(1)
+        }
+        queue.add { turn in
+            journal.record(20)
+            try await turn()
+            journal.record(2)
+            return Self.group(2)
+        }
+        var results: [UInt32] = []
+        while let done = try await queue.next() { results += done.uids }
+        #expect(results == [1, 2])
+        #expect(journal.all == [20, 1, 2], "the second group prepared before the first committed, and committed after it")
+    }
+
     @Test("After a group fails, the groups behind it are never committed, and settling waits for all of them")
     func failureStopsTheRest() async throws {
         let journal = Journal()

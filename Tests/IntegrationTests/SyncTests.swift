@@ -124,6 +124,33 @@ struct SyncTests {
         #expect(log.contains { $0.kind == "uidvalidity" })
     }
 
+    @Test("When the mail archive cannot be written (here its folder's name is taken by a file), every message is filed with its bytes in the database, once")
+    func archiveUnwritable() async throws {
+        let dovecot = try await TestServers.shared.dovecot()
+        let user = uniqueUser("noarchive")
+        try dovecot.setUser(user, password: "secret-\(user)")
+        let mail = (1...12).map { simpleMessage(id: "na-\($0)-\(user)@example.com", subject: "Question \($0)") }
+        try dovecot.deliver(mail, to: user)
+        let fixture = try await StoreFixture.make(.sqlite, name: "noarchive")
+        let folder = try #require(fixture.store.database.rawArchive?.folder)
+        #expect(FileManager.default.createFile(atPath: folder, contents: Data("not a folder".utf8)))
+        let mailbox = try await fixture.addMailbox(user: user, password: "secret-\(user)", dovecot: dovecot)
+        let report = try await fixture.syncer(dovecot: dovecot, batchSize: 5).sync(mailbox, server: #require(mailbox.incoming))
+        #expect(report.fetched == 12 && report.openedTickets == 12)
+        let rows = try await fixture.store.database.withSQL { sql in
+            try await sql.raw("SELECT id, length(raw) AS inline, raw_segment FROM messages ORDER BY id").all().map {
+                (id: try $0.decode(column: "id", as: Int64.self), inline: try $0.decode(column: "inline", as: Int64.self),
+                 segment: try $0.decode(column: "raw_segment", as: String?.self))
+            }
+        }
+        #expect(rows.count == 12)
+        #expect(rows.allSatisfy { $0.inline > 0 && $0.segment == nil }, "the bytes are in the rows")
+        for row in rows {
+            let raw = try #require(try await fixture.store.rawMessage(row.id))
+            #expect(String(decoding: raw, as: UTF8.self).contains("Subject: Question"))
+        }
+    }
+
     @Test("A wrong password puts the mailbox in «Reauthorization required» with a clear cause; other mailboxes keep working")
     func wrongPassword() async throws {
         let dovecot = try await TestServers.shared.dovecot()
