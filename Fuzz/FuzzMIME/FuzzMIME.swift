@@ -18,6 +18,8 @@ enum FuzzMIME {
             precondition(Set(message.references).count == message.references.count, "References not deduplicated")
             let attached = message.attachments.reduce(0) { $0 + $1.size }
             precondition(attached <= bytes.count, "attachments larger than the message")
+            // Sizes are counted without decoding; decoding on demand must give exactly that many bytes.
+            for attachment in message.attachments { precondition(attachment.data.count == attachment.size, "attachment size miscounted") }
             return 0
         })
     }

@@ -18,7 +18,7 @@ public struct MailIntake: Sendable {
     /// Throws when the mailboxes cannot be read, so the sender hears `451` and retries instead of a `550`
     /// that would bounce a customer's mail over a database hiccup.
     public func accepts(_ recipient: String) async throws -> Bool {
-        try await Self.mailbox(for: recipient, in: try await store.mailboxes()) != nil
+        Self.mailbox(for: recipient, in: try await store.mailboxes()) != nil
     }
 
     /// Files the message on every addressed mailbox; throws (so the sender hears `451` and retries) if it cannot.

@@ -38,7 +38,7 @@ struct ParserState {
         var ct: HeaderParameters
         if let h = headers.first("content-type"), !h.value.isEmpty {
             ct = HeaderParameters.parse(h.value, defects: &defects)
-            if !ct.value.contains("/") || ct.type.isEmpty || ct.subtype.isEmpty {
+            if !ct.value.utf8.contains(UInt8(ascii: "/")) || ct.type.isEmpty || ct.subtype.isEmpty {
                 defects.append("invalid Content-Type \"\(ct.value)\"; assuming text/plain")
                 ct.value = ct.value.hasPrefix("multipart") ? "multipart/mixed" : "text/plain"
             }
@@ -117,6 +117,28 @@ struct ParserState {
         }
     }
 
+    /// UTF-16, UTF-32, UCS-2 and their kin: charsets whose newlines are not single ASCII bytes.
+    static func isWideCharset(_ charset: String) -> Bool {
+        let name = charset.lowercased()
+        return name.utf8.firstRange(of: "16".utf8) != nil || name.utf8.firstRange(of: "32".utf8) != nil
+            || name.hasPrefix("ucs") || name == "unicode"
+    }
+
+    /// An attachment's content, left encoded in the message where its size can be told without decoding it
+    /// (unencoded, or base64 that decodes cleanly); anything else is decoded now, to report its defects.
+    private mutating func attachmentPayload(_ headers: HeaderBlock, body: Range<Int>) -> (Attachment.Payload, Int) {
+        switch headers.first("content-transfer-encoding").map({ lowercasedASCIIString(trimBytes($0.value)) }) {
+        case nil, "7bit", "8bit", "binary", "", "7-bit", "8-bit":
+            return (.unencoded(message: raw, range: body), body.count)
+        case "base64":
+            if let size = Base64Decoder.cleanDecodedCount(raw, range: body) { return (.base64(message: raw, range: body), size) }
+        default:
+            break
+        }
+        let data = decodeTransfer(headers, body: body)
+        return (.decoded(data), data.count)
+    }
+
     private mutating func processLeaf(headers: HeaderBlock, ct: HeaderParameters, body: Range<Int>) {
         let mime = ct.value
         var disposition: HeaderParameters? = nil
@@ -132,7 +154,7 @@ struct ParserState {
             if wantsText || wantsHTML {
                 var bytes = decodeTransfer(headers, body: body)
                 // Normalise line endings on bytes (cheap) unless the charset is not ASCII-based.
-                let wide = charset.map { $0.contains("16") || $0.contains("32") || $0.lowercased().hasPrefix("ucs") || $0.lowercased() == "unicode" } ?? false
+                let wide = charset.map(Self.isWideCharset) ?? false
                 if wantsText && !wide { bytes = normalizeNewlines(bytes) }
                 let r = Charset.decodeReporting(bytes, charset: charset)
                 if let d = r.defect { defects.append(d) }
@@ -142,7 +164,7 @@ struct ParserState {
             }
         }
 
-        let data = decodeTransfer(headers, body: body)
+        let (payload, size) = attachmentPayload(headers, body: body)
         var filename = disposition?.param("filename", fallbackCharset: charset, defects: &defects)
         if filename?.isEmpty ?? true { filename = ct.param("name", fallbackCharset: charset, defects: &defects) }
         if filename?.isEmpty ?? true { filename = nil }
@@ -153,7 +175,7 @@ struct ParserState {
                 ?? { let t = EncodedWord.decodeRaw(trimBytes(h.value), fallbackCharset: nil); return t.isEmpty ? nil : t }()
         }
         let isInline = disposition?.value == "inline" || (disposition == nil && contentID != nil)
-        attachments.append(Attachment(filename: filename, contentType: mime, contentID: contentID, isInline: isInline, data: data))
+        attachments.append(Attachment(filename: filename, contentType: mime, contentID: contentID, isInline: isInline, payload: payload, size: size))
     }
 
     /// Message-IDs of these fields, deduplicated with a set and capped at `limits.maxReferences`, so a

@@ -20,7 +20,11 @@ public struct MailAddress: Sendable, Hashable, Codable {
 }
 
 /// A non-body MIME leaf: a real attachment or an inline part (e.g. a `cid:` image).
-public struct Attachment: Sendable, Codable {
+///
+/// Filing mail needs only an attachment's name, type and size, so clean base64 and unencoded content are not
+/// decoded while parsing: ``size`` is counted from the encoded bytes, and ``data`` decodes when someone asks
+/// (a download). Only content whose decoding reports a defect is decoded at once, so the defect is known.
+public struct Attachment: Sendable {
     /// File name from RFC 2231 `filename*`, `filename` or Content-Type `name` (decoded).
     public var filename: String?
     /// Lowercased `type/subtype`, e.g. `application/pdf`.
@@ -29,16 +33,39 @@ public struct Attachment: Sendable, Codable {
     public var contentID: String?
     /// True for `Content-Disposition: inline` (or a Content-ID without a disposition).
     public var isInline: Bool
-    /// Transfer-decoded bytes.
-    public var data: [UInt8]
-    public var size: Int { data.count }
+    /// Size of the transfer-decoded content, in bytes: always `data.count`.
+    public let size: Int
+    let payload: Payload
+
+    /// Where the content is: decoded already, or a span of the message to decode on demand.
+    enum Payload: Sendable {
+        case decoded([UInt8])
+        /// Clean base64 (see ``Base64Decoder/cleanDecodedCount(_:range:)``): decoding it reports nothing.
+        case base64(message: [UInt8], range: Range<Int>)
+        /// 7bit, 8bit or binary content: the bytes as they are.
+        case unencoded(message: [UInt8], range: Range<Int>)
+    }
+
+    /// Transfer-decoded bytes; decoded on each call when the parser left them encoded.
+    public var data: [UInt8] {
+        switch payload {
+        case .decoded(let bytes): bytes
+        case .base64(let message, let range): Base64Decoder.decode(message, range: range).data
+        case .unencoded(let message, let range): Array(message[range])
+        }
+    }
 
     public init(filename: String? = nil, contentType: String, contentID: String? = nil, isInline: Bool = false, data: [UInt8]) {
+        self.init(filename: filename, contentType: contentType, contentID: contentID, isInline: isInline, payload: .decoded(data), size: data.count)
+    }
+
+    init(filename: String?, contentType: String, contentID: String?, isInline: Bool, payload: Payload, size: Int) {
         self.filename = filename
         self.contentType = contentType
         self.contentID = contentID
         self.isInline = isInline
-        self.data = data
+        self.payload = payload
+        self.size = size
     }
 }
 

@@ -109,21 +109,28 @@ public enum AutomaticMail {
         let senders = parsed.from.map(\.email) + (parsed.sender.map { [$0.email] } ?? [])
         if senders.contains(where: Self.isDaemon) { return true }
         // `From: MAILER-DAEMON (Mail Delivery Subsystem)` has no domain, so the address parser skips it.
+        // Read as bytes: this runs for every message filed.
         return (parsed.headerValues("From") + parsed.headerValues("Sender")).contains { value in
+            let bytes = value.utf8
             let address: Substring
-            if let open = value.firstIndex(of: "<"), let close = value[open...].firstIndex(of: ">") {
-                address = value[value.index(after: open)..<close]
+            if let open = bytes.firstIndex(of: UInt8(ascii: "<")), let close = bytes[open...].firstIndex(of: UInt8(ascii: ">")) {
+                address = value[bytes.index(after: open)..<close]
             } else {
-                address = value[..<(value.firstIndex(of: "(") ?? value.endIndex)]
+                address = value[..<(bytes.firstIndex(of: UInt8(ascii: "(")) ?? value.endIndex)]
             }
             return Self.isDaemon(address.trimmingASCIIWhitespace)
         }
     }
 
     /// MAILER-DAEMON, postmaster (any case, with or without a domain).
-    private static func isDaemon(_ address: String) -> Bool {
-        let local = (address.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").lowercased()
-        return local == "mailer-daemon" || local == "postmaster"
+    private static func isDaemon<S: StringProtocol>(_ address: S) -> Bool {
+        let local = address.utf8.prefix { $0 != UInt8(ascii: "@") }
+        return local.elementsEqual("mailer-daemon".utf8, by: Self.asciiCaseInsensitive)
+            || local.elementsEqual("postmaster".utf8, by: Self.asciiCaseInsensitive)
+    }
+
+    private static func asciiCaseInsensitive(_ a: UInt8, _ lower: UInt8) -> Bool {
+        a == lower || (a &- 0x41 < 26 && a | 0x20 == lower)
     }
 
     /// The `report-type` of a top-level `multipart/report` (lowercased), if the message is one.
@@ -135,7 +142,7 @@ public enum AutomaticMail {
             let pair = parameter.split(separator: "=", maxSplits: 1)
             guard pair.count == 2, pair[0].trimmingASCIIWhitespace.lowercased() == "report-type" else { continue }
             var value = pair[1].trimmingASCIIWhitespace
-            if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
             return value.lowercased()
         }
         return ""
@@ -148,8 +155,8 @@ public enum AutomaticMail {
         return trimmed[..<end].lowercased()
     }
 
-    private static func unbracketed(_ path: String) -> String {
-        var path = Substring(path)
+    private static func unbracketed(_ path: Substring) -> Substring {
+        var path = path
         if path.hasPrefix("<") { path = path.dropFirst() }
         if path.hasSuffix(">") { path = path.dropLast() }
         return path.trimmingASCIIWhitespace
@@ -157,9 +164,12 @@ public enum AutomaticMail {
 }
 
 extension StringProtocol {
-    fileprivate var trimmingASCIIWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let start = self.firstIndex(where: { !isSpace($0) }), let end = self.lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[start...end])
+    /// Without leading and trailing spaces, tabs, CRs and LFs; read as bytes, which these are.
+    fileprivate var trimmingASCIIWhitespace: Substring {
+        let text = Substring(self)
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        guard let start = text.utf8.firstIndex(where: { !isSpace($0) }), let last = text.utf8.lastIndex(where: { !isSpace($0) }) else { return "" }
+        // The byte after the last non-space one starts a character (or ends the text): a valid bound.
+        return text[start..<text.utf8.index(after: last)]
     }
 }

@@ -50,7 +50,7 @@ public struct IncomingEmail: Sendable {
             ?? Person(name: nil, email: "unknown-sender@invalid")
         self.to = parsed.to.map { Person(name: $0.name, email: $0.email) }
         self.cc = parsed.cc.map { Person(name: $0.name, email: $0.email) }
-        let subject = (parsed.subject ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let subject = Self.trimmed(parsed.subject ?? "")
         self.subject = subject.isEmpty ? "(no subject)" : subject
         self.messageID = parsed.messageID.flatMap { $0.isEmpty ? nil : $0 }
         var refs: [String] = []
@@ -72,6 +72,14 @@ public struct IncomingEmail: Sendable {
         self.raw = raw
         self.contentHash = contentHash
         self.automatic = AutomaticMail.kind(of: parsed)
+    }
+
+    /// Without leading or trailing whitespace (Unicode's, not only ASCII's). Most subjects have none, and
+    /// Foundation's trimming costs more than telling that from the first and last scalar.
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
+              first.properties.isWhitespace || last.properties.isWhitespace else { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A stand-in for a message too large to download, so it shows up as a ticket instead of blocking the

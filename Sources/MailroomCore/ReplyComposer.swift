@@ -52,7 +52,6 @@ public enum ReplyComposer {
         // A customer's email: fetched (not one of our replies) and not sent by the support address itself
         // (a copy of our own mail that came back in, say).
         func fromCustomer(_ m: TicketMessage) -> Bool { m.direction == .incoming && m.from.email.lowercased() != support }
-        let incoming = messages.filter(fromCustomer)
 
         // Everyone else on the latest customer email who was already in the conversation, and those the agent chose.
         let chosen = Set(alsoCc.map { $0.lowercased() })

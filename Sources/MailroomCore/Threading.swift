@@ -2,14 +2,19 @@
 public enum Threading {
     /// The ticket number in a subject such as «Re: [#42] Printer broken», if any.
     public static func ticketNumber(inSubject subject: String) -> TicketNumber? {
-        var rest = Substring(subject)
-        while let open = rest.range(of: "[#") {
-            let after = rest[open.upperBound...]
-            let digits = after.prefix(while: { $0.isASCII && $0.isNumber })
-            if !digits.isEmpty, digits.count <= 18, after.dropFirst(digits.count).first == "]", let n = Int64(digits) {
-                return TicketNumber(n)
+        // The token is ASCII, so the bytes tell: this runs for every email filed.
+        let bytes = Array(subject.utf8)
+        var i = 0
+        while i + 1 < bytes.count {
+            defer { i += 1 }
+            guard bytes[i] == UInt8(ascii: "["), bytes[i + 1] == UInt8(ascii: "#") else { continue }
+            var end = i + 2
+            var number: Int64 = 0
+            while end < bytes.count, end - (i + 2) < 18, bytes[end] &- 0x30 < 10 {
+                number = number * 10 + Int64(bytes[end] - 0x30)
+                end += 1
             }
-            rest = after
+            if end > i + 2, end < bytes.count, bytes[end] == UInt8(ascii: "]") { return TicketNumber(number) }
         }
         return nil
     }

@@ -24,7 +24,12 @@ public struct SQLStore: MailroomStore, StoreProbe {
         return encoder
     }()
 
-    static func json<T: Encodable>(_ value: T) -> String {
+    /// Most emails have no Cc, attachments or defects: an empty list needs no encoder.
+    static func json<T: Encodable>(_ value: [T]) -> String {
+        value.isEmpty ? "[]" : json(value as any Encodable)
+    }
+
+    static func json(_ value: any Encodable) -> String {
         (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 

@@ -43,7 +43,7 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "Messages in the corpus (seed 42).") var count: Int = 10_000
     @Option(help: "Timed rounds; each round runs every contender once, in turn; the median is reported.") var runs: Int = 3
     @Option(help: "UIDs per UID FETCH (serve's default).") var batch: Int = SyncSettings().fetchBatchSize
-    @Option(help: "Run only the contenders whose name contains this text (for profiling one of them).") var only: String?
+    @Option(help: "Run only the contenders whose name contains this text, or one of several separated by «|» (for profiling one of them).") var only: String?
 
     /// The peer scripts, found beside the sources so that `swift run` works from a clone in any folder.
     static let peerScripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -93,7 +93,8 @@ struct Ingest: AsyncParsableCommand {
                 return try await storeOnly(prepared, logger: logger)
             }),
         ]
-        let contenders = all.filter { only.map($0.name.localizedCaseInsensitiveContains) ?? true }
+        let wanted = only.map { $0.split(separator: "|").map(String.init) }
+        let contenders = all.filter { contender in wanted.map { $0.contains(where: contender.name.localizedCaseInsensitiveContains) } ?? true }
         guard !contenders.isEmpty else { throw ValidationError("no contender's name contains «\(only ?? "")»") }
         if contenders.contains(where: { $0.name.contains("store only") }) { emails = Self.prepared(messages) }
         // Dovecot builds its index and the page cache fills once, untimed.

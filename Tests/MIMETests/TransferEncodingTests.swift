@@ -24,6 +24,87 @@ import Testing
         }
     }
 
+    /// An attachment's size is counted from clean base64 without decoding it: the count must be exactly what
+    /// decoding gives, and anything that is not clean must be left to the decoder (which names the defect).
+    @Test func cleanBase64IsCountedExactly() {
+        var rng = XorShift(seed: 29)
+        for len in 0..<400 {
+            let data = (0..<len).map { _ in rng.byte() }
+            for options: Data.Base64EncodingOptions in [[], .lineLength64Characters, .lineLength76Characters, [.lineLength76Characters, .endLineWithLineFeed]] {
+                var encoded = Array(Data(data).base64EncodedString(options: options).utf8)
+                if len % 3 == 0 { encoded += Array("\r\n".utf8) }
+                #expect(Base64Decoder.cleanDecodedCount(encoded, range: 0..<encoded.count) == len)
+                #expect(Base64Decoder.decode(encoded).defect == nil)
+            }
+        }
+        let urlSafe = Array("SGk-_w==".utf8)
+        #expect(Base64Decoder.cleanDecodedCount(urlSafe, range: 0..<urlSafe.count) == Base64Decoder.decode(urlSafe).data.count)
+        // Stray characters, missing, early or surplus padding: left to the decoder, which names what it finds.
+        for text in ["SGk", "SGk=SGk=", "S", "SGV*sbG8=", "SG=k", "SGk===", "SGk=\r\n=", "SGk=x", "====", "SGVsbG8gV29ybGQ"] {
+            let input = bytes(text)
+            #expect(Base64Decoder.cleanDecodedCount(input, range: 0..<input.count) == nil, "\(text) counted as clean")
+        }
+        for text in ["", " \r\n", "SGk=\r\n", "SG==  ", "SGVsbG8gV29ybGQ=\n"] {
+            let input = bytes(text)
+            #expect(Base64Decoder.cleanDecodedCount(input, range: 0..<input.count) == Base64Decoder.decode(input).data.count, "\(text)")
+            #expect(Base64Decoder.decode(input).defect == nil, "\(text)")
+        }
+        // Random bytes from base64's neighbourhood: whenever the count claims clean, decoding agrees.
+        let pool = Array("AZaz09+/-_= \t\r\n=*!.".utf8)
+        for _ in 0..<5_000 {
+            let input = (0..<Int(rng.byte() % 24)).map { _ in pool[Int(rng.byte()) % pool.count] }
+            guard let counted = Base64Decoder.cleanDecodedCount(input, range: 0..<input.count) else { continue }
+            let decoded = Base64Decoder.decode(input)
+            #expect(decoded.defect == nil && decoded.data.count == counted, "\(String(decoding: input, as: UTF8.self))")
+        }
+    }
+
+    /// Attachments are decoded when asked for, from the message itself: what comes out is what went in, and a
+    /// defective one is still reported while parsing.
+    @Test func attachmentsDecodeOnDemand() {
+        let payload = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let clean = Data(payload).base64EncodedString(options: .lineLength76Characters)
+        let raw = crlf("""
+        Subject: files
+        Content-Type: multipart/mixed; boundary="b"
+
+        --b
+        Content-Type: text/plain
+
+        body
+        --b
+        Content-Type: application/octet-stream; name=clean.bin
+        Content-Transfer-Encoding: base64
+
+        \(clean)
+        --b
+        Content-Type: application/octet-stream; name=broken.bin
+        Content-Transfer-Encoding: base64
+
+        SGV*sbG8=
+        --b
+        Content-Type: text/csv; name=plain.csv
+
+        a,b
+        1,2
+        --b
+        Content-Type: application/octet-stream; name=qp.bin
+        Content-Transfer-Encoding: quoted-printable
+
+        caf=C3=A9
+        --b--
+        """)
+        let m = MessageParser.parse(raw)
+        #expect(m.attachments.map(\.size) == [1000, 5, 8, 5])
+        #expect(m.attachments.map { $0.data.count } == m.attachments.map(\.size))
+        #expect(m.attachments[0].data == payload)
+        #expect(m.attachments[1].data == bytes("Hello"))
+        #expect(m.attachments[2].data == bytes("a,b\r\n1,2"))
+        #expect(m.attachments[3].data == bytes("café"))
+        #expect(m.defects.contains { $0.contains("invalid base64") })
+        #expect(m.defects.count == 1)
+    }
+
     @Test func quotedPrintable() {
         let r = QuotedPrintable.decode(bytes("caf=C3=A9 =\r\nsoft=  \r\nbreak  \r\nend=3D=\n"))
         #expect(r.data == bytes("café softbreak\r\nend="))

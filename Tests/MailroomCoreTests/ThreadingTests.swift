@@ -8,6 +8,7 @@ struct ThreadingTests {
     @Test("The ticket token is found wherever it sits in the subject", arguments: [
         ("Re: [#42] Printer broken", Int64?.some(42)), ("[#7]", 7), ("Fwd: RE: [#1234567] x", 1234567),
         ("Invoice #42", nil), ("[#] nothing", nil), ("[#12a] no", nil), ("[#1] and [#2]", 1), ("", nil),
+        ("[#1234567890123456789] too long", nil), ("[#x] then [#9]", 9), ("Réponse : [#88] Größe", 88), ("[#5", nil), ("[#[#3]", 3),
     ])
     func ticketToken(subject: String, expected: Int64?) {
         #expect(Threading.ticketNumber(inSubject: subject)?.rawValue == expected)
