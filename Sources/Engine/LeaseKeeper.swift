@@ -49,11 +49,15 @@ public final class LeaseKeeper: Service, Sendable {
         var mailboxes: Set<MailboxID> = []
         var until: ContinuousClock.Instant?
         var observers: [@Sendable () async -> Void] = []
+        /// The last heartbeat found this node's name held by another live process.
+        var nameTaken = false
         /// The last renewal is recent enough to trust.
         var isCurrent: Bool { until.map { ContinuousClock.now < $0 } ?? false }
     }
 
     public let settings: Settings
+    /// This process start: two processes given one name are told apart by it.
+    public let instance = NodeInstance()
     private let store: any MailroomStore & LeaseStore
     private let logger: Logger
     private let state = Mutex(Held())
@@ -74,6 +78,11 @@ public final class LeaseKeeper: Service, Sendable {
     /// other nodes take over the reply claims of a node whose heartbeat has expired.
     public var isCurrent: Bool {
         state.withLock { $0.isCurrent }
+    }
+
+    /// Whether another live process runs under this node's name, so this one holds nothing and sends nothing.
+    public var nameTaken: Bool {
+        state.withLock { $0.nameTaken }
     }
 
     /// Calls `observer` whenever the held set changes (``InboundSync`` rings its doorbell).
@@ -99,8 +108,8 @@ public final class LeaseKeeper: Service, Sendable {
         await publish([], until: nil)
         do {
             // In a task of its own: a cancelled run must still let go (a cancelled task's queries may be refused).
-            let (store, node) = (store, settings.node)
-            try await Task { try await store.departNode(node) }.value
+            let (store, node, instance) = (store, settings.node, instance)
+            try await Task { try await store.departNode(node, instance: instance) }.value
             logger.info("Leases released", metadata: ["node": "\(settings.node)"])
         } catch {
             logger.warning("Could not release the leases; they expire by themselves", metadata: ["error": "\(error)"])
@@ -112,7 +121,22 @@ public final class LeaseKeeper: Service, Sendable {
         let started = ContinuousClock.now
         let node = settings.node
         do {
-            let live = try await store.heartbeat(node, lasting: settings.leaseTime)
+            guard case .live(let live) = try await store.heartbeat(node, instance: instance, lasting: settings.leaseTime) else {
+                // Renewing now would renew the other process's leases: hold nothing until its heartbeat expires.
+                await publish([], until: nil)
+                if !state.withLock({ $0.nameTaken }) {
+                    state.withLock { $0.nameTaken = true }
+                    logger.error("""
+                        Another running Mailroom process uses this node's name on the same database, so this one fetches \
+                        no mail and sends no reply until that one stops. Give every node its own MAILROOM_NODE_ID.
+                        """, metadata: ["node": "\(node)"])
+                }
+                return
+            }
+            if state.withLock({ $0.nameTaken }) {
+                state.withLock { $0.nameTaken = false }
+                logger.notice("This node's name is free again; taking mailboxes", metadata: ["node": "\(node)"])
+            }
             var mine = try await store.renewLeases(of: node, lasting: settings.leaseTime)
             let mailboxes = Set(try await store.mailboxes().filter(\.isFetching).map(\.id))
             let plan = LeaseBalance.plan(node: node, liveNodes: live, mailboxes: mailboxes, holders: try await store.leaseHolders())

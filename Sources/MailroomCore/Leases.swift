@@ -10,6 +10,25 @@ public struct NodeID: RawRepresentable, Hashable, Sendable, Codable, Comparable,
     public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+/// One process start, told apart from any other process given the same node name: leases belong to a name (so a
+/// node restarted under its name takes its mailboxes back), and two live processes under one name would both
+/// fetch its mailboxes and send its replies. The name's heartbeat row records the instance that holds it.
+public struct NodeInstance: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// A new random instance: one per process start.
+    public init() { self.rawValue = UUID().uuidString.lowercased() }
+    public var description: String { rawValue }
+}
+
+/// What a heartbeat found.
+public enum NodeHeartbeat: Sendable, Equatable {
+    /// The name is this process's: the nodes alive now, this one included.
+    case live(Set<NodeID>)
+    /// Another process with an unexpired heartbeat holds this name: this one must hold no lease and send nothing.
+    case nameTaken
+}
+
 /// Who fetches which mailbox when several nodes share one database: a lease row per mailbox, held by one node
 /// until it expires. Every expiry is judged by the database's clock (PostgreSQL `now()`, SQLite's
 /// `julianday('now')`), never by a node's: nodes' clocks drift apart by seconds, and a lease of 30 s compared
@@ -18,8 +37,10 @@ public struct NodeID: RawRepresentable, Hashable, Sendable, Codable, Comparable,
 /// Acquisition is atomic (one conditional upsert per mailbox): of two nodes racing for a free or expired lease,
 /// exactly one gets it.
 public protocol LeaseStore: Sendable {
-    /// Records that `node` is alive for `lasting` more, and returns the nodes alive now (this one included).
-    func heartbeat(_ node: NodeID, lasting: Duration) async throws -> Set<NodeID>
+    /// Records that `node`, run by the process `instance`, is alive for `lasting` more, and returns the nodes alive
+    /// now (this one included); or ``NodeHeartbeat/nameTaken`` when another process whose heartbeat has not expired
+    /// runs under the same name, which is then left alone.
+    func heartbeat(_ node: NodeID, instance: NodeInstance, lasting: Duration) async throws -> NodeHeartbeat
     /// Tries `candidates` in order and takes each lease that is free, expired or already `node`'s, until `limit`
     /// are taken; returns the ones taken. Mailboxes that no longer exist are skipped.
     func acquireLeases(_ candidates: [MailboxID], limit: Int, for node: NodeID, lasting: Duration) async throws -> Set<MailboxID>
@@ -28,8 +49,9 @@ public protocol LeaseStore: Sendable {
     func renewLeases(of node: NodeID, lasting: Duration) async throws -> Set<MailboxID>
     /// Gives up these leases of `node` at once (a surplus after another node arrived).
     func releaseLeases(_ mailboxes: Set<MailboxID>, of node: NodeID) async throws
-    /// A graceful shutdown: deletes every lease of `node` and its heartbeat, so others take over at once.
-    func departNode(_ node: NodeID) async throws
+    /// A graceful shutdown: deletes every lease of `node` and its heartbeat, so others take over at once; nothing
+    /// when the name is another live process's.
+    func departNode(_ node: NodeID, instance: NodeInstance) async throws
     /// The unexpired leases: which node fetches which mailbox now.
     func leaseHolders() async throws -> [MailboxID: NodeID]
 }

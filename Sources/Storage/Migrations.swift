@@ -307,6 +307,11 @@ enum Migrations {
                 "ALTER TABLE messages ADD COLUMN raw_offset BIGINT",
             ]
         },
+        Step(version: 15, name: "a node name held by one process at a time") { _ in
+            // Which process start holds the name (see NodeInstance); '' for a row written before this step, which
+            // a process takes over once its heartbeat expires.
+            ["ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT ''"]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

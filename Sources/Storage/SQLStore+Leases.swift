@@ -9,19 +9,26 @@ import SQLKit
 /// mailboxes for ever, and a pool that reconnects would silently drop them), it can be read to show who holds what,
 /// and the same statements work on SQLite. Every deadline is judged by ``DatabaseClock``.
 extension SQLStore: LeaseStore {
-    public func heartbeat(_ node: NodeID, lasting: Duration) async throws -> Set<NodeID> {
+    public func heartbeat(_ node: NodeID, instance: NodeInstance, lasting: Duration) async throws -> NodeHeartbeat {
         let now = DatabaseClock.now(database.dialect)
         let lease = DatabaseClock.millis(lasting)
         return try await database.withSQL { sql in
-            try await sql.raw("""
-                INSERT INTO nodes (node_id, heartbeat_at, expires_at, started_at)
-                VALUES (\(bind: node.rawValue), \(unsafeRaw: now), \(unsafeRaw: now) + \(bind: lease), \(unsafeRaw: now))
-                ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
-                """).run()
+            // The row is taken over only from this same process or from one whose heartbeat expired: one atomic
+            // upsert, so of two processes starting under one name exactly one holds it.
+            let held = try await sql.raw("""
+                INSERT INTO nodes (node_id, heartbeat_at, expires_at, started_at, instance)
+                VALUES (\(bind: node.rawValue), \(unsafeRaw: now), \(unsafeRaw: now) + \(bind: lease), \(unsafeRaw: now), \(bind: instance.rawValue))
+                ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
+                    started_at = CASE WHEN nodes.instance = excluded.instance THEN nodes.started_at ELSE excluded.started_at END,
+                    instance = excluded.instance
+                WHERE nodes.instance = excluded.instance OR nodes.expires_at <= excluded.heartbeat_at
+                RETURNING node_id
+                """).first()
+            guard held != nil else { return .nameTaken }
             // Nodes gone for an hour are forgotten: every process start is a new node.
             try await sql.raw("DELETE FROM nodes WHERE expires_at < \(unsafeRaw: now) - 3600000").run()
-            return Set(try await sql.raw("SELECT node_id FROM nodes WHERE expires_at > \(unsafeRaw: now)").all()
-                .map { NodeID(try $0.string("node_id")) })
+            return .live(Set(try await sql.raw("SELECT node_id FROM nodes WHERE expires_at > \(unsafeRaw: now)").all()
+                .map { NodeID(try $0.string("node_id")) }))
         }
     }
 
@@ -75,12 +82,24 @@ extension SQLStore: LeaseStore {
         }
     }
 
-    public func departNode(_ node: NodeID) async throws {
+    public func departNode(_ node: NodeID, instance: NodeInstance) async throws {
         try await database.transaction { sql in
+            // Another live process under this name (this one never held it, or lost it): its leases stay.
+            let row = try await sql.raw("SELECT instance FROM nodes WHERE node_id = \(bind: node.rawValue)").first()
+            if let row, try row.string("instance") != instance.rawValue { return }
             try await sql.raw("DELETE FROM mailbox_leases WHERE node_id = \(bind: node.rawValue)").run()
             // The outbox stopped before the leases are released (services stop in reverse): its claims are free now.
             try await sql.raw("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = \(bind: node.rawValue) AND status = 'queued'").run()
             try await sql.raw("DELETE FROM nodes WHERE node_id = \(bind: node.rawValue)").run()
+        }
+    }
+
+    /// Ends the heartbeat of whatever process last held `node`'s name, so this one takes it (and its leases) at its
+    /// first heartbeat. Only for a caller that knows that process is gone: `serve` on SQLite, holding ``ServeLock``.
+    public func expireNode(_ node: NodeID) async throws {
+        let now = DatabaseClock.now(database.dialect)
+        try await database.withSQL { sql in
+            try await sql.raw("UPDATE nodes SET expires_at = \(unsafeRaw: now) WHERE node_id = \(bind: node.rawValue) AND expires_at > \(unsafeRaw: now)").run()
         }
     }
 

@@ -83,6 +83,12 @@ struct Serve: AsyncParsableCommand {
         var outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
         outboundSettings.node = node
         let vault = try await global.loadVault(logger: logger)
+        let serveLock: ServeLock?
+        do {
+            if case .sqlite(let path) = url { serveLock = try ServeLock(database: path) } else { serveLock = nil }
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
         let settings = try Self.syncSettings(environment, pollInterval: pollInterval, caFile: trustedCAFile)
@@ -129,6 +135,10 @@ struct Serve: AsyncParsableCommand {
         app.beforeServerStarts {
             let applied = try await store.migrate()
             if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+            if serveLock != nil {
+                // No other server runs on this file, so a live heartbeat under this name is a crashed predecessor's.
+                try await store.expireNode(node)
+            }
             if try await store.userCount() == 0 {
                 logger.notice("No one can sign in yet. Create the first admin: mailroom admin create --email you@example.com")
             }
@@ -152,6 +162,7 @@ struct Serve: AsyncParsableCommand {
             services: [database] + workers + [app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        defer { withExtendedLifetime(serveLock) {} }
         do {
             try await group.run()
         } catch where "\(error)".contains("Address already in use") {

@@ -67,6 +67,32 @@ struct MultiNodeWorkerTests {
         #expect(second.held == ids)
     }
 
+    @Test("A second process started under a node name already in use holds nothing and sends nothing, and takes over when the first stops")
+    func duplicateNodeName() async throws {
+        let store = InMemoryStore()
+        let mailbox = try await store.createMailbox(
+            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(), incomingSecret: SealedSecret(bytes: [1]), at: Date())
+        let settings = LeaseKeeper.Settings(node: NodeID("node-a"), leaseTime: .seconds(30))
+        let first = LeaseKeeper(store: store, settings: settings, logger: Self.logger)
+        let second = LeaseKeeper(store: store, settings: settings, logger: Self.logger)
+        await first.heartbeat()
+        await second.heartbeat()
+        #expect(first.held == [mailbox.id] && first.isCurrent && !first.nameTaken)
+        #expect(second.held.isEmpty)
+        #expect(!second.isCurrent, "the outbox sends nothing from a process whose name is taken")
+        #expect(second.nameTaken)
+        await first.heartbeat()
+        #expect(first.held == [mailbox.id], "the first process keeps its mailboxes")
+
+        // The first one stops gracefully: the second takes the name and its mailboxes at its next heartbeat.
+        let running = Task { try await first.run() }
+        try await Task.sleep(for: .milliseconds(300))
+        running.cancel()
+        _ = try? await running.value
+        await second.heartbeat()
+        #expect(second.held == [mailbox.id] && second.isCurrent && !second.nameTaken)
+    }
+
     @Test("A keeper whose database stops answering stops fetching when its renewal is too old to trust")
     func untrustedLeasesAreDropped() async throws {
         let store = InMemoryStore()

@@ -181,6 +181,39 @@ struct ServeTests {
         }
     }
 
+    @Test("One server per SQLite database: a second is refused with a clear error, and after a crash the next takes the mailboxes at once")
+    func oneServerPerSQLiteDatabase() async throws {
+        let workdir = try TestPaths.temporaryDirectory("oneserver")
+        let database = workdir.appendingPathComponent("mailroom.sqlite").path
+        // A mailbox whose server does not answer: a server that holds its lease tries it, and logs the failure.
+        _ = try CLI.run(["mailbox", "add", "--database", database, "--email", "desk@helpdesk.example", "--name", "Desk", "--provider", "other",
+                         "--usage", "incoming", "--imap-host", "127.0.0.1", "--imap-port", String(try ProcessRunner.freePort()), "--imap-security", "none",
+                         "--username", "desk", "--password-stdin"], input: "pw\n", workdir: workdir)
+        // Leases of two minutes: a server that had to wait for its predecessor's heartbeat to expire would show it.
+        let lease = ["MAILROOM_LEASE_SECONDS": "120"]
+        let first = try MailroomProcess(database: database, workdir: workdir, caFile: "/dev/null", extraEnvironment: lease)
+        try await first.waitUntilListening()
+        try await waitForLog(first, "Fetching failed")
+
+        let second = try MailroomProcess(database: database, workdir: workdir, caFile: "/dev/null", extraEnvironment: lease)
+        let status = ProcessRunner.wait(second.pid)
+        #expect(status != 0)
+        #expect(second.log.contains("Another `mailroom serve` (process \(first.pid)) is already running on this database"), "\(second.log)")
+        #expect(try await first.get("/healthz").status == 200, "the first server runs on")
+
+        first.sigkill()
+        let third = try MailroomProcess(database: database, workdir: workdir, caFile: "/dev/null", extraEnvironment: lease)
+        try await third.waitUntilListening()
+        try await waitForLog(third, "Fetching failed")
+        #expect(!third.log.contains("uses this node's name"))
+        #expect(third.terminate() == 0)
+    }
+
+    private func waitForLog(_ process: MailroomProcess, _ text: String) async throws {
+        for _ in 0..<300 where !process.log.contains(text) { try await Task.sleep(for: .milliseconds(200)) }
+        #expect(process.log.contains(text), "\(process.log)")
+    }
+
     @Test("Bad configuration gets a clear error, not a crash")
     func badConfiguration() throws {
         let workdir = try TestPaths.temporaryDirectory("badconfig")

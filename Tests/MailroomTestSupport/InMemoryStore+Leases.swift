@@ -7,10 +7,11 @@ extension InMemoryStore: LeaseStore {
     /// Moves the store's clock, e.g. to let leases expire without waiting.
     public func setClock(_ clock: @escaping @Sendable () -> Date) { self.clock = clock }
 
-    public func heartbeat(_ node: NodeID, lasting: Duration) async throws -> Set<NodeID> {
+    public func heartbeat(_ node: NodeID, instance: NodeInstance, lasting: Duration) async throws -> NodeHeartbeat {
         let now = clock()
-        state.nodes[node] = now.addingTimeInterval(Self.seconds(lasting))
-        return Set(state.nodes.filter { $0.value > now }.keys)
+        if let row = state.nodes[node], row.instance != instance, row.expiresAt > now { return .nameTaken }
+        state.nodes[node] = (now.addingTimeInterval(Self.seconds(lasting)), instance)
+        return .live(Set(state.nodes.filter { $0.value.expiresAt > now }.keys))
     }
 
     public func acquireLeases(_ candidates: [MailboxID], limit: Int, for node: NodeID, lasting: Duration) async throws -> Set<MailboxID> {
@@ -38,7 +39,8 @@ extension InMemoryStore: LeaseStore {
         for id in mailboxes where state.leases[id]?.node == node { state.leases[id] = nil }
     }
 
-    public func departNode(_ node: NodeID) async throws {
+    public func departNode(_ node: NodeID, instance: NodeInstance) async throws {
+        if let row = state.nodes[node], row.instance != instance { return }
         state.leases = state.leases.filter { $0.value.node != node }
         state.nodes[node] = nil
     }

@@ -51,7 +51,7 @@ extension InMemoryStore {
         var sessions: [String: SessionRow] = [:]
         /// Mailbox leases and node heartbeats (``LeaseStore``), and who is sending which reply until when.
         var leases: [MailboxID: LeaseRow] = [:]
-        var nodes: [NodeID: Date] = [:]
+        var nodes: [NodeID: (expiresAt: Date, instance: NodeInstance)] = [:]
         var claims: [Int64: LeaseRow] = [:]
         /// Who is renewing each grant, until when, and which version (a saved grant ends the claim).
         var renewalClaims: [MailboxID: (node: String, until: Date, version: Int64)] = [:]

@@ -57,6 +57,29 @@ struct LeaseTests {
         #expect(try await nodes.second.heartbeat(TwoNodes.b, lasting: Self.long) == [TwoNodes.b])
     }
 
+    @Test("Two processes under one node name: the second holds nothing until the first stops or its heartbeat expires", arguments: Backend.allCases)
+    func oneProcessPerName(backend: Backend) async throws {
+        let nodes = try await TwoNodes.make(backend, name: "leasesamename")
+        let ids = try await nodes.mailboxes(2)
+        let (first, second) = (NodeInstance(), NodeInstance())
+        #expect(try await nodes.first.heartbeat(TwoNodes.a, instance: first, lasting: .milliseconds(900)) == .live([TwoNodes.a]))
+        #expect(try await nodes.first.acquireLeases(ids, limit: 10, for: TwoNodes.a, lasting: Self.long) == Set(ids))
+        #expect(try await nodes.second.heartbeat(TwoNodes.a, instance: second, lasting: Self.long) == .nameTaken)
+        // The second process's shutdown must not hand the first one's mailboxes to anybody.
+        try await nodes.second.departNode(TwoNodes.a, instance: second)
+        #expect(try await nodes.second.leaseHolders() == [ids[0]: TwoNodes.a, ids[1]: TwoNodes.a])
+        #expect(try await nodes.first.heartbeat(TwoNodes.a, instance: first, lasting: .milliseconds(900)) == .live([TwoNodes.a]))
+        // The first one dies without a word: once its heartbeat has expired, the name (and its leases) pass on.
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(try await nodes.second.heartbeat(TwoNodes.a, instance: second, lasting: Self.long) == .live([TwoNodes.a]))
+        #expect(try await nodes.second.renewLeases(of: TwoNodes.a, lasting: Self.long) == Set(ids), "the name's leases pass on with it")
+        // Back from a stall, the first process finds its name taken.
+        #expect(try await nodes.first.heartbeat(TwoNodes.a, instance: first, lasting: Self.long) == .nameTaken)
+        // A graceful stop of the holder frees the name at once.
+        try await nodes.second.departNode(TwoNodes.a, instance: second)
+        #expect(try await nodes.first.heartbeat(TwoNodes.a, instance: first, lasting: Self.long) == .live([TwoNodes.a]))
+    }
+
     @Test("A removed mailbox takes its lease with it, and a lease is never taken for a mailbox that does not exist", arguments: Backend.allCases)
     func removedMailbox(backend: Backend) async throws {
         let nodes = try await TwoNodes.make(backend, name: "leaseremoved")

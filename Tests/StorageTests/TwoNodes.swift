@@ -32,3 +32,22 @@ struct TwoNodes {
         return ids
     }
 }
+
+extension SQLStore {
+    /// The process each test node stands for: one per name, so these tests run one process per node.
+    static func process(of node: NodeID) -> NodeInstance { NodeInstance(rawValue: "process-of-\(node.rawValue)") }
+
+    /// A heartbeat of the node's one process: the live nodes.
+    func heartbeat(_ node: NodeID, lasting: Duration) async throws -> Set<NodeID> {
+        guard case .live(let live) = try await heartbeat(node, instance: Self.process(of: node), lasting: lasting) else {
+            throw NodeNameTakenInTest(node: node)
+        }
+        return live
+    }
+
+    func departNode(_ node: NodeID) async throws {
+        try await departNode(node, instance: Self.process(of: node))
+    }
+}
+
+struct NodeNameTakenInTest: Error { let node: NodeID }
