@@ -135,10 +135,6 @@ struct Serve: AsyncParsableCommand {
         app.beforeServerStarts {
             let applied = try await store.migrate()
             if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
-            if serveLock != nil {
-                // No other server runs on this file, so a live heartbeat under this name is a crashed predecessor's.
-                try await store.expireNode(node)
-            }
             if try await store.userCount() == 0 {
                 logger.notice("No one can sign in yet. Create the first admin: mailroom admin create --email you@example.com")
             }
@@ -146,7 +142,12 @@ struct Serve: AsyncParsableCommand {
         // The lease keeper comes before the inbound worker: services stop in reverse, so fetching stops before the
         // leases are handed back.
         var workers: [any Service] = [
-            AfterMigration(store: store, worker: leases), AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
+            AfterMigration(store: store, worker: leases, first: {
+                // No other server runs on this file, so a live heartbeat under this name is a crashed predecessor's:
+                // ended before the first heartbeat, which then takes the name and its leases at once.
+                if serveLock != nil { try await store.expireNode(node) }
+            }),
+            AfterMigration(store: store, worker: inbound), AfterMigration(store: store, worker: outbound), AfterMigration(store: store, worker: notifier),
         ]
         if let receiverConfiguration {
             let intake = MailIntake(store: store, logger: logger)
@@ -227,8 +228,12 @@ struct ReceiverService: Service {
 struct AfterMigration: Service {
     let store: SQLStore
     let worker: any Service
+    /// Runs once the schema is current, before the worker starts.
+    var first: @Sendable () async throws -> Void = {}
+
     func run() async throws {
         try await store.migrate()
+        try await first()
         try await worker.run()
     }
 }
