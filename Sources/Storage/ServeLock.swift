@@ -15,7 +15,8 @@ public final class ServeLock: Sendable {
 
     /// Takes the lock, or throws ``ServeLockError`` naming the process that holds it.
     public init(database: String) throws {
-        let path = database + "-serve.lock"
+        // Beside the file itself, not beside a symbolic link to it: two names for one database share one lock.
+        let path = URL(fileURLWithPath: database).resolvingSymlinksInPath().path + "-serve.lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw ServeLockError.unusable(path: path, reason: String(cString: strerror(errno))) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
