@@ -229,10 +229,11 @@ public protocol MailroomStore: GrantRenewalClaims {
     /// Returns once every commit so far survives a power failure: the durable point before a destructive step.
     /// Every other write is durable when it returns; a durable commit also makes every earlier one durable.
     func makeDurable() async throws
-    /// Writes raw messages where the store keeps them apart from its rows (SQLite's mail archive) and returns once
-    /// they are on disk, with where each went; nil when the store keeps raw bytes in its rows. Set the locations as
-    /// ``IncomingEmail/archived`` before filing: a row then never refers to bytes a power failure could take. It
-    /// does not need the database, so it can run while the group before is committing.
+    /// Writes raw messages where the store keeps them apart from its rows (SQLite's mail archive, PostgreSQL's
+    /// `raw_blobs`) and returns with where each went; nil when the store keeps these in its rows. Set the locations as
+    /// ``IncomingEmail/archived`` before filing: they are durable no later than the commit that files them (synced
+    /// first, or earlier in the same log), so a row never refers to bytes a power failure could take. It does not
+    /// wait for the group before, so it runs while that one is committing.
     func archive(_ raws: [[UInt8]]) async throws -> [RawLocation]?
 
     /// Files one email that arrived over SMTP (no folder, no watermark); committed before the sender hears `250`.

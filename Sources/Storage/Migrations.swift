@@ -312,6 +312,23 @@ enum Migrations {
             // a process takes over once its heartbeat expires.
             ["ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT ''"]
         },
+        Step(version: 16, name: "PostgreSQL keeps fetched mail's raw bytes beside the rows") { dialect in
+            guard dialect == .postgres else { return [] }
+            // Written on a connection of their own ahead of each group's commit (SQLStore.archive); a message's
+            // raw_segment is then 'raw_blobs' and its raw_offset the blob's id. Compressed as migration 13 does.
+            return [
+                "CREATE TABLE raw_blobs (id BIGSERIAL PRIMARY KEY, bytes BYTEA NOT NULL)",
+                """
+                DO $$
+                BEGIN
+                    EXECUTE 'ALTER TABLE raw_blobs ALTER COLUMN bytes SET COMPRESSION lz4';
+                EXCEPTION WHEN OTHERS THEN
+                    ALTER TABLE raw_blobs ALTER COLUMN bytes SET STORAGE EXTERNAL;
+                END
+                $$
+                """,
+            ]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

@@ -29,10 +29,27 @@ extension SQLStore {
         try await database.makeDurable()
     }
 
+    /// SQLite: the mail archive's files. PostgreSQL: rows of `raw_blobs`, committed in a transaction of their own
+    /// on a connection of their own, so a group's bytes are written (by another server process, on another core)
+    /// while the group before commits. Such a commit is durable no later than the group's own, which comes after it
+    /// in the same write-ahead log. A group with a message over ``rawPieceSize`` keeps its bytes in its rows and
+    /// pieces, as before, so no single value grows past that.
     public func archive(_ raws: [[UInt8]]) async throws -> [RawLocation]? {
-        guard let archive = database.rawArchive else { return nil }
-        return try await archive.store(raws)
+        if let archive = database.rawArchive { return try await archive.store(raws) }
+        guard database.dialect == .postgres, !raws.isEmpty, raws.allSatisfy({ $0.count <= Self.rawPieceSize }) else { return nil }
+        return try await database.transaction(.deferred) { sql in
+            // Ids first: the order of RETURNING rows is not promised, and each location must name its own bytes.
+            let ids = try await sql.raw("SELECT nextval('raw_blobs_id_seq') AS id FROM generate_series(1, \(bind: raws.count))").all()
+                .map { try $0.int64("id") }
+            guard ids.count == raws.count else { throw StoreError.corrupt("The database handed out \(ids.count) ids for \(raws.count) messages.") }
+            let rows: [SQLQueryString] = zip(ids, raws).map { id, raw in "(\(bind: id), \(bind: StoredBytes(raw)))" }
+            try await sql.raw("INSERT INTO raw_blobs (id, bytes) VALUES \(rows.joined(separator: ", "))").run()
+            return zip(ids, raws).map { id, raw in RawLocation(segment: Self.blobSegment, offset: id, length: raw.count) }
+        }
     }
+
+    /// The `raw_segment` of a message whose bytes are a row of `raw_blobs` (PostgreSQL), its id in `raw_offset`.
+    static let blobSegment = "raw_blobs"
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
         let dialect = database.dialect

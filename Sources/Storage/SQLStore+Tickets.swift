@@ -57,7 +57,15 @@ extension SQLStore {
             guard let row = try await sql.raw("SELECT raw, raw_size, raw_segment, raw_offset FROM messages WHERE id = \(bind: messageID)").first()
             else { return nil }
             if let segment = try row.optionalString("raw_segment") {
-                return .archived(RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size"))))
+                let location = RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size")))
+                guard database.dialect == .postgres else { return .archived(location) }
+                guard segment == Self.blobSegment, let blob = try await sql.raw("SELECT bytes FROM raw_blobs WHERE id = \(bind: location.offset)").first()
+                else { throw StoreError.corrupt("Message \(messageID) refers to stored mail that is not there (\(segment) \(location.offset)).") }
+                let bytes = try blob.bytes("bytes")
+                guard bytes.count == location.length else {
+                    throw StoreError.corrupt("The stored copy of message \(messageID) has \(bytes.count) bytes, not \(location.length).")
+                }
+                return .bytes(bytes)
             }
             let raw = try row.bytes("raw")
             guard raw.isEmpty, try row.int64("raw_size") > 0 else { return .bytes(raw) }

@@ -72,10 +72,32 @@ struct RawArchiveTests {
         #expect(try await fixture.store.rawMessage(message.id) == received.raw)
     }
 
-    @Test("PostgreSQL has no archive: the nodes sharing it share no folder, so raw bytes stay in its rows")
-    func postgresKeepsRows() async throws {
-        let fixture = try await StoreFixture.make(.postgres, name: "noarchive")
-        #expect(try await fixture.store.archive([Array("x".utf8)]) == nil)
+    @Test("PostgreSQL keeps fetched mail's bytes in raw_blobs, written apart from the commit: no bytes in the rows, each back byte for byte")
+    func postgresBlobs() async throws {
+        let fixture = try await StoreFixture.make(.postgres, name: "blobs")
+        let box = try await mailbox(fixture)
+        let emails = (0..<3).map { email(simpleMessage(id: "p\($0)@example.com", subject: "Mail \($0)")) }
+        let locations = try #require(try await fixture.store.archive(emails.map(\.raw)))
+        #expect(locations.allSatisfy { $0.segment == "raw_blobs" })
+        #expect(Set(locations.map(\.offset)).count == 3, "each message has a blob of its own")
+        _ = try await fileArchived(emails, fixture: fixture, box: box, lastUID: 3)
+        let stored = try await fixture.store.database.withSQL { sql in
+            try await sql.raw("SELECT id, length(raw) AS inline FROM messages ORDER BY id").all().map {
+                (id: try $0.decode(column: "id", as: Int64.self), inline: try $0.decode(column: "inline", as: Int64.self))
+            }
+        }
+        #expect(stored.map(\.inline) == [0, 0, 0], "no raw bytes in the rows")
+        for (row, original) in zip(stored, emails) {
+            #expect(try await fixture.store.rawMessage(row.id) == original.raw)
+        }
+        // A group with a message over 1 MiB keeps its bytes in rows and pieces, so no single value grows past that.
+        let large = email(simpleMessage(id: "large@example.com", subject: "Scans", body: String(repeating: "0123456789abcdef", count: 163_840)))
+        #expect(try await fixture.store.archive([emails[0].raw, large.raw]) == nil)
+        // A row naming a blob that is not there is a clear error, never other bytes.
+        try await fixture.store.database.withSQL { sql in
+            try await sql.raw("UPDATE messages SET raw_offset = -5 WHERE id = \(bind: stored[0].id)").run()
+        }
+        await #expect { _ = try await fixture.store.rawMessage(stored[0].id) } throws: { "\($0)".contains("refers to stored mail that is not there") }
     }
 
     @Test("Two processes on one database write segments of their own, and a full segment gives way to a new one")
