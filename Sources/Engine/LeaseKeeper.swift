@@ -124,8 +124,7 @@ public final class LeaseKeeper: Service, Sendable {
             guard case .live(let live) = try await store.heartbeat(node, instance: instance, lasting: settings.leaseTime) else {
                 // Renewing now would renew the other process's leases: hold nothing until its heartbeat expires.
                 await publish([], until: nil)
-                if !state.withLock({ $0.nameTaken }) {
-                    state.withLock { $0.nameTaken = true }
+                if setNameTaken(true) == false {
                     logger.error("""
                         Another running Mailroom process uses this node's name on the same database, so this one fetches \
                         no mail and sends no reply until that one stops. Give every node its own MAILROOM_NODE_ID.
@@ -133,8 +132,7 @@ public final class LeaseKeeper: Service, Sendable {
                 }
                 return
             }
-            if state.withLock({ $0.nameTaken }) {
-                state.withLock { $0.nameTaken = false }
+            if setNameTaken(false) {
                 logger.notice("This node's name is free again; taking mailboxes", metadata: ["node": "\(node)"])
             }
             var mine = try await store.renewLeases(of: node, lasting: settings.leaseTime)
@@ -156,6 +154,14 @@ public final class LeaseKeeper: Service, Sendable {
         } catch {
             // What is held stays held until its deadline; the guard drops it then.
             logger.warning("Lease heartbeat failed", metadata: ["node": "\(node)", "error": "\(error)"])
+        }
+    }
+
+    /// Records whether the name is taken; returns what it was, so a change is logged once.
+    private func setNameTaken(_ taken: Bool) -> Bool {
+        state.withLock { held in
+            defer { held.nameTaken = taken }
+            return held.nameTaken
         }
     }
 

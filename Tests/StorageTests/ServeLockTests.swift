@@ -26,4 +26,13 @@ struct ServeLockTests {
         first = nil
         _ = try ServeLock(database: link)
     }
+
+    @Test("A lock file that cannot be made is a clear error naming it")
+    func unusable() throws {
+        let database = try TestPaths.temporaryDirectory("servelock-missing").appendingPathComponent("no such folder/mailroom.sqlite").path
+        #expect { _ = try ServeLock(database: database) } throws: { error in
+            guard case ServeLockError.unusable = error else { return false }
+            return "\(error)".contains("mailroom.sqlite-serve.lock") && "\(error)".contains("No such file")
+        }
+    }
 }
