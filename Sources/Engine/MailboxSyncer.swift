@@ -193,80 +193,94 @@ public struct MailboxSyncer: Sendable {
         }
 
         let newUIDs = SyncPlan.newUIDs(try await client.uidSearch("UID \(UInt64(watermark.lastUID) + 1):*"), above: watermark)
-        for batch in SyncPlan.batches(newUIDs, size: settings.fetchBatchSize) {
-            var filed: [UInt32] = []
-            let sizes = try await client.uidSizes(UIDSet(uids: batch))
-            let (tooLarge, wanted) = SyncPlan.split(batch, sizes: sizes, limit: settings.maxMessageSize)
-            for uid in tooLarge {
-                // Filed at the current watermark: if a crash follows, the refetch finds it a duplicate.
-                let notice = IncomingEmail.tooLarge(
-                    size: sizes[uid] ?? 0, limit: settings.maxMessageSize, folder: server.folder, uidValidity: status.uidValidity, uid: uid,
-                    receivedAt: Date())
-                report.count(try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark))
-                report.tooLarge += 1
+        // A pipeline, across the fetch batches: the connection reads the next messages while earlier ones are parsed
+        // (each in its own task, so on another core) and earlier groups are committed, also while the next batch is
+        // asked for. Parsed emails join groups in the order they arrived, and groups commit strictly in order, each
+        // after the one before, so the watermark only moves forward over filed mail. Messages being parsed and groups
+        // waiting to commit are bounded. The pipeline settles (all that was fetched is committed) only where a step
+        // needs the watermark to have reached it: notices for oversized or unreadable mail, delete-after-fetch, the end.
+        var parsing = ParseQueue()
+        defer { parsing.cancelAll() }
+        var commits = CommitQueue()
+        var group = CommitGroup(mark: watermark)
+        var filed: [UInt32] = []
+        /// Archives the group's raw bytes at once, then commits it in its turn.
+        func enqueue(_ ready: CommitGroup) {
+            commits.add { turn in
+                let archived = await archive?.write(ready) ?? ready
+                try await turn()
+                return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
             }
-            // A pipeline: the connection reads the next messages while earlier ones are parsed (each in its own
-            // task, so on another core) and earlier groups are committed. Parsed emails join groups in the order
-            // they arrived, and groups commit strictly in order, each after the one before, so the watermark only
-            // moves forward over filed mail. Messages being parsed and groups waiting to commit are bounded.
-            var progress = FetchProgress(wanted: wanted)
-            var group = CommitGroup(mark: watermark)
-            var parsing = ParseQueue()
-            defer { parsing.cancelAll() }
-            var commits = CommitQueue()
-            do {
-                /// Archives the group's raw bytes at once, then commits it in its turn.
-                func enqueue(_ ready: CommitGroup) {
-                    commits.add { turn in
-                        let archived = await archive?.write(ready) ?? ready
-                        try await turn()
-                        return try await commit(archived, mailbox: mailbox.id, folder: server.folder)
-                    }
+        }
+        func file(_ parsed: ParseQueue.Parsed) async throws {
+            group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
+            guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
+            enqueue(group.take())
+            while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
+        }
+        /// Commits everything fetched so far; the watermark is then the last group's.
+        func settle() async throws {
+            while !parsing.isEmpty { try await file(await parsing.next()) }
+            enqueue(group.take())
+            while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
+            watermark = group.mark
+        }
+        do {
+            for batch in SyncPlan.batches(newUIDs, size: settings.fetchBatchSize) {
+                let sizes = try await client.uidSizes(UIDSet(uids: batch))
+                let (tooLarge, wanted) = SyncPlan.split(batch, sizes: sizes, limit: settings.maxMessageSize)
+                if !tooLarge.isEmpty { try await settle() }
+                for uid in tooLarge {
+                    // Filed at the watermark reached: if a crash follows, the refetch finds it a duplicate.
+                    let notice = IncomingEmail.tooLarge(
+                        size: sizes[uid] ?? 0, limit: settings.maxMessageSize, folder: server.folder, uidValidity: status.uidValidity, uid: uid,
+                        receivedAt: Date())
+                    report.count(try await store.ingest(notice, mailbox: mailbox.id, folder: server.folder, watermark: watermark))
+                    report.tooLarge += 1
                 }
-                func file(_ parsed: ParseQueue.Parsed) async throws {
-                    group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
-                    guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
-                    enqueue(group.take())
-                    while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
-                }
+                var progress = FetchProgress(wanted: wanted)
                 for try await message in client.uidFetch(UIDSet(uids: wanted)) {
                     guard let passing = progress.arrived(message.uid) else { continue }
                     parsing.start(message, passing: passing)
                     while parsing.isFull { try await file(await parsing.next()) }
                 }
-                while !parsing.isEmpty { try await file(await parsing.next()) }
-                enqueue(group.take())
-                while let done = try await commits.next() { done.tally(into: &report, filed: &filed) }
-            } catch {
-                // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.
-                await commits.settle()
-                throw error
-            }
-            watermark = group.mark
-            // UIDs that never came back: expunged meanwhile, or the server would not hand them over (BODY[] NIL).
-            // The second kind must not be passed silently: file a notice for each before the watermark moves on.
-            let undelivered = progress.undelivered
-            if !undelivered.isEmpty {
-                let stillThere = Set(try await client.uidSearch("UID \(UIDSet(uids: undelivered))"))
-                let unreadable = undelivered.filter { stillThere.contains($0) }
-                if !unreadable.isEmpty {
-                    let notices = unreadable.map {
-                        IncomingEmail.unreadable(folder: server.folder, uidValidity: status.uidValidity, uid: $0, receivedAt: Date())
-                    }
-                    for outcome in try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
-                        report.count(outcome)
-                    }
-                    report.unreadable += unreadable.count
-                    logger.warning("The server returned no content for some messages; filed notices", metadata: [
-                        "mailbox": "\(mailbox.id)", "uids": "\(unreadable)",
-                    ])
+                // Otherwise the batch's groups move the watermark past it as they commit, while the next one streams in.
+                let undelivered = progress.undelivered
+                guard SyncPlan.settles(after: batch, wanted: wanted, undelivered: undelivered, deleteAfterFetch: mailbox.deleteAfterFetch) else {
+                    continue
                 }
+                try await settle()
+                // UIDs that never came back: expunged meanwhile, or the server would not hand them over (BODY[] NIL).
+                // The second kind must not be passed silently: file a notice for each before the watermark moves on.
+                if !undelivered.isEmpty {
+                    let stillThere = Set(try await client.uidSearch("UID \(UIDSet(uids: undelivered))"))
+                    let unreadable = undelivered.filter { stillThere.contains($0) }
+                    if !unreadable.isEmpty {
+                        let notices = unreadable.map {
+                            IncomingEmail.unreadable(folder: server.folder, uidValidity: status.uidValidity, uid: $0, receivedAt: Date())
+                        }
+                        for outcome in try await store.ingest(notices, mailbox: mailbox.id, folder: server.folder, watermark: watermark) {
+                            report.count(outcome)
+                        }
+                        report.unreadable += unreadable.count
+                        logger.warning("The server returned no content for some messages; filed notices", metadata: [
+                            "mailbox": "\(mailbox.id)", "uids": "\(unreadable)",
+                        ])
+                    }
+                }
+                if let next = SyncPlan.afterBatch(batch, watermark: watermark) {
+                    watermark = next
+                    group.mark = next
+                    try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
+                }
+                report.deletedFromServer += try await delete(SyncPlan.deletable(committed: filed, deleteAfterFetch: mailbox.deleteAfterFetch), client: client)
+                filed = []
             }
-            if let next = SyncPlan.afterBatch(batch, watermark: watermark) {
-                watermark = next
-                try await store.setWatermark(mailbox.id, folder: server.folder, watermark, at: Date())
-            }
-            report.deletedFromServer += try await delete(SyncPlan.deletable(committed: filed, deleteAfterFetch: mailbox.deleteAfterFetch), client: client)
+            try await settle()
+        } catch {
+            // What was fetched still commits (in order, or not at all after a failed group) before the pass ends.
+            await commits.settle()
+            throw error
         }
         return report
     }

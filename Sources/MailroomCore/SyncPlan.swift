@@ -93,6 +93,14 @@ public enum SyncPlan {
         return next
     }
 
+    /// Whether everything fetched must be committed before the pass goes on to the next batch. Fetching runs ahead
+    /// of the commits across batches, except where a step needs the watermark to have reached the batch's end: a
+    /// notice for mail the server did not hand over, a watermark moved past an oversized last UID, delete-after-fetch
+    /// (which also needs the connection). Mail too large to fetch settles the pipeline before its notice is filed.
+    public static func settles(after batch: [UInt32], wanted: [UInt32], undelivered: [UInt32], deleteAfterFetch: Bool) -> Bool {
+        !undelivered.isEmpty || deleteAfterFetch || wanted.max() != batch.max()
+    }
+
     /// What delete-after-fetch may remove after a batch: the UIDs whose content was committed — never one filed
     /// as a notice without its bytes, never one merely fetched.
     public static func deletable(committed: [UInt32], deleteAfterFetch: Bool) -> [UInt32] {
@@ -106,12 +114,17 @@ public enum SyncPlan {
 public struct FetchProgress: Sendable, Equatable {
     /// UIDs asked for and not yet delivered.
     public private(set) var awaited: Set<UInt32>
+    /// The UIDs asked for, ascending, and the index of the lowest one that may still be awaited: servers answer
+    /// nearly in order, so finding the lowest awaited UID costs O(1) per arrival, not a scan of the whole batch.
+    private let ascending: [UInt32]
+    private var lowest = 0
     /// The highest UID delivered so far: filed in this message's commit group or an earlier one, which commit in order.
     private var highest: UInt32 = 0
 
     /// - Parameter wanted: the UIDs asked for (a batch without its oversized mail, which is filed as notices first).
     public init(wanted: [UInt32]) {
         awaited = Set(wanted)
+        ascending = awaited.sorted()
     }
 
     /// A message arrived. Returns the highest UID the watermark may pass once it is filed, or nil for a UID that
@@ -119,8 +132,9 @@ public struct FetchProgress: Sendable, Equatable {
     public mutating func arrived(_ uid: UInt32) -> UInt32? {
         guard awaited.remove(uid) != nil else { return nil }
         highest = max(highest, uid)
-        guard let lowest = awaited.min() else { return highest }
-        return min(highest, lowest &- 1)
+        while lowest < ascending.count, !awaited.contains(ascending[lowest]) { lowest += 1 }
+        guard lowest < ascending.count else { return highest }
+        return min(highest, ascending[lowest] &- 1)
     }
 
     /// UIDs the server did not hand over: expunged meanwhile, or unreadable (`BODY[] NIL`). Those still on the

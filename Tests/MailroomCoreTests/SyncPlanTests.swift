@@ -73,6 +73,33 @@ struct SyncPlanTests {
         #expect(progress.undelivered == row.undelivered)
     }
 
+    @Test("Arrivals in any order pass exactly what the naive rule passes: the highest delivered, below the lowest awaited")
+    func arrivalsInAnyOrder() {
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<200 {
+            let wanted = (0..<(1 + round % 40)).map { _ in UInt32.random(in: 1...60, using: &random) }
+            let unique = Array(Set(wanted))
+            // Mostly in order, as servers answer, sometimes shuffled; some never arrive; a few strays and repeats.
+            var arrivals = round % 3 == 0 ? unique.shuffled(using: &random) : unique.sorted()
+            arrivals.removeAll { _ in Int.random(in: 0..<8, using: &random) == 0 }
+            arrivals.insert(UInt32.random(in: 61...90, using: &random), at: Int.random(in: 0...arrivals.count, using: &random))
+            if let repeated = arrivals.first { arrivals.append(repeated) }
+            var progress = FetchProgress(wanted: wanted)
+            var awaited = Set(unique), highest: UInt32 = 0
+            for uid in arrivals {
+                let expected: UInt32?
+                if awaited.remove(uid) != nil {
+                    highest = max(highest, uid)
+                    expected = awaited.min().map { min(highest, $0 - 1) } ?? highest
+                } else {
+                    expected = nil
+                }
+                #expect(progress.arrived(uid) == expected, "wanted \(wanted), arrivals \(arrivals), at \(uid)")
+            }
+            #expect(progress.undelivered == awaited.sorted())
+        }
+    }
+
     // MARK: Batches, sizes, the position after a batch
 
     @Test("New UIDs are those above the watermark, once each, in order; a server's `n:*` answer may include a lower one")
@@ -98,6 +125,16 @@ struct SyncPlanTests {
         #expect(SyncPlan.afterBatch([8, 9, 12], watermark: mark)?.lastUID == 12)
         #expect(SyncPlan.afterBatch([5, 6], watermark: mark) == nil)
         #expect(SyncPlan.afterBatch([], watermark: mark) == nil)
+    }
+
+    @Test("Fetching runs on into the next batch unless a step needs the batch's end committed first")
+    func settling() {
+        #expect(!SyncPlan.settles(after: [1, 2, 3], wanted: [1, 2, 3], undelivered: [], deleteAfterFetch: false))
+        #expect(!SyncPlan.settles(after: [1, 2, 3], wanted: [1, 3], undelivered: [], deleteAfterFetch: false), "a middle UID too large settled before")
+        #expect(SyncPlan.settles(after: [1, 2, 3], wanted: [1, 2, 3], undelivered: [2], deleteAfterFetch: false), "a notice for unreadable mail")
+        #expect(SyncPlan.settles(after: [1, 2, 3], wanted: [1, 2, 3], undelivered: [], deleteAfterFetch: true), "delete-after-fetch")
+        #expect(SyncPlan.settles(after: [1, 2, 3], wanted: [1, 2], undelivered: [], deleteAfterFetch: false), "the last UID too large")
+        #expect(SyncPlan.settles(after: [1, 2], wanted: [], undelivered: [], deleteAfterFetch: false), "nothing fetched")
     }
 
     // MARK: Delete only filed mail
@@ -148,6 +185,11 @@ struct SyncPlanTests {
                 folder: Folder(uids: [2, 3, 5, 8, 13, 21], sizes: [5: 9_999], unreadable: [13]),
                 deleteAfterFetch: true, batchSize: 3, groupSize: 1, crashAfterCommits: 1),
         PassRow(name: "gaps in UIDs, delete after fetch, no crash", folder: Folder(uids: [4, 40, 400]), deleteAfterFetch: true, batchSize: 2, groupSize: 5),
+        PassRow(name: "kept on the server: groups run across batches, crash after the third commit",
+                folder: Folder(uids: Array(1...11), reversed: true), deleteAfterFetch: false, batchSize: 3, groupSize: 2, crashAfterCommits: 3),
+        PassRow(name: "kept on the server: an oversized last UID and unreadable mail settle their batch",
+                folder: Folder(uids: Array(1...12), sizes: [6: 9_999], unreadable: [8]), deleteAfterFetch: false, batchSize: 3, groupSize: 4,
+                crashAfterCommits: 2),
         PassRow(name: "crash before anything was committed", folder: Folder(uids: [1, 2, 3], reversed: true), deleteAfterFetch: true,
                 batchSize: 3, groupSize: 1, crashAfterCommits: 0),
     ]
@@ -175,13 +217,23 @@ struct SyncPlanTests {
             deleted.formUnion(gone)
             folder.uids.removeAll { gone.contains($0) }
         }
+        // The pipeline: a group and its position run on across batches, until the plan says to settle.
+        var group: [UInt32: Filed] = [:]
+        var groupMark = mark
+        var committed: [UInt32] = []
+        func settle() throws {
+            if !group.isEmpty {
+                try commit(group, mark: groupMark)
+                committed += group.keys
+                group = [:]
+            }
+            mark = groupMark
+        }
         for batch in SyncPlan.batches(SyncPlan.newUIDs(folder.uids, above: mark), size: batchSize) {
             let (tooLarge, wanted) = SyncPlan.split(batch, sizes: folder.sizes, limit: 1_000)
+            if !tooLarge.isEmpty { try settle() }
             for uid in tooLarge { try commit([uid: .tooLarge], mark: mark) }
             var progress = FetchProgress(wanted: wanted)
-            var group: [UInt32: Filed] = [:]
-            var groupMark = mark
-            var committed: [UInt32] = []
             let answered = wanted.filter { !folder.unreadable.contains($0) }
             for uid in folder.reversed ? answered.reversed() : answered {
                 guard let passing = progress.arrived(uid) else { continue }
@@ -193,21 +245,22 @@ struct SyncPlanTests {
                     group = [:]
                 }
             }
-            if !group.isEmpty {
-                try commit(group, mark: groupMark)
-                committed += group.keys
-            }
-            mark = groupMark
-            let stillThere = progress.undelivered.filter { folder.uids.contains($0) }
+            let undelivered = progress.undelivered
+            guard SyncPlan.settles(after: batch, wanted: wanted, undelivered: undelivered, deleteAfterFetch: deleteAfterFetch) else { continue }
+            try settle()
+            let stillThere = undelivered.filter { folder.uids.contains($0) }
             if !stillThere.isEmpty { try commit(Dictionary(uniqueKeysWithValues: stillThere.map { ($0, .unreadable) }), mark: mark) }
             if let next = SyncPlan.afterBatch(batch, watermark: mark) {
                 mark = next
+                groupMark = next
                 stored = mark
             }
             let gone = SyncPlan.deletable(committed: committed, deleteAfterFetch: deleteAfterFetch)
+            committed = []
             deleted.formUnion(gone)
             folder.uids.removeAll { gone.contains($0) }
         }
+        try settle()
     }
 
     @Test("Whole passes: the watermark never passes an unfiled UID, a crash only causes a refetch, every message is filed once, only filed mail is deleted",
