@@ -118,10 +118,20 @@ struct ParserState {
     }
 
     /// UTF-16, UTF-32, UCS-2 and their kin: charsets whose newlines are not single ASCII bytes.
+    /// Reads the name's bytes once: the generic `firstRange(of:)` cost nearly a percent of all ingest time.
     static func isWideCharset(_ charset: String) -> Bool {
-        let name = charset.lowercased()
-        return name.utf8.firstRange(of: "16".utf8) != nil || name.utf8.firstRange(of: "32".utf8) != nil
-            || name.hasPrefix("ucs") || name == "unicode"
+        var previous: UInt8 = 0
+        for byte in charset.utf8 {
+            if (previous == UInt8(ascii: "1") && byte == UInt8(ascii: "6")) || (previous == UInt8(ascii: "3") && byte == UInt8(ascii: "2")) { return true }
+            previous = byte
+        }
+        let name = charset.utf8
+        if name.count >= 3 {
+            let first = name.startIndex, second = name.index(after: first), third = name.index(after: second)
+            // ASCII letters only differ from their capitals in 0x20, and no other byte becomes one of these three by it.
+            if name[first] | 0x20 == UInt8(ascii: "u"), name[second] | 0x20 == UInt8(ascii: "c"), name[third] | 0x20 == UInt8(ascii: "s") { return true }
+        }
+        return name.count == 7 && charset.lowercased() == "unicode"
     }
 
     /// An attachment's content, left encoded in the message where its size can be told without decoding it

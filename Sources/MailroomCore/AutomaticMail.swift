@@ -136,9 +136,10 @@ public enum AutomaticMail {
     /// The `report-type` of a top-level `multipart/report` (lowercased), if the message is one.
     private static func reportType(_ parsed: ParsedMessage) -> String? {
         guard let value = parsed.header("Content-Type") else { return nil }
-        let parts = value.split(separator: ";", omittingEmptySubsequences: false)
-        guard let type = parts.first, type.trimmingASCIIWhitespace.lowercased() == "multipart/report" else { return nil }
-        for parameter in parts.dropFirst() {
+        // Nearly no mail is a report: its type is read as bytes before anything is split.
+        let type = value[..<(value.utf8.firstIndex(of: UInt8(ascii: ";")) ?? value.endIndex)]
+        guard type.trimmingASCIIWhitespace.utf8.elementsEqual("multipart/report".utf8, by: Self.asciiCaseInsensitive) else { return nil }
+        for parameter in value.split(separator: ";", omittingEmptySubsequences: false).dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1)
             guard pair.count == 2, pair[0].trimmingASCIIWhitespace.lowercased() == "report-type" else { continue }
             var value = pair[1].trimmingASCIIWhitespace

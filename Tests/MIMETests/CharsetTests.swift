@@ -2,6 +2,16 @@ import Testing
 @testable import MIME
 
 @Suite struct CharsetTests {
+    @Test("Charsets whose newlines are not single ASCII bytes are told apart by name, in any case")
+    func wideCharsets() {
+        for name in ["utf-16", "UTF-16LE", "utf-32BE", "UCS-2", "ucs-4", "Unicode", "unicode", "iso-8859-16"] {
+            #expect(ParserState.isWideCharset(name), "\(name)")
+        }
+        for name in ["utf-8", "UTF-8", "iso-8859-1", "windows-1252", "koi8-r", "us-ascii", "uc", "", "x-unicode", "unicode-1-1", "ucx", "1-6", "3", "çs"] {
+            #expect(!ParserState.isWideCharset(name), "\(name)")
+        }
+    }
+
     func d(_ b: [UInt8], _ cs: String?) -> String { Charset.decode(b, charset: cs).text }
 
     @Test func unicodeFamilies() {

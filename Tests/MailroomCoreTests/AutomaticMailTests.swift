@@ -230,6 +230,15 @@ struct AutomaticMailTests {
         #expect(Self.kind(text) == .bounce)
     }
 
+    @Test("A report's type is read in any case and spacing; other multipart mail is not a report")
+    func reportTypeSpelling() {
+        let body = "From: someone@x.example\nSubject: hi\n"
+        #expect(Self.kind(body + "Content-Type:  Multipart/REPORT ;report-type=Delivery-Status; boundary=b\n\nx\n") == .bounce)
+        #expect(Self.kind(body + "Content-Type: multipart/report; boundary=b; Report-Type=\"disposition-notification\"\n\nx\n") == .readReceipt)
+        #expect(Self.kind(body + "Content-Type: multipart/reports; report-type=delivery-status\n\nx\n") == nil)
+        #expect(Self.kind(body + "Content-Type: multipart/mixed; report-type=delivery-status\n\nx\n") == nil)
+    }
+
     @Test func malformedHeadersDoNotTrap() {
         for text in ["Content-Type: multipart/report\n\n", "Content-Type: multipart/report; report-type\n\n", "Auto-Submitted:\n\n",
                      "Return-Path:\nFrom: a@b\n\n", "X-Auto-Response-Suppress:\n\n", "\n\n"] {
