@@ -1,9 +1,9 @@
-import Crypto
 import Foundation
 import IMAP
 import Logging
 import MIME
 import MailroomCore
+import Storage
 
 /// What one pass over a mailbox did.
 public struct SyncReport: Sendable, Equatable {
@@ -361,10 +361,12 @@ public struct MailboxSyncer: Sendable {
         return uids.count
     }
 
-    /// Parses raw bytes into what a ticket needs, with the hash that recognises a refetch.
+    /// Parses raw bytes into what a ticket needs. Only mail without a Message-ID is hashed here, since the hash is
+    /// its key; the store hashes other mail only when its key is taken (``FilingPlan/contested(_:filed:)``).
     public static func incomingEmail(raw: [UInt8], receivedAt: Date) -> IncomingEmail {
         let parsed = MessageParser.parse(raw)
-        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: Hex.lowercase(SHA256.hash(data: raw)))
+        return IncomingEmail(
+            parsed: parsed, raw: raw, receivedAt: receivedAt, contentHash: IncomingEmail.isKeyedByContent(parsed) ? ContentHash.of(raw) : "")
     }
 }
 

@@ -108,11 +108,13 @@ public struct FilingPlan: Sendable {
     public static let maxReferences = 100
     public static let maxCandidates = 5
 
+    /// The keys of the first look-ups. An email whose content hash is not known yet has no second key to look up:
+    /// if its key is taken (``contested(_:filed:)``), the store hashes it and looks up ``rehashedKeys(_:)``.
     public static func keys(for emails: [IncomingEmail]) -> Keys {
         var dedupe: [String] = [], seenDedupe: Set<String> = []
         var ids: [String] = [], seenIDs: Set<String> = []
         for email in emails {
-            for key in [email.dedupeKey, Self.rehashed(email)] where seenDedupe.insert(key).inserted { dedupe.append(key) }
+            for key in [email.dedupeKey] + Self.rehashedKeys([email]) where seenDedupe.insert(key).inserted { dedupe.append(key) }
             for reference in Self.references(of: email) where seenIDs.insert(reference).inserted { ids.append(reference) }
         }
         return Keys(dedupeKeys: dedupe, messageIDs: ids)
@@ -129,7 +131,23 @@ public struct FilingPlan: Sendable {
         return all
     }
 
-    /// Decides the group. `emails` must be ``IncomingEmail/storable`` (the store's look-ups used their keys).
+    /// The emails whose content decides how they are filed: those whose dedupe key is already filed, or shared
+    /// with another email of the group (a refetch, or a sender reusing a Message-ID). The store makes sure these
+    /// have a content hash, and that the stored messages they meet have one, before the plan decides; any other
+    /// email's content is never compared, so it is never hashed.
+    public static func contested(_ emails: [IncomingEmail], filed: [String: FilingFacts.Filed]) -> [Int] {
+        var counts: [String: Int] = [:]
+        for email in emails { counts[email.dedupeKey, default: 0] += 1 }
+        return emails.indices.filter { filed[emails[$0].dedupeKey] != nil || counts[emails[$0].dedupeKey, default: 0] > 1 }
+    }
+
+    /// The keys emails with a known content hash would be filed under if their own key were taken by other content.
+    public static func rehashedKeys(_ emails: [IncomingEmail]) -> [String] {
+        emails.filter { !$0.contentHash.isEmpty }.map(Self.rehashed)
+    }
+
+    /// Decides the group. `emails` must be ``IncomingEmail/storable`` (the store's look-ups used their keys), and
+    /// the ``contested(_:filed:)`` ones must carry their content hash where they have content.
     public init(_ emails: [IncomingEmail], mailbox: MailboxID, facts: FilingFacts) {
         var filed = facts.filed.mapValues { (ticket: TicketRef.existing($0.ticket), contentHash: $0.contentHash) }
         var holders = facts.holders

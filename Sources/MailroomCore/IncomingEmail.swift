@@ -36,7 +36,10 @@ public struct IncomingEmail: Sendable {
     /// Where the store has already written `raw` outside its database (SQLite's mail archive), on disk before the
     /// commit that files the email; nil when the row carries the bytes itself.
     public var archived: RawLocation?
-    /// SHA-256 of the raw bytes (hex); empty for notices that stand in for mail Mailroom could not download.
+    /// SHA-256 of the raw bytes (hex), where it is known: always for mail without a Message-ID, whose dedupe key
+    /// it is; for the rest the store computes it only when the email's key is already taken (see
+    /// ``FilingPlan/contested(_:filed:)``), since hashing every byte cost a fifth of preparing an email. Empty
+    /// otherwise, and for notices that stand in for mail Mailroom could not download.
     public var contentHash: String
     /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
     public var sourceUID: UInt32?
@@ -68,11 +71,14 @@ public struct IncomingEmail: Sendable {
         self.sentAt = parsed.date
         self.receivedAt = receivedAt
         self.defects = parsed.defects
-        self.dedupeKey = parsed.messageID.flatMap { $0.isEmpty ? nil : "mid:" + $0 } ?? "sha256:" + contentHash
+        self.dedupeKey = Self.isKeyedByContent(parsed) ? "sha256:" + contentHash : "mid:" + (parsed.messageID ?? "")
         self.raw = raw
         self.contentHash = contentHash
         self.automatic = AutomaticMail.kind(of: parsed)
     }
+
+    /// Mail without a Message-ID is recognised by its content: its hash must be known before it is filed.
+    public static func isKeyedByContent(_ parsed: ParsedMessage) -> Bool { parsed.messageID?.isEmpty ?? true }
 
     /// Without leading or trailing whitespace (Unicode's, not only ASCII's). Most subjects have none, and
     /// Foundation's trimming costs more than telling that from the first and last scalar.

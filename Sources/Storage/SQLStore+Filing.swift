@@ -14,12 +14,12 @@ extension SQLStore {
     /// Committed without waiting for the disk (``Database/Durability/deferred``): the mail server still holds every
     /// message until ``makeDurable()`` has returned and the syncer deletes it.
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
-        let dialect = database.dialect
+        let dialect = database.dialect, archive = database.rawArchive
         // Whoever built the emails, no control character reaches a text column.
         let emails = emails.map(\.storable)
         return try await database.transaction(.deferred) { sql in
             try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
-            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, sql: sql)
+            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, archive: archive, sql: sql)
         }
     }
 
@@ -52,10 +52,10 @@ extension SQLStore {
     static let blobSegment = "raw_blobs"
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
-        let dialect = database.dialect
+        let dialect = database.dialect, archive = database.rawArchive
         let email = email.storable
         let outcomes = try await database.transaction { sql in
-            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, sql: sql)
+            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, archive: archive, sql: sql)
         }
         guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
         return outcome
@@ -63,10 +63,11 @@ extension SQLStore {
 
     /// Files storable emails inside the caller's transaction.
     static func file(
-        _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, sql: any SQLDatabase
+        _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, archive: RawArchive?, sql: any SQLDatabase
     ) async throws -> [IngestOutcome] {
         guard !emails.isEmpty else { return [] }
-        let facts = try await facts(for: emails, mailbox: mailbox, sql: sql)
+        var emails = emails
+        let facts = try await facts(for: &emails, mailbox: mailbox, dialect: dialect, archive: archive, sql: sql)
         let plan = FilingPlan(emails, mailbox: mailbox, facts: facts)
         let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql)
         try await updateJoined(plan.joined, sql: sql)
@@ -78,17 +79,42 @@ extension SQLStore {
     private static let chunk = 500
 
     /// What the plan needs to know, in at most five reads whatever the group's size (more only for chunks).
-    static func facts(for emails: [IncomingEmail], mailbox: MailboxID, sql: any SQLDatabase) async throws -> FilingFacts {
+    /// The emails whose keys are taken (``FilingPlan/contested(_:filed:)``) get their content hash here, and so do
+    /// the stored messages they meet, from their stored bytes.
+    static func facts(
+        for emails: inout [IncomingEmail], mailbox: MailboxID, dialect: SQLDialectKind, archive: RawArchive?, sql: any SQLDatabase
+    ) async throws -> FilingFacts {
         let keys = FilingPlan.keys(for: emails)
         var facts = FilingFacts(supportAddress: try await sql.raw("SELECT email FROM mailboxes WHERE id = \(bind: mailbox.rawValue)").first()
             .map { try $0.string("email") } ?? "")
-        for part in keys.dedupeKeys.chunks(of: chunk) {
-            for row in try await sql.raw("""
-                SELECT dedupe_key, ticket_id, content_hash FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key IN (\(binds: part))
-                """).all() {
-                facts.filed[try row.string("dedupe_key")] = FilingFacts.Filed(
-                    ticket: TicketNumber(try row.int64("ticket_id")), contentHash: try row.optionalString("content_hash"))
+        // Stored messages with content but no hash yet, by key.
+        var unhashed: [String: Int64] = [:]
+        func lookUp(_ dedupeKeys: [String]) async throws {
+            for part in dedupeKeys.chunks(of: chunk) {
+                for row in try await sql.raw("""
+                    SELECT id, dedupe_key, ticket_id, content_hash, raw_size FROM messages
+                    WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key IN (\(binds: part))
+                    """).all() {
+                    let key = try row.string("dedupe_key"), hash = try row.optionalString("content_hash")
+                    facts.filed[key] = FilingFacts.Filed(ticket: TicketNumber(try row.int64("ticket_id")), contentHash: hash)
+                    if hash == nil, try row.int64("raw_size") > 0 { unhashed[key] = try row.int64("id") }
+                }
             }
+        }
+        try await lookUp(keys.dedupeKeys)
+        let contested = FilingPlan.contested(emails, filed: facts.filed)
+        if !contested.isEmpty {
+            var hashed: [IncomingEmail] = []
+            for index in contested where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
+                emails[index].contentHash = ContentHash.of(emails[index].raw)
+                hashed.append(emails[index])
+            }
+            for (key, id) in unhashed {
+                // Bytes that cannot be read leave the content unknown, which the plan takes for the same message.
+                guard let raw = try? await storedRaw(id, dialect: dialect, archive: archive, sql: sql), !raw.isEmpty else { continue }
+                facts.filed[key]?.contentHash = ContentHash.of(raw)
+            }
+            try await lookUp(FilingPlan.rehashedKeys(hashed).filter { facts.filed[$0] == nil })
         }
         // Only this mailbox's messages: a Message-ID is no key across mailboxes, nor within one (anyone can reuse it),
         // so every ticket holding it is a candidate, ours (sent by Mailroom) and the oldest first.

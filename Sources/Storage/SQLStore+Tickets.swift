@@ -51,38 +51,52 @@ extension SQLStore {
     }
 
     public func rawMessage(_ messageID: Int64) async throws -> [UInt8]? {
-        enum Stored: Sendable { case bytes([UInt8]), archived(RawLocation) }
+        let dialect = database.dialect
         // The row is read under the database's lock; an archived message's file is read after it.
-        let stored = try await database.withSQL { sql -> Stored? in
-            guard let row = try await sql.raw("SELECT raw, raw_size, raw_segment, raw_offset FROM messages WHERE id = \(bind: messageID)").first()
-            else { return nil }
-            if let segment = try row.optionalString("raw_segment") {
-                let location = RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size")))
-                guard database.dialect == .postgres else { return .archived(location) }
-                guard segment == Self.blobSegment, let blob = try await sql.raw("SELECT bytes FROM raw_blobs WHERE id = \(bind: location.offset)").first()
-                else { throw StoreError.corrupt("Message \(messageID) refers to stored mail that is not there (\(segment) \(location.offset)).") }
-                let bytes = try blob.bytes("bytes")
-                guard bytes.count == location.length else {
-                    throw StoreError.corrupt("The stored copy of message \(messageID) has \(bytes.count) bytes, not \(location.length).")
-                }
-                return .bytes(bytes)
+        let stored = try await database.withSQL { sql in try await Self.rawPlacement(messageID, dialect: dialect, sql: sql) }
+        return try stored.map { try Self.read($0, archive: database.rawArchive) }
+    }
+
+    /// Where a message's raw bytes are: read already (from its row, its pieces or PostgreSQL's `raw_blobs`), or in
+    /// the mail archive.
+    enum StoredRaw: Sendable { case bytes([UInt8]), archived(RawLocation) }
+
+    static func rawPlacement(_ messageID: Int64, dialect: SQLDialectKind, sql: any SQLDatabase) async throws -> StoredRaw? {
+        guard let row = try await sql.raw("SELECT raw, raw_size, raw_segment, raw_offset FROM messages WHERE id = \(bind: messageID)").first()
+        else { return nil }
+        if let segment = try row.optionalString("raw_segment") {
+            let location = RawLocation(segment: segment, offset: try row.optionalInt64("raw_offset") ?? -1, length: Int(try row.int64("raw_size")))
+            guard dialect == .postgres else { return .archived(location) }
+            guard segment == Self.blobSegment, let blob = try await sql.raw("SELECT bytes FROM raw_blobs WHERE id = \(bind: location.offset)").first()
+            else { throw StoreError.corrupt("Message \(messageID) refers to stored mail that is not there (\(segment) \(location.offset)).") }
+            let bytes = try blob.bytes("bytes")
+            guard bytes.count == location.length else {
+                throw StoreError.corrupt("The stored copy of message \(messageID) has \(bytes.count) bytes, not \(location.length).")
             }
-            let raw = try row.bytes("raw")
-            guard raw.isEmpty, try row.int64("raw_size") > 0 else { return .bytes(raw) }
-            // A large message is kept in pieces (see `rawPieceSize`).
-            var whole: [UInt8] = []
-            for piece in try await sql.raw("SELECT bytes FROM message_raw_pieces WHERE message_id = \(bind: messageID) ORDER BY seq").all() {
-                whole += try piece.bytes("bytes")
-            }
-            return .bytes(whole)
+            return .bytes(bytes)
         }
-        switch stored {
-        case nil: return nil
+        let raw = try row.bytes("raw")
+        guard raw.isEmpty, try row.int64("raw_size") > 0 else { return .bytes(raw) }
+        // A large message is kept in pieces (see `rawPieceSize`).
+        var whole: [UInt8] = []
+        for piece in try await sql.raw("SELECT bytes FROM message_raw_pieces WHERE message_id = \(bind: messageID) ORDER BY seq").all() {
+            whole += try piece.bytes("bytes")
+        }
+        return .bytes(whole)
+    }
+
+    static func read(_ placement: StoredRaw, archive: RawArchive?) throws -> [UInt8] {
+        switch placement {
         case .bytes(let bytes): return bytes
         case .archived(let location):
-            guard let archive = database.rawArchive else { throw StoreError.corrupt("A message refers to a mail archive this database has none of.") }
+            guard let archive else { throw StoreError.corrupt("A message refers to a mail archive this database has none of.") }
             return try archive.read(location)
         }
+    }
+
+    /// A message's raw bytes, read inside the caller's transaction.
+    static func storedRaw(_ messageID: Int64, dialect: SQLDialectKind, archive: RawArchive?, sql: any SQLDatabase) async throws -> [UInt8]? {
+        try await rawPlacement(messageID, dialect: dialect, sql: sql).map { try read($0, archive: archive) }
     }
 
     /// UIDs of this folder generation, fetched from this server, account and folder (`source`, see ``SyncSource``),

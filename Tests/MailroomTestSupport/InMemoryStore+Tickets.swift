@@ -1,5 +1,6 @@
 import Foundation
 import MailroomCore
+import Storage
 
 /// Filing incoming mail (dedupe, threading) and reading tickets, as `SQLStore+Tickets` does.
 extension InMemoryStore {
@@ -32,8 +33,8 @@ extension InMemoryStore {
 
     /// Files emails as ``FilingPlan`` decides, from the facts this state holds: what `SQLStore` reads with queries.
     static func file(_ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, into state: inout State) throws -> [IngestOutcome] {
-        let emails = emails.map(\.storable)
-        let plan = FilingPlan(emails, mailbox: mailbox, facts: facts(for: emails, mailbox: mailbox, state: state))
+        var emails = emails.map(\.storable)
+        let plan = FilingPlan(emails, mailbox: mailbox, facts: facts(for: &emails, mailbox: mailbox, state: state))
         var numbers: [TicketNumber] = []
         for new in plan.newTickets {
             let number = TicketNumber(state.newID())
@@ -63,14 +64,25 @@ extension InMemoryStore {
     }
 
     /// The facts `SQLStore` reads for a group, read from memory.
-    static func facts(for emails: [IncomingEmail], mailbox: MailboxID, state: State) -> FilingFacts {
+    /// Contested emails, and the stored messages they meet, get their content hash, as `SQLStore` gives them.
+    static func facts(for emails: inout [IncomingEmail], mailbox: MailboxID, state: State) -> FilingFacts {
         let keys = FilingPlan.keys(for: emails)
         var facts = FilingFacts(supportAddress: state.mailboxes[mailbox]?.mailbox.email ?? "")
         let ours = state.messages.filter { $0.mailbox == mailbox }
-        let dedupeKeys = Set(keys.dedupeKeys), messageIDs = Set(keys.messageIDs)
-        for message in ours where dedupeKeys.contains(message.dedupeKey) {
-            facts.filed[message.dedupeKey] = FilingFacts.Filed(ticket: message.ticket, contentHash: message.contentHash)
+        let messageIDs = Set(keys.messageIDs)
+        func lookUp(_ dedupeKeys: Set<String>) {
+            for message in ours where dedupeKeys.contains(message.dedupeKey) {
+                facts.filed[message.dedupeKey] = FilingFacts.Filed(
+                    ticket: message.ticket, contentHash: message.contentHash ?? (message.raw.isEmpty ? nil : ContentHash.of(message.raw)))
+            }
         }
+        lookUp(Set(keys.dedupeKeys))
+        var hashed: [IncomingEmail] = []
+        for index in FilingPlan.contested(emails, filed: facts.filed) where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
+            emails[index].contentHash = ContentHash.of(emails[index].raw)
+            hashed.append(emails[index])
+        }
+        lookUp(Set(FilingPlan.rehashedKeys(hashed)))
         let holding = ours.filter { $0.messageID.map(messageIDs.contains) == true }
             .sorted { ($0.direction == .outgoing ? 0 : 1, $0.id) < ($1.direction == .outgoing ? 0 : 1, $1.id) }
         for message in holding {

@@ -9,8 +9,10 @@ import Testing
 
 @Suite("The Store on SQLite and PostgreSQL", .serialized)
 struct StoreTests {
+    /// As the syncer builds them: only mail without a Message-ID comes with its content hash.
     func email(_ raw: [UInt8]) -> IncomingEmail {
-        IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: SHA256.hash(data: raw).description)
+        let parsed = MessageParser.parse(raw)
+        return IncomingEmail(parsed: parsed, raw: raw, receivedAt: Date(), contentHash: IncomingEmail.isKeyedByContent(parsed) ? ContentHash.of(raw) : "")
     }
 
     @Test("Filing is idempotent, threads by Message-ID and by [#N], and keeps the raw bytes", arguments: Backend.allCases)
@@ -69,6 +71,55 @@ struct StoreTests {
             }
         }
         #expect(try await fixture.store.messageCount() == 2)
+    }
+
+    @Test("Content is hashed only where a key is taken, and then tells a reused Message-ID from a refetch: within a group, against archived mail, and against mail filed with no hash", arguments: Backend.allCases)
+    func contentHashedWhenContested(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "contested")
+        let store = fixture.store
+        let mailbox = try await store.createMailbox(
+            try MailboxDraft(email: "c@example.com", name: "C", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let first = simpleMessage(id: "same@example.com", subject: "Out of office", body: "first")
+        let second = simpleMessage(id: "same@example.com", subject: "Out of office", body: "second, different")
+        let other = simpleMessage(id: "other@example.com", subject: "Printer")
+        var uid: UInt32 = 0
+        /// Files a group as the syncer does: raw bytes to the archive (SQLite) or raw_blobs (PostgreSQL) first.
+        func file(_ raws: [[UInt8]]) async throws -> [IngestOutcome] {
+            var emails = raws.map(email)
+            if let locations = try await store.archive(raws) {
+                for index in emails.indices { emails[index].archived = locations[index] }
+            }
+            uid += UInt32(raws.count)
+            return try await store.ingest(emails, mailbox: mailbox.id, folder: "INBOX", watermark: SyncWatermark(uidValidity: 1, lastUID: uid))
+        }
+        func hashes() async throws -> [String: String?] {
+            try await store.database.withSQL { sql in
+                var hashes: [String: String?] = [:]
+                for row in try await sql.raw("SELECT dedupe_key, content_hash FROM messages").all() {
+                    hashes[try row.decode(column: "dedupe_key", as: String.self)] = try row.decode(column: "content_hash", as: String?.self)
+                }
+                return hashes
+            }
+        }
+        func isDuplicate(_ outcome: IngestOutcome?) -> Bool { if case .duplicate = outcome { true } else { false } }
+
+        let opened = try await file([first, other])
+        #expect(opened.allSatisfy { !isDuplicate($0) })
+        let unhashed: [String: String?] = ["mid:same@example.com": nil, "mid:other@example.com": nil]
+        #expect(try await hashes() == unhashed, "no key was taken: nothing hashed")
+
+        // A refetch of the first, the second reusing its Message-ID, and the second again in the same group.
+        let mixed = try await file([first, second, second])
+        #expect(isDuplicate(mixed[0]), "a refetch of mail filed with no hash is recognised from its stored bytes")
+        #expect(!isDuplicate(mixed[1]), "a different email with the same Message-ID is filed")
+        #expect(isDuplicate(mixed[2]), "the same email twice in one group is filed once")
+        let rehashed = "mid:same@example.com#sha256:" + ContentHash.of(second)
+        #expect(try await hashes()[rehashed] == .some(ContentHash.of(second)))
+
+        // Later groups still recognise all three.
+        let again = try await file([second, first, other])
+        #expect(again.allSatisfy(isDuplicate))
+        #expect(try await store.messageCount() == 3)
     }
 
     @Test("Health and the activity log survive in the database", arguments: Backend.allCases)
