@@ -95,30 +95,53 @@ enum Base64Decoder {
         return (out, notes.isEmpty ? nil : "bad base64: " + notes.joined(separator: ", "))
     }
 
-    /// Per byte, what it adds to three counters packed in one word: alphabet characters (bits 0–20), `=` (bits
-    /// 21–41) and anything that is neither these nor whitespace (bits 42–63). One load and one add per byte.
+    /// Per byte, its class for the bytes after the last block of sixteen: 1 for an alphabet character, 1 << 21 for
+    /// `=`, 0 for whitespace and 1 << 42 for anything else.
     static let classWeights: [UInt64] = table.map { v in v < 64 ? 1 : v == 0xFE ? 1 << 21 : v == 0xFD ? 0 : 1 << 42 }
 
     /// The number of bytes `decode` would return for `bytes[range]`, when it would report no defect and the
     /// encoding is plain: alphabet characters and whitespace, then at most two `=` that complete the last
     /// quantum. Nil for anything else (stray characters, missing or early padding), which only decoding can
-    /// describe. Counts without decoding or allocating, about twice as fast as `decode`.
+    /// describe. Counts without decoding or allocating.
     static func cleanDecodedCount(_ bytes: [UInt8], range: Range<Int>) -> Int? {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
         var alphabet = 0, padding = 0, other = 0
-        classWeights.withUnsafeBufferPointer { weights in
-            bytes.withUnsafeBufferPointer { buffer in
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    // Under 2^21 bytes per pass, so no field of the packed sum overflows into the next.
-                    let stop = min(range.upperBound, start + (1 << 20))
-                    var sum: UInt64 = 0
-                    for i in start..<stop { sum &+= weights[Int(buffer[i])] }
-                    alphabet += Int(sum & 0x1F_FFFF)
-                    padding += Int(sum >> 21 & 0x1F_FFFF)
-                    other += Int(sum >> 42)
-                    start = stop
+        bytes.withUnsafeBytes { buffer in
+            // Sixteen bytes at a time (SSE2 on every x86-64, NEON on ARM): about twice the speed of a table lookup per byte.
+            // SIMD16 is the widest type whose comparisons compile to vector instructions here; the masks are read
+            // through their storage, whose lanes are 0 or -1, because the generic mask operations are not.
+            typealias Bytes = SIMD16<UInt8>
+            typealias Lanes = SIMD16<Int8>
+            var start = range.lowerBound
+            while range.upperBound - start >= 16 {
+                // At most 127 blocks per pass, so no lane of the counters overflows.
+                let stop = start + min((range.upperBound - start) / 16, 127) * 16
+                var letters = Lanes(repeating: 0), pads = Lanes(repeating: 0), strays = Lanes(repeating: 0)
+                while start < stop {
+                    let v = buffer.loadUnaligned(fromByteOffset: start, as: Bytes.self)
+                    let letter = (((v | Bytes(repeating: 0x20)) &- Bytes(repeating: 0x61)) .< Bytes(repeating: 26))._storage
+                    let digit = ((v &- Bytes(repeating: 0x30)) .< Bytes(repeating: 10))._storage
+                    let symbol = (v .== Bytes(repeating: 0x2B))._storage | (v .== Bytes(repeating: 0x2F))._storage
+                        | (v .== Bytes(repeating: 0x2D))._storage | (v .== Bytes(repeating: 0x5F))._storage
+                    let space = ((v &- Bytes(repeating: 0x09)) .< Bytes(repeating: 5))._storage | (v .== Bytes(repeating: 0x20))._storage
+                    let pad = (v .== Bytes(repeating: 0x3D))._storage
+                    let inAlphabet = letter | digit | symbol
+                    letters &-= inAlphabet
+                    pads &-= pad
+                    strays |= ~(inAlphabet | space | pad)
+                    start += 16
                 }
+                for lane in 0..<16 {
+                    alphabet += Int(letters[lane])
+                    padding += Int(pads[lane])
+                    other |= Int(strays[lane])
+                }
+            }
+            for i in start..<range.upperBound {
+                let weight = classWeights[Int(buffer[i])]
+                alphabet += Int(weight & 1)
+                padding += Int(weight >> 21 & 1)
+                other |= Int(weight >> 42)
             }
         }
         guard other == 0, padding <= 2, (alphabet + padding) % 4 == 0 else { return nil }

@@ -59,6 +59,35 @@ import Testing
         }
     }
 
+    /// The count reads sixteen bytes at a time: it must classify every byte value as the byte-at-a-time rule does,
+    /// in any position of a block and of the range.
+    @Test func cleanBase64CountMatchesTheRuleForEveryByte() {
+        func reference(_ input: ArraySlice<UInt8>) -> Int? {
+            var alphabet = 0, padding = 0, afterPadding = false
+            for byte in input {
+                if byte == 0x3D { padding += 1; afterPadding = true; continue }
+                if byte == 0x20 || byte &- 0x09 < 5 { continue }
+                guard Base64Decoder.table[Int(byte)] < 64, !afterPadding else { return nil }
+                alphabet += 1
+            }
+            guard padding <= 2, (alphabet + padding) % 4 == 0 else { return nil }
+            return (alphabet + padding) / 4 * 3 - padding
+        }
+        var rng = XorShift(seed: 31)
+        let clean = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_".utf8)
+        for round in 0..<20_000 {
+            let length = Int(rng.byte()) + (round % 3 == 0 ? 256 : 0)
+            var input = (0..<length).map { _ in clean[Int(rng.byte()) % clean.count] }
+            if !input.isEmpty, round % 4 != 0 {
+                // One byte of any value, anywhere: a stray, whitespace, `=` or another alphabet character.
+                input[Int(rng.byte()) * 7 % input.count] = UInt8(truncatingIfNeeded: round)
+            }
+            if round % 5 == 0 { input += Array("=\r\n".utf8) }
+            let from = input.isEmpty ? 0 : Int(rng.byte()) % (input.count / 2 + 1)
+            #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count) == reference(input[from...]), "round \(round)")
+        }
+    }
+
     /// Attachments are decoded when asked for, from the message itself: what comes out is what went in, and a
     /// defective one is still reported while parsing.
     @Test func attachmentsDecodeOnDemand() {
