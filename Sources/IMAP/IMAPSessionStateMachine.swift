@@ -188,6 +188,9 @@ struct IMAPSessionStateMachine: Sendable {
                 return fatal(IMAPError(.protocolViolation, command: command.name,
                                        detail: "more than \(maxUntaggedBytesPerCommand) bytes of untagged responses to one command"))
             }
+            // Taken out first, so the list grows in place: copied back and forth, a FETCH of 500 sizes cost 125,000
+            // copies of responses.
+            running = nil
             command.untagged.append(response)
             running = command
             return .readResponse
