@@ -122,6 +122,28 @@ struct StoreTests {
         #expect(try await store.messageCount() == 3)
     }
 
+    @Test("To and Cc come back from the database exactly, whatever the names hold", arguments: Backend.allCases)
+    func recipientsRoundTrip(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "recipients")
+        let mailbox = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "p@example.com", name: "P", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        var incoming = email(simpleMessage(id: "people@example.com", subject: "People"))
+        incoming.to = [
+            Person(name: #"Quote " and \ backslash"#, email: "q@example.com"), Person(name: nil, email: "bare@example.com"),
+            Person(name: "Slash / and {braces}, [brackets]: \u{1F600} Zoë 北京 \u{10348}", email: "uni@example.com"),
+        ]
+        incoming.cc = [Person(name: "", email: #"odd"\@example.com"#), Person(name: "Tab\there", email: "t@example.com")]
+        guard case .openedTicket(let number) = try await fixture.store.ingest(
+            incoming, mailbox: mailbox.id, folder: "INBOX", watermark: SyncWatermark(uidValidity: 1, lastUID: 1)) else {
+            Issue.record("the email must open a ticket")
+            return
+        }
+        let shown = try #require(try await fixture.store.ticket(number)?.messages.first)
+        #expect(shown.to == incoming.storable.to)
+        #expect(shown.cc == incoming.storable.cc)
+        #expect(shown.cc.last?.name == "Tab here", "control characters never reach a column")
+    }
+
     @Test("Health and the activity log survive in the database", arguments: Backend.allCases)
     func health(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "health")
