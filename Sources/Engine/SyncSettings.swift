@@ -4,12 +4,13 @@ import IMAP
 public struct SyncSettings: Sendable {
     /// Time between polls of a healthy mailbox (default 60 s).
     public var pollInterval: Duration
-    /// UIDs fetched per UID FETCH command. Messages stream in one at a time and are committed in groups, so this
-    /// bounds neither memory nor the work redone after a crash: only how often a pass pauses to finish its commits
-    /// (and to delete, with delete-after-fetch).
+    /// UIDs fetched per UID FETCH command. Messages stream in one at a time and are committed in groups, and the
+    /// commits run on into the next batch, so this bounds neither memory nor the work redone after a crash: only
+    /// how much one command asks for, and how often a pass with delete-after-fetch stops to delete.
     public var fetchBatchSize: Int
-    /// Emails committed per transaction (and at most ``commitGroupBytes``): a group costs a handful of statements
-    /// whatever its size, and a crash refetches at most one group per commit in flight.
+    /// Emails committed per transaction (and at most ``commitGroupBytes``, which bounds it first for most mail): a
+    /// group costs a handful of statements and one sync of the mail archive whatever its size, and a crash
+    /// refetches at most one group per commit in flight. 250 rather than 100 filed the bench corpus about 8% faster.
     public var commitGroupSize: Int
     /// Raw bytes of one commit group at most: with the groups waiting to commit, what a pass holds stays bounded.
     public static let commitGroupBytes = 8 << 20
@@ -30,7 +31,7 @@ public struct SyncSettings: Sendable {
     public var reconcileInterval: Duration
 
     public init(
-        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 500, commitGroupSize: Int = 100, maxConcurrentMailboxes: Int = 4,
+        pollInterval: Duration = .seconds(60), fetchBatchSize: Int = 500, commitGroupSize: Int = 250, maxConcurrentMailboxes: Int = 4,
         trustedCertificatesPEMFile: String? = nil, maxMessageSize: Int = 64 << 20, imapTimeouts: IMAPTimeouts = .default,
         push: Bool = false, idleRenewal: Duration = .seconds(25 * 60), reconcileInterval: Duration = .seconds(15 * 60)
     ) {
