@@ -171,7 +171,10 @@ public struct ParsedMessage: Sendable {
 
     /// Decoded values of all headers with this name (case-insensitive), in order.
     public func headerValues(_ name: String) -> [String] {
-        headers.filter { asciiCaseInsensitiveEquals($0.name, name) }.map(\.value)
+        // One pass, and no list at all for the usual answer (none): every email filed asks for a dozen names.
+        var values: [String] = []
+        for field in headers where asciiCaseInsensitiveEquals(field.name, name) { values.append(field.value) }
+        return values
     }
 }
 
