@@ -172,9 +172,17 @@ struct Ingest: AsyncParsableCommand {
 
     func storeOnly(_ emails: [IncomingEmail], logger: Logger) async throws -> Double {
         return try await BenchStore.withMailbox(url: BenchStore.sqliteURL(in: benchDir), imapPort: 143, logger: logger) { store, _, mailbox in
-            let group = SyncSettings().commitGroupSize
+            // Groups as the syncer closes them: at the size or the byte bound, whichever comes first.
+            var groups: [[IncomingEmail]] = [[]], bytes = 0
+            for email in emails {
+                groups[groups.count - 1].append(email)
+                bytes += email.raw.count
+                guard groups[groups.count - 1].count >= SyncSettings().commitGroupSize || bytes >= SyncSettings.commitGroupBytes else { continue }
+                groups.append([])
+                bytes = 0
+            }
             let start = ContinuousClock.now
-            for var slice in emails.chunks(of: group) {
+            for var slice in groups where !slice.isEmpty {
                 let mark = SyncWatermark(uidValidity: 1, lastUID: slice.last?.sourceUID ?? 0, source: "bench")
                 // As `serve` files them: raw bytes into the archive and on disk first, then the commit.
                 if let locations = try await store.archive(slice.map(\.raw)) {
