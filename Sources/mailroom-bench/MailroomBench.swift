@@ -103,6 +103,9 @@ struct Ingest: AsyncParsableCommand {
         var cpu = Array(repeating: [Double](), count: contenders.count)
         for round in 1...max(1, runs) {
             for (index, contender) in contenders.enumerated() {
+                // What the contender before left dirty reaches the disk first, untimed: otherwise its writeback
+                // queues in front of the next one's syncs (PostgreSQL's gigabyte slowed the store-only row by half).
+                sync()
                 let busy = try MachineCPU.busySeconds()
                 samples[index].append(try await contender.run())
                 cpu[index].append(try MachineCPU.busySeconds() - busy)
