@@ -86,7 +86,7 @@ struct Ingest: AsyncParsableCommand {
             ("mbsync: fetch + Maildir, FSync yes (peer)", { try peers.mbsync(port: port, fsync: true, expect: expect) }),
             ("Mailroom IMAP fetch only", { try await fetchOnly(server: imap, expect: expect, logger: logger) }),
             ("Mailroom MIME parse only (messages in memory)", { parseOnly(messages) }),
-            ("Mailroom prepare only: parse + hash + sanitize (messages in memory)", { prepareOnly(messages) }),
+            ("Mailroom prepare only: parse, sanitize, classify (messages in memory)", { prepareOnly(messages) }),
             ("Mailroom thread + store only (prepared emails, SQLite, archive synced per group)", {
                 let prepared = emails ?? Self.prepared(messages)
                 emails = prepared
