@@ -25,7 +25,8 @@ public final class Database: Service, Sendable {
     /// because the nodes that share it share no folder.
     public let rawArchive: RawArchive?
     private let backend: Backend
-    private let logger: Logger
+    /// The database's own logger, which the store's static helpers also write to.
+    let logger: Logger
 
     private enum Backend: Sendable {
         case sqlite(SQLiteConnection, AsyncMutex, WALCheckpointer)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MailroomCore
 import SQLKit
 
@@ -14,12 +15,12 @@ extension SQLStore {
     /// Committed without waiting for the disk (``Database/Durability/deferred``): the mail server still holds every
     /// message until ``makeDurable()`` has returned and the syncer deletes it.
     public func ingest(_ emails: [IncomingEmail], mailbox: MailboxID, folder: String, watermark: SyncWatermark) async throws -> [IngestOutcome] {
-        let dialect = database.dialect, archive = database.rawArchive
+        let dialect = database.dialect, archive = database.rawArchive, logger = database.logger
         // Whoever built the emails, no control character reaches a text column.
         let emails = emails.map(\.storable)
         return try await database.transaction(.deferred) { sql in
             try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
-            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, archive: archive, sql: sql)
+            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, archive: archive, logger: logger, sql: sql)
         }
     }
 
@@ -52,10 +53,10 @@ extension SQLStore {
     static let blobSegment = "raw_blobs"
 
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
-        let dialect = database.dialect, archive = database.rawArchive
+        let dialect = database.dialect, archive = database.rawArchive, logger = database.logger
         let email = email.storable
         let outcomes = try await database.transaction { sql in
-            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, archive: archive, sql: sql)
+            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, archive: archive, logger: logger, sql: sql)
         }
         guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
         return outcome
@@ -63,11 +64,12 @@ extension SQLStore {
 
     /// Files storable emails inside the caller's transaction.
     static func file(
-        _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, archive: RawArchive?, sql: any SQLDatabase
+        _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, archive: RawArchive?, logger: Logger,
+        sql: any SQLDatabase
     ) async throws -> [IngestOutcome] {
         guard !emails.isEmpty else { return [] }
         var emails = emails
-        let facts = try await facts(for: &emails, mailbox: mailbox, dialect: dialect, archive: archive, sql: sql)
+        let facts = try await facts(for: &emails, mailbox: mailbox, dialect: dialect, archive: archive, logger: logger, sql: sql)
         let plan = FilingPlan(emails, mailbox: mailbox, facts: facts)
         let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql)
         try await updateJoined(plan.joined, sql: sql)
@@ -82,7 +84,7 @@ extension SQLStore {
     /// The emails whose keys are taken (``FilingPlan/contested(_:filed:)``) get their content hash here, and so do
     /// the stored messages they meet, from their stored bytes.
     static func facts(
-        for emails: inout [IncomingEmail], mailbox: MailboxID, dialect: SQLDialectKind, archive: RawArchive?, sql: any SQLDatabase
+        for emails: inout [IncomingEmail], mailbox: MailboxID, dialect: SQLDialectKind, archive: RawArchive?, logger: Logger, sql: any SQLDatabase
     ) async throws -> FilingFacts {
         let keys = FilingPlan.keys(for: emails)
         var facts = FilingFacts(supportAddress: try await sql.raw("SELECT email FROM mailboxes WHERE id = \(bind: mailbox.rawValue)").first()
@@ -110,8 +112,18 @@ extension SQLStore {
                 hashed.append(emails[index])
             }
             for (key, id) in unhashed {
-                // Bytes that cannot be read leave the content unknown, which the plan takes for the same message.
-                guard let raw = try? await storedRaw(id, dialect: dialect, archive: archive, sql: sql), !raw.isEmpty else { continue }
+                let raw: [UInt8]?
+                do {
+                    raw = try await storedRaw(id, dialect: dialect, archive: archive, sql: sql)
+                } catch {
+                    // The content stays unknown, which the plan takes for the same message, as for mail filed before
+                    // hashes were kept. Said aloud: a damaged copy is mail lost already, and this may hide another.
+                    logger.error("The stored copy of a message cannot be read to tell a refetch from another email with its key; taking it for a refetch", metadata: [
+                        "mailbox": "\(mailbox)", "message": "\(id)", "error": "\(error)",
+                    ])
+                    continue
+                }
+                guard let raw, !raw.isEmpty else { continue }
                 facts.filed[key]?.contentHash = ContentHash.of(raw)
             }
             try await lookUp(FilingPlan.rehashedKeys(hashed).filter { facts.filed[$0] == nil })

@@ -122,6 +122,33 @@ struct StoreTests {
         #expect(try await store.messageCount() == 3)
     }
 
+    @Test("A stored copy that cannot be read is logged as an error; the email with its key is taken for a refetch, and other mail is filed")
+    func unreadableStoredCopy() async throws {
+        let capture = LogCapture()
+        let path = try TestPaths.temporaryDirectory("unreadable").appendingPathComponent("mailroom.sqlite").path
+        let database = try await Database.open(try DatabaseURL(parsing: path), logger: capture.logger())
+        Task { try? await database.run() }
+        let store = SQLStore(database: database)
+        try await store.migrate()
+        let mailbox = try await store.createMailbox(
+            try MailboxDraft(email: "u@example.com", name: "U", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let first = simpleMessage(id: "same@example.com", subject: "Out of office", body: "first")
+        var filed = email(first)
+        filed.archived = try #require(try await store.archive([first])?.first)
+        _ = try await store.ingest(filed, mailbox: mailbox.id, folder: "INBOX", watermark: SyncWatermark(uidValidity: 1, lastUID: 1))
+        // The mail archive loses its files.
+        let folder = try #require(database.rawArchive?.folder)
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) { try FileManager.default.removeItem(atPath: folder + "/" + name) }
+
+        let second = simpleMessage(id: "same@example.com", subject: "Out of office", body: "second, different")
+        let outcomes = try await store.ingest(
+            [email(second), email(simpleMessage(id: "new@example.com", subject: "New"))], mailbox: mailbox.id, folder: "INBOX",
+            watermark: SyncWatermark(uidValidity: 1, lastUID: 3))
+        if case .duplicate = outcomes.first {} else { Issue.record("with its content unknown, the email is taken for a refetch, as before hashes were kept") }
+        if case .duplicate = outcomes.last { Issue.record("other mail is filed") }
+        #expect(capture.lines.contains { $0.hasPrefix("error") && $0.contains("stored copy of a message cannot be read") && $0.contains("cannot be opened") })
+    }
+
     @Test("To and Cc come back from the database exactly, whatever the names hold", arguments: Backend.allCases)
     func recipientsRoundTrip(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "recipients")
