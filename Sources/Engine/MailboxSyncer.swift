@@ -214,7 +214,7 @@ public struct MailboxSyncer: Sendable {
         }
         func file(_ parsed: ParseQueue.Parsed) async throws {
             group.add(parsed.email, uid: parsed.uid, passing: parsed.passing)
-            guard group.emails.count >= settings.commitGroupSize || group.bytes >= SyncSettings.commitGroupBytes else { return }
+            guard settings.closesGroup(emails: group.emails.count, bytes: group.bytes) else { return }
             enqueue(group.take())
             while commits.isFull { try await commits.next()?.tally(into: &report, filed: &filed) }
         }

@@ -14,6 +14,9 @@ public struct SyncSettings: Sendable {
     public var commitGroupSize: Int
     /// Raw bytes of one commit group at most: with the groups waiting to commit, what a pass holds stays bounded.
     public static let commitGroupBytes = 8 << 20
+
+    /// Whether a group of this many emails and raw bytes is complete and goes to commit.
+    public func closesGroup(emails: Int, bytes: Int) -> Bool { emails >= commitGroupSize || bytes >= Self.commitGroupBytes }
     /// Mailboxes synced at once.
     public var maxConcurrentMailboxes: Int
     /// Extra CA certificates (PEM) to trust for mail servers, beside the system's.

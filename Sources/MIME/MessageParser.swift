@@ -125,13 +125,8 @@ struct ParserState {
             if (previous == UInt8(ascii: "1") && byte == UInt8(ascii: "6")) || (previous == UInt8(ascii: "3") && byte == UInt8(ascii: "2")) { return true }
             previous = byte
         }
-        let name = charset.utf8
-        if name.count >= 3 {
-            let first = name.startIndex, second = name.index(after: first), third = name.index(after: second)
-            // ASCII letters only differ from their capitals in 0x20, and no other byte becomes one of these three by it.
-            if name[first] | 0x20 == UInt8(ascii: "u"), name[second] | 0x20 == UInt8(ascii: "c"), name[third] | 0x20 == UInt8(ascii: "s") { return true }
-        }
-        return name.count == 7 && charset.lowercased() == "unicode"
+        let name = charset.utf8.lazy.map(asciiLower)
+        return name.prefix(3).elementsEqual("ucs".utf8) || name.elementsEqual("unicode".utf8)
     }
 
     /// An attachment's content, left encoded in the message where its size can be told without decoding it

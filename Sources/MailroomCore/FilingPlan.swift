@@ -146,6 +146,17 @@ public struct FilingPlan: Sendable {
         emails.filter { !$0.contentHash.isEmpty }.map(Self.rehashed)
     }
 
+    /// Gives the ``contested(_:filed:)`` emails that have content their hash (`hash`, the store's), and returns the
+    /// keys they would be filed under if their own were taken by other content: the store's second look-up.
+    public static func hashContested(_ emails: inout [IncomingEmail], filed: [String: FilingFacts.Filed], hash: ([UInt8]) -> String) -> [String] {
+        var hashed: [IncomingEmail] = []
+        for index in contested(emails, filed: filed) where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
+            emails[index].contentHash = hash(emails[index].raw)
+            hashed.append(emails[index])
+        }
+        return rehashedKeys(hashed).filter { filed[$0] == nil }
+    }
+
     /// Decides the group. `emails` must be ``IncomingEmail/storable`` (the store's look-ups used their keys), and
     /// the ``contested(_:filed:)`` ones must carry their content hash where they have content.
     public init(_ emails: [IncomingEmail], mailbox: MailboxID, facts: FilingFacts) {

@@ -104,30 +104,24 @@ extension SQLStore {
             }
         }
         try await lookUp(keys.dedupeKeys)
-        let contested = FilingPlan.contested(emails, filed: facts.filed)
-        if !contested.isEmpty {
-            var hashed: [IncomingEmail] = []
-            for index in contested where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
-                emails[index].contentHash = ContentHash.of(emails[index].raw)
-                hashed.append(emails[index])
+        // Every stored message met is contested: its key was asked for because an email of the group has it.
+        let rehashed = FilingPlan.hashContested(&emails, filed: facts.filed, hash: ContentHash.of)
+        for (key, id) in unhashed {
+            let raw: [UInt8]?
+            do {
+                raw = try await storedRaw(id, dialect: dialect, archive: archive, sql: sql)
+            } catch {
+                // The content stays unknown, which the plan takes for the same message, as for mail filed before
+                // hashes were kept. Said aloud: a damaged copy is mail lost already, and this may hide another.
+                logger.error("The stored copy of a message cannot be read to tell a refetch from another email with its key; taking it for a refetch", metadata: [
+                    "mailbox": "\(mailbox)", "message": "\(id)", "error": "\(error)",
+                ])
+                continue
             }
-            for (key, id) in unhashed {
-                let raw: [UInt8]?
-                do {
-                    raw = try await storedRaw(id, dialect: dialect, archive: archive, sql: sql)
-                } catch {
-                    // The content stays unknown, which the plan takes for the same message, as for mail filed before
-                    // hashes were kept. Said aloud: a damaged copy is mail lost already, and this may hide another.
-                    logger.error("The stored copy of a message cannot be read to tell a refetch from another email with its key; taking it for a refetch", metadata: [
-                        "mailbox": "\(mailbox)", "message": "\(id)", "error": "\(error)",
-                    ])
-                    continue
-                }
-                guard let raw, !raw.isEmpty else { continue }
-                facts.filed[key]?.contentHash = ContentHash.of(raw)
-            }
-            try await lookUp(FilingPlan.rehashedKeys(hashed).filter { facts.filed[$0] == nil })
+            guard let raw, !raw.isEmpty else { continue }
+            facts.filed[key]?.contentHash = ContentHash.of(raw)
         }
+        try await lookUp(rehashed)
         // Only this mailbox's messages: a Message-ID is no key across mailboxes, nor within one (anyone can reuse it),
         // so every ticket holding it is a candidate, ours (sent by Mailroom) and the oldest first.
         var holding: [(id: String, ticket: Int64, ours: Bool, row: Int64)] = []

@@ -56,8 +56,7 @@ public struct SQLStore: MailroomStore, StoreProbe {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 out += [UInt8(ascii: "\\"), byte]
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += Array(#"\u00"#.utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                out += Array(#"\u00"#.utf8) + Array(Hex.lowercase([byte]).utf8)
             default:
                 out.append(byte)
             }

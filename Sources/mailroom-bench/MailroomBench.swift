@@ -176,11 +176,12 @@ struct Ingest: AsyncParsableCommand {
     func storeOnly(_ emails: [IncomingEmail], logger: Logger) async throws -> Double {
         return try await BenchStore.withMailbox(url: BenchStore.sqliteURL(in: benchDir), imapPort: 143, logger: logger) { store, _, mailbox in
             // Groups as the syncer closes them: at the size or the byte bound, whichever comes first.
+            let settings = SyncSettings()
             var groups: [[IncomingEmail]] = [[]], bytes = 0
             for email in emails {
                 groups[groups.count - 1].append(email)
                 bytes += email.raw.count
-                guard groups[groups.count - 1].count >= SyncSettings().commitGroupSize || bytes >= SyncSettings.commitGroupBytes else { continue }
+                guard settings.closesGroup(emails: groups[groups.count - 1].count, bytes: bytes) else { continue }
                 groups.append([])
                 bytes = 0
             }

@@ -27,6 +27,29 @@ struct FilingPlanTests {
             supportAddress: "support@helpdesk.example")
     }
 
+    @Test("Only contested emails with content are hashed: a key already filed, or shared in the group; a notice keeps no hash")
+    func onlyContestedAreHashed() {
+        var emails = [Self.email("taken@x", hash: ""), Self.email("fresh@x", hash: ""), Self.email("twice@x", hash: ""),
+                      Self.email("twice@x", hash: ""), Self.email("known@x", hash: "k")]
+        var notice = Self.email("taken@x", hash: "")
+        notice.raw = []
+        emails.append(notice)
+        let filed: [String: FilingFacts.Filed] = [
+            "mid:taken@x": .init(ticket: TicketNumber(7), contentHash: nil), "mid:known@x": .init(ticket: TicketNumber(8), contentHash: "k"),
+            "mid:twice@x#sha256:#twice@x": .init(ticket: TicketNumber(9), contentHash: "#twice@x"),
+        ]
+        #expect(FilingPlan.contested(emails, filed: filed) == [0, 2, 3, 4, 5])
+        var hashes: [String] = []
+        let rehashed = FilingPlan.hashContested(&emails, filed: filed) { raw in
+            hashes.append(String(decoding: raw, as: UTF8.self))
+            return "#" + (MessageParser.parse(raw).messageID ?? "")
+        }
+        #expect(emails.map(\.contentHash) == ["#taken@x", "", "#twice@x", "#twice@x", "k", ""], "fresh mail, a known hash and a notice are left alone")
+        #expect(hashes.count == 3)
+        // Keys the store has already read are not asked again.
+        #expect(rehashed == ["mid:taken@x#sha256:#taken@x"])
+    }
+
     @Test("A reply in the same group as the email it answers joins the ticket that email opens; numbers are given on insert")
     func replyInTheSameGroup() throws {
         let plan = Self.plan([Self.email("a@x"), Self.email("b@x", answering: "a@x", at: 2_000)])

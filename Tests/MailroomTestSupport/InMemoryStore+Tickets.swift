@@ -77,12 +77,7 @@ extension InMemoryStore {
             }
         }
         lookUp(Set(keys.dedupeKeys))
-        var hashed: [IncomingEmail] = []
-        for index in FilingPlan.contested(emails, filed: facts.filed) where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
-            emails[index].contentHash = ContentHash.of(emails[index].raw)
-            hashed.append(emails[index])
-        }
-        lookUp(Set(FilingPlan.rehashedKeys(hashed)))
+        lookUp(Set(FilingPlan.hashContested(&emails, filed: facts.filed, hash: ContentHash.of)))
         let holding = ours.filter { $0.messageID.map(messageIDs.contains) == true }
             .sorted { ($0.direction == .outgoing ? 0 : 1, $0.id) < ($1.direction == .outgoing ? 0 : 1, $1.id) }
         for message in holding {
