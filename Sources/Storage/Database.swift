@@ -181,6 +181,15 @@ public final class Database: Service, Sendable {
     public func transaction<T: Sendable>(
         _ durability: Durability = .durable, _ body: @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
+        try await transactionWithDriver(durability) { sql, _ in try await body(sql) }
+    }
+
+    /// ``transaction(_:_:)`` that also hands over SQLite's connection (nil on PostgreSQL), for the one statement
+    /// whose binds are worth giving the driver directly: SQLKit's `Encodable` path for a group's message rows was
+    /// a tenth of the time spent filing mail.
+    func transactionWithDriver<T: Sendable>(
+        _ durability: Durability, _ body: @Sendable (any SQLDatabase, SQLiteConnection?) async throws -> T
+    ) async throws -> T {
         switch backend {
         case .sqlite(let connection, let mutex, let checkpointer):
             defer { Task { await checkpointer.nudge() } }
@@ -192,7 +201,7 @@ public final class Database: Service, Sendable {
                     // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
                     try await sql.raw("BEGIN IMMEDIATE").run()
                     do {
-                        let result = try await body(sql)
+                        let result = try await body(sql, connection)
                         try await sql.raw("COMMIT").run()
                         // Committed: what follows must not turn it into a reported failure.
                         if durability == .deferred { try? await sql.raw("PRAGMA synchronous = FULL").run() }
@@ -213,7 +222,7 @@ public final class Database: Service, Sendable {
                     try await sql.raw("BEGIN").run()
                     do {
                         if durability == .deferred { try await sql.raw("SET LOCAL synchronous_commit = off").run() }
-                        let result = try await body(sql)
+                        let result = try await body(sql, nil)
                         try await sql.raw("COMMIT").run()
                         return result
                     } catch {

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import MailroomCore
+import NIOCore
 import SQLKit
+import SQLiteNIO
 
 /// Filing incoming mail: a group of emails costs a fixed handful of statements (look-ups for the whole group, then
 /// multi-row writes), not several per email. ``FilingPlan`` decides; this reads its facts and writes its result.
@@ -18,9 +20,9 @@ extension SQLStore {
         let dialect = database.dialect, archive = database.rawArchive, logger = database.logger
         // Whoever built the emails, no control character reaches a text column.
         let emails = emails.map(\.storable)
-        return try await database.transaction(.deferred) { sql in
+        return try await database.transactionWithDriver(.deferred) { sql, sqlite in
             try await Self.upsertWatermark(sql, id: mailbox, folder: folder, watermark, at: Millis.now)
-            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, archive: archive, logger: logger, sql: sql)
+            return try await Self.file(emails, mailbox: mailbox, watermark: watermark, dialect: dialect, archive: archive, logger: logger, sql: sql, sqlite: sqlite)
         }
     }
 
@@ -55,17 +57,17 @@ extension SQLStore {
     public func receive(_ email: IncomingEmail, mailbox: MailboxID) async throws -> IngestOutcome {
         let dialect = database.dialect, archive = database.rawArchive, logger = database.logger
         let email = email.storable
-        let outcomes = try await database.transaction { sql in
-            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, archive: archive, logger: logger, sql: sql)
+        let outcomes = try await database.transactionWithDriver(.durable) { sql, sqlite in
+            try await Self.file([email], mailbox: mailbox, watermark: nil, dialect: dialect, archive: archive, logger: logger, sql: sql, sqlite: sqlite)
         }
         guard let outcome = outcomes.first else { throw StoreError.corrupt("Filing returned no outcome.") }
         return outcome
     }
 
-    /// Files storable emails inside the caller's transaction.
+    /// Files storable emails inside the caller's transaction; `sqlite` is the transaction's own connection, if SQLite.
     static func file(
         _ emails: [IncomingEmail], mailbox: MailboxID, watermark: SyncWatermark?, dialect: SQLDialectKind, archive: RawArchive?, logger: Logger,
-        sql: any SQLDatabase
+        sql: any SQLDatabase, sqlite: SQLiteConnection?
     ) async throws -> [IngestOutcome] {
         guard !emails.isEmpty else { return [] }
         var emails = emails
@@ -73,7 +75,7 @@ extension SQLStore {
         let plan = FilingPlan(emails, mailbox: mailbox, facts: facts)
         let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql)
         try await updateJoined(plan.joined, sql: sql)
-        try await insertMessages(plan.filings, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
+        try await insertMessages(plan.filings, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql, sqlite: sqlite)
         return try plan.outcomes(numbering: numbers)
     }
 
@@ -235,18 +237,24 @@ extension SQLStore {
     /// Inserts in the group's order (message ids follow it): small or archived messages many to a statement, a large
     /// one alone, its bytes in pieces.
     private static func insertMessages(
-        _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase
+        _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, sql: any SQLDatabase,
+        sqlite: SQLiteConnection?
     ) async throws {
-        var small: [FilingPlan.Filing] = []
+        var small: [[RowValue]] = []
+        func flush() async throws {
+            guard !small.isEmpty else { return }
+            try await insertMessageRows(small.drainAll(), sql: sql, sqlite: sqlite)
+        }
         for filing in filings {
+            let row = try messageRow(filing, numbers: numbers, mailbox: mailbox, watermark: watermark)
             guard case .pieces = RawPlacement(filing.email) else {
-                small.append(filing)
-                // 25 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
-                if small.count == 200 { try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql) }
+                small.append(row)
+                // 24 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
+                if small.count == 200 { try await flush() }
                 continue
             }
-            try await insertMessageRows(small.drainAll(), numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
-            guard let id = try await insertMessageRows([filing], numbers: numbers, mailbox: mailbox, watermark: watermark, returningID: true, sql: sql)
+            try await flush()
+            guard let id = try await sql.raw(messageInsert([row]) + " RETURNING id").first().map({ try $0.int64("id") })
             else { throw StoreError.corrupt("The new message got no id.") }
             let raw = filing.email.raw
             for (seq, start) in stride(from: 0, to: raw.count, by: rawPieceSize).enumerated() {
@@ -256,45 +264,87 @@ extension SQLStore {
                     """).run()
             }
         }
-        try await insertMessageRows(small, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql)
+        try await flush()
     }
 
-    /// One INSERT for `filings`; raw bytes placed in pieces or in the archive are left out of the row.
-    @discardableResult
-    private static func insertMessageRows(
-        _ filings: [FilingPlan.Filing], numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?, returningID: Bool = false,
-        sql: any SQLDatabase
-    ) async throws -> Int64? {
-        guard !filings.isEmpty else { return nil }
-        let rows: [SQLQueryString] = try filings.map { filing in
-            let email = filing.email
-            let ticket = try FilingPlan.number(filing.ticket, numbers)
-            let placement = RawPlacement(email)
-            if case .archived(let location) = placement, location.length != email.raw.count {
-                throw StoreError.corrupt("The archived copy of a message has \(location.length) bytes, not \(email.raw.count).")
+    /// A value of a message row, built once and bound by either driver.
+    enum RowValue {
+        case integer(Int64), text(String), blob([UInt8]), null
+
+        init(_ value: Int64?) { self = value.map(RowValue.integer) ?? .null }
+        init(_ value: String?) { self = value.map(RowValue.text) ?? .null }
+    }
+
+    /// The columns of ``messageRow(_:numbers:mailbox:watermark:)``, in its order; `direction` is the literal 'incoming'.
+    private static let messageColumns = """
+        ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject, text_body, html_body,
+            attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source, raw_segment,
+            raw_offset
+        """
+
+    /// One filing's row; raw bytes placed in pieces or in the archive are left out of it.
+    private static func messageRow(
+        _ filing: FilingPlan.Filing, numbers: [TicketNumber], mailbox: MailboxID, watermark: SyncWatermark?
+    ) throws -> [RowValue] {
+        let email = filing.email
+        let ticket = try FilingPlan.number(filing.ticket, numbers)
+        let placement = RawPlacement(email)
+        if case .archived(let location) = placement, location.length != email.raw.count {
+            throw StoreError.corrupt("The archived copy of a message has \(location.length) bytes, not \(email.raw.count).")
+        }
+        let inRow: [UInt8] = if case .row = placement { email.raw } else { [] }
+        return [
+            .integer(ticket.rawValue), .integer(mailbox.rawValue), .text(email.dedupeKey), RowValue(email.messageID),
+            .text(email.from.email), RowValue(email.from.name), .text(json(email.to)), .text(json(email.cc)), .text(email.subject),
+            .text(email.textBody), RowValue(email.sanitizedHTML), .text(json(email.attachments)), .text(json(email.defects)),
+            RowValue(email.sentAt.map(Millis.from)), .integer(Millis.from(email.receivedAt)), RowValue(watermark.map { Int64($0.uidValidity) }),
+            RowValue(email.sourceUID.map { Int64($0) }), .integer(Int64(email.raw.count)), .blob(inRow),
+            RowValue(email.contentHash.isEmpty ? nil : email.contentHash), RowValue(email.automatic?.rawValue), RowValue(watermark?.source),
+            RowValue(email.archived?.segment), RowValue(email.archived?.offset),
+        ]
+    }
+
+    /// One INSERT for `rows`. On SQLite the values go to the driver as they are; elsewhere through SQLKit.
+    private static func insertMessageRows(_ rows: [[RowValue]], sql: any SQLDatabase, sqlite: SQLiteConnection?) async throws {
+        guard let sqlite else {
+            try await sql.raw(messageInsert(rows)).run()
+            return
+        }
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(rows.count * (rows.first?.count ?? 0))
+        for row in rows {
+            for value in row {
+                switch value {
+                case .integer(let value): binds.append(.integer(SQLiteInt64(value)))
+                case .text(let value): binds.append(.text(value))
+                case .blob(let value): binds.append(.blob(ByteBuffer(bytes: value)))
+                case .null: binds.append(.null)
+                }
             }
-            let inRow: [UInt8] = if case .row = placement { email.raw } else { [] }
-            return """
-                (\(bind: ticket.rawValue), \(bind: mailbox.rawValue), 'incoming', \(bind: email.dedupeKey), \(bind: email.messageID),
-                 \(bind: email.from.email), \(bind: email.from.name), \(bind: json(email.to)), \(bind: json(email.cc)), \(bind: email.subject),
-                 \(bind: email.textBody), \(bind: email.sanitizedHTML), \(bind: json(email.attachments)), \(bind: json(email.defects)),
-                 \(bind: email.sentAt.map(Millis.from)), \(bind: Millis.from(email.receivedAt)), \(bind: watermark.map { Int64($0.uidValidity) }),
-                 \(bind: email.sourceUID.map { Int64($0) }), \(bind: Int64(email.raw.count)), \(bind: StoredBytes(inRow)),
-                 \(bind: email.contentHash.isEmpty ? nil : email.contentHash), \(bind: email.automatic?.rawValue), \(bind: watermark?.source),
-                 \(bind: email.archived?.segment), \(bind: email.archived?.offset))
-                """
         }
-        let insert: SQLQueryString = """
-            INSERT INTO messages (ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject,
-                text_body, html_body, attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source,
-                raw_segment, raw_offset)
-            VALUES \(rows.joined(separator: ", "))
-            """
-        guard returningID else {
-            try await sql.raw(insert).run()
-            return nil
+        let placeholders = "(?, ?, 'incoming'" + String(repeating: ", ?", count: (rows.first?.count ?? 2) - 2) + ")"
+        let values = Array(repeating: placeholders, count: rows.count).joined(separator: ", ")
+        _ = try await sqlite.query("INSERT INTO messages (\(messageColumns)) VALUES \(values)", binds)
+    }
+
+    /// The INSERT for `rows` through SQLKit.
+    private static func messageInsert(_ rows: [[RowValue]]) -> SQLQueryString {
+        var insert: SQLQueryString = "INSERT INTO messages (\(unsafeRaw: messageColumns)) VALUES "
+        for (index, row) in rows.enumerated() {
+            insert.appendLiteral(index == 0 ? "(" : ", (")
+            for (column, value) in row.enumerated() {
+                if column > 0 { insert.appendLiteral(", ") }
+                switch value {
+                case .integer(let value): insert.appendInterpolation(bind: value)
+                case .text(let value): insert.appendInterpolation(bind: value)
+                case .blob(let value): insert.appendInterpolation(bind: StoredBytes(value))
+                case .null: insert.appendLiteral("NULL")
+                }
+                if column == 1 { insert.appendLiteral(", 'incoming'") }
+            }
+            insert.appendLiteral(")")
         }
-        return try await sql.raw(insert + " RETURNING id").first().map { try $0.int64("id") }
+        return insert
     }
 }
 

@@ -149,7 +149,7 @@ struct StoreTests {
         #expect(capture.lines.contains { $0.hasPrefix("error") && $0.contains("stored copy of a message cannot be read") && $0.contains("cannot be opened") })
     }
 
-    @Test("To and Cc come back from the database exactly, whatever the names hold", arguments: Backend.allCases)
+    @Test("To, Cc, attachments and defects come back from the database exactly, whatever they hold", arguments: Backend.allCases)
     func recipientsRoundTrip(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "recipients")
         let mailbox = try await fixture.store.createMailbox(
@@ -160,6 +160,11 @@ struct StoreTests {
             Person(name: "Slash / and {braces}, [brackets]: \u{1F600} Zoë 北京 \u{10348}", email: "uni@example.com"),
         ]
         incoming.cc = [Person(name: "", email: #"odd"\@example.com"#), Person(name: "Tab\there", email: "t@example.com")]
+        incoming.attachments = [
+            AttachmentInfo(index: 0, filename: #"re"port\ 北京 \u{1F600}.pdf"#, contentType: "application/pdf", size: 123_456, isInline: false, contentID: nil),
+            AttachmentInfo(index: 1, filename: "", contentType: #"image/png; name="a/b""#, size: 0, isInline: true, contentID: #"<logo"\@x>"#),
+        ]
+        incoming.defects = [#"A "quoted" \ defect"#, "Line\u{1}feed", "/ и \u{10348}"]
         guard case .openedTicket(let number) = try await fixture.store.ingest(
             incoming, mailbox: mailbox.id, folder: "INBOX", watermark: SyncWatermark(uidValidity: 1, lastUID: 1)) else {
             Issue.record("the email must open a ticket")
@@ -169,6 +174,9 @@ struct StoreTests {
         #expect(shown.to == incoming.storable.to)
         #expect(shown.cc == incoming.storable.cc)
         #expect(shown.cc.last?.name == "Tab here", "control characters never reach a column")
+        #expect(shown.attachments == incoming.storable.attachments)
+        #expect(shown.defects == incoming.storable.defects)
+        #expect(shown.defects == [#"A "quoted" \ defect"#, "Linefeed", "/ и \u{10348}"])
     }
 
     @Test("Health and the activity log survive in the database", arguments: Backend.allCases)
