@@ -262,3 +262,73 @@ import Testing
         #expect(m.textBody == "see attachment")
     }
 }
+
+/// The vector scan for delimiter lines against the rule it implements, line by line.
+@Suite struct MultipartScanTests {
+    /// The rule, one line at a time: a line (split at LF) is a delimiter when it starts with `--boundary`, then
+    /// either `--` (close) or only spaces, tabs and CRs.
+    static func reference(_ raw: [UInt8], range: Range<Int>, boundary: [UInt8], maxParts: Int) -> MultipartParser.Result {
+        var result = MultipartParser.Result()
+        guard !boundary.isEmpty, boundary.count <= MultipartParser.maxBoundaryLength, range.count >= boundary.count + 2 else { return result }
+        let needle: [UInt8] = [0x2D, 0x2D] + boundary
+        var partStart: Int?
+        var lineStart = range.lowerBound
+        while lineStart < range.upperBound {
+            let lineEnd = raw[lineStart..<range.upperBound].firstIndex(of: 0x0A) ?? range.upperBound
+            let nextLine = min(lineEnd + 1, range.upperBound)
+            defer { lineStart = nextLine }
+            let line = Array(raw[lineStart..<lineEnd])
+            guard line.starts(with: needle) else { continue }
+            let rest = line.dropFirst(needle.count)
+            let isClose = rest.starts(with: [0x2D, 0x2D])
+            guard isClose || rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) else { continue }
+            result.foundDelimiter = true
+            if let s = partStart {
+                var contentEnd = lineStart
+                if contentEnd > s && raw[contentEnd - 1] == 0x0A { contentEnd -= 1 }
+                if contentEnd > s && raw[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+                if result.parts.count >= maxParts {
+                    result.truncated = true
+                    return result
+                }
+                result.parts.append(s..<max(s, contentEnd))
+            }
+            if isClose {
+                result.closed = true
+                return result
+            }
+            partStart = nextLine
+        }
+        if let s = partStart {
+            if result.parts.count >= maxParts { result.truncated = true } else { result.parts.append(s..<range.upperBound) }
+        }
+        return result
+    }
+
+    @Test("Delimiters are found wherever they fall in a 16-byte block, as the line-by-line rule finds them")
+    func scanMatchesTheRule() {
+        var random = SeededGenerator(seed: 7)
+        // Bytes that make and break delimiters: line breaks, dashes, the boundary's letters, whitespace, others.
+        let alphabet: [UInt8] = Array("\n\n\r--- \tbBx=".utf8)
+        for round in 0..<5_000 {
+            let boundary: [UInt8] = round % 3 == 0 ? Array("b".utf8) : Array("bB".utf8)
+            var raw: [UInt8] = []
+            for _ in 0..<Int.random(in: 0..<120, using: &random) {
+                // Sometimes a whole delimiter line, or a close one, at a random offset.
+                switch Int.random(in: 0..<12, using: &random) {
+                case 0: raw += [0x0A, 0x2D, 0x2D] + boundary + [0x0D, 0x0A]
+                case 1: raw += [0x0A, 0x2D, 0x2D] + boundary + [0x2D, 0x2D]
+                default: raw.append(alphabet[Int.random(in: 0..<alphabet.count, using: &random)])
+                }
+            }
+            let lower = raw.isEmpty ? 0 : Int.random(in: 0...min(3, raw.count), using: &random)
+            let upper = Int.random(in: lower...raw.count, using: &random)
+            let maxParts = round % 5 == 0 ? 2 : .max
+            let found = MultipartParser.split(raw, range: lower..<upper, boundary: boundary, maxParts: maxParts)
+            let expected = Self.reference(raw, range: lower..<upper, boundary: boundary, maxParts: maxParts)
+            #expect(found.parts == expected.parts && found.closed == expected.closed && found.foundDelimiter == expected.foundDelimiter
+                && found.truncated == expected.truncated, "round \(round): \(String(decoding: raw[lower..<upper], as: UTF8.self).debugDescription)")
+            if found.parts != expected.parts { return }
+        }
+    }
+}
