@@ -8,16 +8,31 @@ import Foundation
 /// are replaced by their alt text (remote images track readers; cid:/data: cannot be served).
 /// Anything unknown is dropped but its text kept; script/style-like elements lose their content.
 public enum HTMLSanitizer {
-    static let allowed: Set<String> = [
-        "p", "br", "div", "span", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a",
-        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "blockquote", "pre", "code",
-        "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-    ]
-    static let void: Set<String> = ["br", "hr"]
-    /// Elements whose text content is raw (not markup) and must be skipped entirely.
-    static let rawTextDropped: Set<String> = ["script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title", "plaintext", "noscript"]
-    /// Elements dropped together with everything inside them.
-    static let droppedWithContent: Set<String> = ["head", "object", "applet", "template", "svg", "math", "frameset", "select"]
+    /// What becomes of an element; one look-up per tag.
+    enum Disposition {
+        /// Kept, with its safe attributes; `void` elements have no end tag.
+        case allowed(void: Bool)
+        /// Text content is raw (not markup) and is skipped entirely.
+        case rawTextDropped
+        /// Dropped together with everything inside it.
+        case droppedWithContent
+        /// `html` and `body`: dropped, their content kept; they end a `head`.
+        case document
+        /// Replaced by its alt text.
+        case image
+    }
+
+    static let dispositions: [String: Disposition] = {
+        var table: [String: Disposition] = [:]
+        for name in ["p", "div", "span", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a", "table", "thead", "tbody", "tfoot", "tr", "td", "th",
+                     "blockquote", "pre", "code", "h1", "h2", "h3", "h4", "h5", "h6"] { table[name] = .allowed(void: false) }
+        for name in ["br", "hr"] { table[name] = .allowed(void: true) }
+        for name in ["script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title", "plaintext", "noscript"] { table[name] = .rawTextDropped }
+        for name in ["head", "object", "applet", "template", "svg", "math", "frameset", "select"] { table[name] = .droppedWithContent }
+        for name in ["html", "body"] { table[name] = .document }
+        table["img"] = .image
+        return table
+    }()
 
     public static func sanitize(_ html: String) -> String {
         var tok = HTMLTokenizer(Array(html.utf8))
@@ -43,34 +58,43 @@ public enum HTMLSanitizer {
                 continue
             case .text(let r):
                 if !dropStack.isEmpty { continue }
+                let text = tok.s[r]
+                // Most text holds no entity: escaped straight from the input.
+                guard text.contains(0x26) else {
+                    escape(text, into: &out)
+                    continue
+                }
                 decoded.removeAll(keepingCapacity: true)
-                HTMLEntities.decode(tok.s[r], into: &decoded)
-                escape(decoded, into: &out)
+                HTMLEntities.decode(text, into: &decoded)
+                escape(decoded[...], into: &out)
             case .startTag(let name, let attrs, let selfClosing):
-                if rawTextDropped.contains(name) {
+                let disposition = dispositions[name]
+                let isVoid: Bool
+                switch disposition {
+                case .rawTextDropped:
                     _ = tok.skipRawText(name)  // HTML ignores "/>" on these elements
                     continue
-                }
-                if name == "body" || name == "html" {
+                case .document:
                     if dropStack.first == "head" { dropStack.removeAll(); dropCount.removeAll() }
                     continue
-                }
-                if droppedWithContent.contains(name) {
+                case .droppedWithContent:
                     if !selfClosing && dropStack.count < 256 {
                         dropStack.append(name)
                         dropCount[name, default: 0] += 1
                     }
                     continue
-                }
-                if !dropStack.isEmpty { continue }
-                if name == "img" {
-                    if let alt = attrs.first(where: { $0.name == "alt" })?.value, !alt.isEmpty {
-                        escape(Array(alt.utf8), into: &out)
+                case .image:
+                    if dropStack.isEmpty, let alt = attrs.first(where: { $0.name == "alt" })?.value, !alt.isEmpty {
+                        escape(Array(alt.utf8)[...], into: &out)
                     }
                     continue
+                case .allowed(let void):
+                    if !dropStack.isEmpty { continue }
+                    isVoid = void
+                case nil:
+                    continue
                 }
-                guard allowed.contains(name) else { continue }
-                if !void.contains(name) && stack.count >= 200 { continue }  // absurd nesting: drop the tag, keep text
+                if !isVoid && stack.count >= 200 { continue }  // absurd nesting: drop the tag, keep text
                 out.append(0x3C)
                 out.append(contentsOf: name.utf8)
                 for a in attrs {
@@ -89,7 +113,7 @@ public enum HTMLSanitizer {
                 }
                 if name == "a" { appendAttribute("rel", "noopener noreferrer nofollow", &out) }
                 out.append(0x3E)
-                if !void.contains(name) {
+                if !isVoid {
                     stack.append(name)
                     openCount[name, default: 0] += 1
                 }
@@ -123,21 +147,27 @@ public enum HTMLSanitizer {
         out.append(0x20)
         out.append(contentsOf: name.utf8)
         out.append(contentsOf: "=\"".utf8)
-        escape(Array(value.utf8), into: &out)
+        escape(Array(value.utf8)[...], into: &out)
         out.append(0x22)
     }
 
-    static func escape(_ bytes: [UInt8], into out: inout [UInt8]) {
-        for c in bytes {
+    /// Copies `bytes` with markup characters escaped, in runs between them.
+    static func escape(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        var run = bytes.startIndex
+        for i in bytes.indices {
+            let c = bytes[i]
+            guard c == 0x26 || c == 0x3C || c == 0x3E || c == 0x22 || c == 0x27 || c == 0x00 else { continue }
+            out.append(contentsOf: bytes[run..<i])
+            run = i + 1
             switch c {
             case 0x26: out.append(contentsOf: "&amp;".utf8)
             case 0x3C: out.append(contentsOf: "&lt;".utf8)
             case 0x3E: out.append(contentsOf: "&gt;".utf8)
             case 0x22: out.append(contentsOf: "&quot;".utf8)
             case 0x27: out.append(contentsOf: "&#39;".utf8)
-            case 0x00: out.append(contentsOf: "\u{FFFD}".utf8)
-            default: out.append(c)
+            default: out.append(contentsOf: "\u{FFFD}".utf8)
             }
         }
+        out.append(contentsOf: bytes[run...])
     }
 }
