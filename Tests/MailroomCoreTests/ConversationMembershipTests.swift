@@ -48,4 +48,23 @@ struct ConversationMembershipTests {
         #expect(StoredText.body("Grüße\r\n\t你好") == "Grüße\r\n\t你好")
         #expect(StoredText.body("Grüße\u{7F}\u{1}你好\u{85}") == "Grüße你好\u{85}")
     }
+
+    @Test("Stored text: a control character is found at any position of a 16-byte block, and only a control character")
+    func storedTextEveryPosition() {
+        for length in [15, 16, 17, 33, 48] {
+            for position in 0..<length {
+                for value in 0..<0x80 {
+                    let scalar = Unicode.Scalar(UInt8(value))
+                    // A two-byte character before the probe shifts it off the block grid, and is never a control.
+                    let prefix = position % 5 == 0 ? "é" + String(repeating: "a", count: max(0, position - 2)) : String(repeating: "a", count: position)
+                    let text = prefix + String(scalar) + String(repeating: "b", count: length - position - 1)
+                    let isControl = value < 0x20 || value == 0x7F
+                    let inBody = !isControl || value == 0x09 || value == 0x0A || value == 0x0D
+                    #expect(StoredText.body(text) == (inBody ? text : prefix + String(repeating: "b", count: length - position - 1)))
+                    let lineScalar = value == 0x09 ? " " : isControl ? "" : String(scalar)
+                    #expect(StoredText.line(text) == prefix + lineScalar + String(repeating: "b", count: length - position - 1))
+                }
+            }
+        }
+    }
 }
