@@ -65,7 +65,15 @@ func isAllASCII<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
 }
 
 func lowercasedASCIIString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    String(decoding: bytes.map(asciiLower), as: UTF8.self)
+    // Written into the string's own storage (inline when short, as most names are): no array in between.
+    String(unsafeUninitializedCapacity: bytes.count) { buffer in
+        var count = 0
+        for byte in bytes {
+            buffer[count] = asciiLower(byte)
+            count += 1
+        }
+        return count
+    }
 }
 
 /// Normalises CRLF and lone CR to LF (used for text bodies shown to agents).
@@ -108,55 +116,7 @@ func trimASCII(_ s: String, extra: [UInt8] = []) -> String {
 /// Fast UTF-8 validation (8-byte ASCII skipping), then a single copy into a String.
 /// `String(validating:)` takes a slow generic path for arrays, so we avoid it.
 func validUTF8String<C: RandomAccessCollection>(_ bytes: C) -> String? where C.Element == UInt8, C.Index == Int {
-    let ok: Bool? = bytes.withContiguousStorageIfAvailable { buf -> Bool in
-        isValidUTF8(UnsafeRawBufferPointer(buf))
-    }
-    if let ok {
-        return ok ? String(decoding: bytes, as: UTF8.self) : nil
-    }
-    let arr = Array(bytes)
-    return arr.withUnsafeBytes { isValidUTF8($0) } ? String(decoding: arr, as: UTF8.self) : nil
+    // One pass: the standard library validates while it copies (strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF).
+    String(validating: bytes, as: UTF8.self)
 }
 
-func isValidUTF8(_ buf: UnsafeRawBufferPointer) -> Bool {
-    let n = buf.count
-    var i = 0
-    while i < n {
-        // Skip ASCII 8 bytes at a time.
-        while i + 8 <= n {
-            let w = buf.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if w & 0x8080_8080_8080_8080 != 0 { break }
-            i += 8
-        }
-        guard i < n else { return true }
-        let b = buf[i]
-        if b < 0x80 { i += 1; continue }
-        @inline(__always) func cont(_ k: Int) -> Bool { k < n && buf[k] & 0xC0 == 0x80 }
-        switch b {
-        case 0xC2...0xDF:
-            guard cont(i + 1) else { return false }
-            i += 2
-        case 0xE0:
-            guard i + 1 < n, buf[i + 1] >= 0xA0, buf[i + 1] <= 0xBF, cont(i + 2) else { return false }
-            i += 3
-        case 0xE1...0xEC, 0xEE...0xEF:
-            guard cont(i + 1), cont(i + 2) else { return false }
-            i += 3
-        case 0xED:
-            guard i + 1 < n, buf[i + 1] >= 0x80, buf[i + 1] <= 0x9F, cont(i + 2) else { return false }
-            i += 3
-        case 0xF0:
-            guard i + 1 < n, buf[i + 1] >= 0x90, buf[i + 1] <= 0xBF, cont(i + 2), cont(i + 3) else { return false }
-            i += 4
-        case 0xF1...0xF3:
-            guard cont(i + 1), cont(i + 2), cont(i + 3) else { return false }
-            i += 4
-        case 0xF4:
-            guard i + 1 < n, buf[i + 1] >= 0x80, buf[i + 1] <= 0x8F, cont(i + 2), cont(i + 3) else { return false }
-            i += 4
-        default:
-            return false
-        }
-    }
-    return true
-}

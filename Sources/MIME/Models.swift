@@ -180,6 +180,8 @@ public struct ParsedMessage: Sendable {
 
 @inline(__always)
 func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+    // Most names asked for differ in length from most present: that answer costs no loop.
+    guard a.utf8.count == b.utf8.count else { return false }
     var ia = a.utf8.makeIterator()
     var ib = b.utf8.makeIterator()
     while true {
