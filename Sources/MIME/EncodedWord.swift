@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// RFC 2047 encoded-word decoding (`=?charset?B|Q?text?=`) for header values.
 ///
 /// Adjacent encoded words are joined without the whitespace between them, and the raw
@@ -75,7 +81,7 @@ public enum EncodedWord {
 
     /// Raw header bytes: UTF-8 if valid (RFC 6532), else the fallback charset, else Windows-1252.
     static func decodeRaw(_ s: ArraySlice<UInt8>, fallbackCharset: String?) -> String {
-        if isAllASCII(s) { return String(decoding: s, as: UTF8.self) }
+        // ASCII is valid UTF-8: one pass decides both.
         if let str = validUTF8String(s) { return str }
         if let cs = fallbackCharset {
             let r = Charset.decodeReporting(Array(s), charset: cs)
@@ -84,14 +90,21 @@ public enum EncodedWord {
         return Charset.decodeWindows1252(Array(s))
     }
 
+    /// The next `=?` at or after `from`: `memchr` for each `=`, since most values hold none (and DKIM's hold many
+    /// `=` but no `=?`).
     private static func findMarker(_ s: ArraySlice<UInt8>, from: Int) -> Int? {
-        var i = from
-        let end = s.endIndex - 1
-        while i < end {
-            if s[i] == 0x3D && s[i + 1] == 0x3F { return i }
-            i += 1
+        s.withUnsafeBufferPointer { buffer -> Int? in
+            guard let base = buffer.baseAddress else { return nil }
+            var i = from - s.startIndex
+            let last = buffer.count - 1
+            while i < last {
+                guard let hit = memchr(base + i, 0x3D, last - i) else { return nil }
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if buffer[at + 1] == 0x3F { return s.startIndex + at }
+                i = at + 1
+            }
+            return nil
         }
-        return nil
     }
 
     private struct Word {

@@ -49,4 +49,15 @@ import Testing
         #expect(EncodedWord.decode(bytes("=?UTF-8*en?Q?Hi?=")) == "Hi")
         #expect(EncodedWord.decode([0x43, 0x61, 0x66, 0xE9]) == "Café")
     }
+
+    @Test("An encoded word is found after any run of `=`, and a trailing `=` or `=?` stays literal text")
+    func markerAfterEquals() {
+        for length in 0..<40 {
+            let prefix = String((0..<length).map { $0 % 2 == 0 ? "b" : "=" })
+            #expect(EncodedWord.decode(Array((prefix + " =?UTF-8?Q?caf=C3=A9?=").utf8)) == prefix + " café", "prefix \(prefix)")
+            #expect(EncodedWord.decode(Array((prefix + "=").utf8)) == prefix + "=")
+            #expect(EncodedWord.decode(Array((prefix + "=?").utf8)) == prefix + "=?")
+        }
+        #expect(EncodedWord.decode(Array("bh=abc; b=def==".utf8)) == "bh=abc; b=def==")
+    }
 }
