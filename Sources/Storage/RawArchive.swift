@@ -14,63 +14,211 @@ import Synchronization
 /// bytes a power failure could take; a crash between the two only leaves unreferenced bytes behind. Each process
 /// writes segments of its own (named by a random id), so two processes on one database never write the same file.
 /// Segments stay open for the archive's lifetime: a write may still be in flight when a segment fills up.
+///
+/// Writes bypass the page cache where the file system allows it (Linux `O_DIRECT`): a group's messages are copied
+/// into one page-aligned buffer and written from there, each group starting on a block boundary. Through the page
+/// cache the kernel's copy into fresh pages took from 0.2 to 1.5 CPU-seconds for a 431 MB corpus on this project's
+/// machine, varying from run to run; written directly, 0.12 seconds. Where `O_DIRECT` is refused (tmpfs, some
+/// network file systems) the segment is written through the cache, as before.
 public final class RawArchive: Sendable {
     public let folder: String
     /// A new segment starts when the current one would pass this size.
     let segmentLimit: Int64
     private let state = Mutex(State())
     private let syncing = Mutex(())
+    /// The aligned buffer direct writes go through; held while a group is written.
+    private let staging = Mutex(Staging())
+
+    /// The segment being appended to.
+    private struct Segment {
+        var name: String
+        var fd: Int32
+        /// Bytes reserved so far, padding included.
+        var size: Int64
+        /// Written with `O_DIRECT`: every write starts on a block boundary and is a whole number of blocks.
+        var direct: Bool
+    }
+
+    /// Direct writes are aligned to this in memory, in the file and in length (4096 serves 512-byte devices too).
+    static let blockSize = 4096
+    /// The staging buffer's size: a group larger than this is written in several aligned writes, so a 25 MB message
+    /// costs no second 25 MB copy.
+    static let stagingSize = 1 << 20
+
+    /// Linux's `O_DIRECT`, which Swift's Glibc module does not export; nil where there is none.
+    static var directFlag: Int32? {
+        #if os(Linux) && arch(x86_64)
+        return 0o40000
+        #elseif os(Linux) && arch(arm64)
+        return 0o200000
+        #else
+        return nil
+        #endif
+    }
 
     private struct State {
         /// The archive's own thread, started with the first write: its writes and syncs never queue in front of the
         /// database's statements on NIO's shared blocking pool.
         var pool: NIOThreadPool?
-        var current: (name: String, fd: Int32, size: Int64)?
+        var current: Segment?
         /// Every segment this process opened: fds to sync and to close.
         var segments: [String: Int32] = [:]
         var unsynced: Set<Int32> = []
         var closed = false
     }
 
+    /// Whether the segment being appended to is written past the page cache (nil before the first write).
+    public var writesDirectly: Bool? { state.withLock { $0.current?.direct } }
+
     /// The folder beside a SQLite database file.
     public static func folder(forDatabase path: String) -> String { path + "-raw" }
 
-    public init(folder: String, segmentLimit: Int64 = 1 << 30) {
+    /// Whether new segments try direct writes; off, every segment goes through the page cache.
+    let directWrites: Bool
+
+    public init(folder: String, segmentLimit: Int64 = 1 << 30, directWrites: Bool = true) {
         self.folder = folder
         self.segmentLimit = segmentLimit
+        self.directWrites = directWrites
     }
 
     /// Writes `bytes` and says where; they reach the disk at the next ``sync()``.
     public func append(_ bytes: [UInt8]) throws -> RawLocation {
-        let (name, fd, offset) = try state.withLock { state -> (String, Int32, Int64) in
+        guard let location = try append(group: [bytes]).first else { throw StoreError.corrupt("The mail archive wrote nothing.") }
+        return location
+    }
+
+    /// Writes `raws` one after another, in one segment, and says where each is; they reach the disk at the next
+    /// ``sync()``.
+    public func append(group raws: [[UInt8]]) throws -> [RawLocation] {
+        guard !raws.isEmpty else { return [] }
+        let total = raws.reduce(0) { $0 + Int64($1.count) }
+        let segment = try state.withLock { state -> Segment in
             guard !state.closed else { throw StoreError.unavailable("The mail archive in «\(folder)» is closed.") }
-            var current: (name: String, fd: Int32, size: Int64)
-            if let open = state.current, open.size == 0 || open.size + Int64(bytes.count) <= segmentLimit {
+            var current: Segment
+            if let open = state.current, open.size == 0 || open.size + total <= segmentLimit {
                 current = open
             } else {
                 let name = UUID().uuidString.lowercased() + ".mail"
-                current = (name, try createSegment(name), 0)
-                state.segments[name] = current.fd
+                let (fd, direct) = try createSegment(name)
+                current = Segment(name: name, fd: fd, size: 0, direct: direct)
+                state.segments[name] = fd
             }
-            let offset = current.size
-            current.size += Int64(bytes.count)
+            let reserved = current
+            current.size += current.direct ? Self.padded(total) : total
             state.current = current
-            return (current.name, current.fd, offset)
+            return reserved
         }
-        try bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let written = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + Int64(done)))
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw StoreError.unavailable("Cannot write to the mail archive in «\(folder)»: \(String(cString: strerror(errno))).")
-                }
-                done += written
+        var locations: [RawLocation] = []
+        locations.reserveCapacity(raws.count)
+        var offset = segment.size
+        for raw in raws {
+            locations.append(RawLocation(segment: segment.name, offset: offset, length: raw.count))
+            offset += Int64(raw.count)
+        }
+        if segment.direct {
+            do {
+                try writeDirect(raws, fd: segment.fd, at: segment.size)
+            } catch let refused as DirectWriteRefused {
+                // The file system took the flag but not the write: this segment goes through the cache from now on.
+                try turnOffDirect(segment.fd, name: segment.name, after: refused)
+                try writeBuffered(raws, fd: segment.fd, at: segment.size)
             }
+        } else {
+            try writeBuffered(raws, fd: segment.fd, at: segment.size)
         }
         // Marked only once written: a sync that finds it marked covers these bytes.
-        state.withLock { _ = $0.unsynced.insert(fd) }
-        return RawLocation(segment: name, offset: offset, length: bytes.count)
+        state.withLock { _ = $0.unsynced.insert(segment.fd) }
+        return locations
+    }
+
+    /// `count` rounded up to whole blocks.
+    static func padded(_ count: Int64) -> Int64 {
+        let block = Int64(blockSize)
+        return (count + block - 1) / block * block
+    }
+
+    /// The aligned buffer; only touched under ``staging``'s lock.
+    private final class Staging: @unchecked Sendable {
+        var buffer: UnsafeMutableRawBufferPointer?
+        deinit { buffer?.deallocate() }
+    }
+
+    /// A direct write the file system refused (EINVAL): alignment it does not accept.
+    private struct DirectWriteRefused: Error {
+        let reason: String
+    }
+
+    /// Copies `raws` through the staging buffer and writes it out in aligned pieces; the last piece is padded with
+    /// zeros to a whole block, which the next group's reservation skips.
+    private func writeDirect(_ raws: [[UInt8]], fd: Int32, at start: Int64) throws {
+        try staging.withLock { staging in
+            let buffer: UnsafeMutableRawBufferPointer
+            if let existing = staging.buffer {
+                buffer = existing
+            } else {
+                buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.stagingSize, alignment: Self.blockSize)
+                staging.buffer = buffer
+            }
+            guard let base = buffer.baseAddress else { return }
+            var offset = start, filled = 0
+            func flush(_ count: Int) throws {
+                try writeAll(UnsafeRawBufferPointer(start: base, count: count), fd: fd, at: offset, direct: true)
+                offset += Int64(count)
+                filled = 0
+            }
+            for raw in raws {
+                var consumed = 0
+                while consumed < raw.count {
+                    let take = min(raw.count - consumed, buffer.count - filled)
+                    raw.withUnsafeBytes { source in
+                        guard let from = source.baseAddress else { return }
+                        (base + filled).copyMemory(from: from + consumed, byteCount: take)
+                    }
+                    filled += take
+                    consumed += take
+                    if filled == buffer.count { try flush(filled) }
+                }
+            }
+            if filled > 0 {
+                let whole = Int(Self.padded(Int64(filled)))
+                (base + filled).initializeMemory(as: UInt8.self, repeating: 0, count: whole - filled)
+                try flush(whole)
+            }
+        }
+    }
+
+    private func writeBuffered(_ raws: [[UInt8]], fd: Int32, at start: Int64) throws {
+        var offset = start
+        for raw in raws {
+            try raw.withUnsafeBytes { try writeAll($0, fd: fd, at: offset, direct: false) }
+            offset += Int64(raw.count)
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, fd: Int32, at offset: Int64, direct: Bool) throws {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, base + done, bytes.count - done, off_t(offset + Int64(done)))
+            if written < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                if direct && errno == EINVAL { throw DirectWriteRefused(reason: reason) }
+                throw StoreError.unavailable("Cannot write to the mail archive in «\(folder)»: \(reason).")
+            }
+            done += written
+        }
+    }
+
+    private func turnOffDirect(_ fd: Int32, name: String, after refused: DirectWriteRefused) throws {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, let direct = Self.directFlag, fcntl(fd, F_SETFL, flags & ~direct) == 0 else {
+            throw StoreError.unavailable("Cannot write to the mail archive in «\(folder)»: \(refused.reason).")
+        }
+        state.withLock { state in
+            if state.current?.name == name { state.current?.direct = false }
+        }
     }
 
     /// ``sync()`` on the archive's thread; at once when nothing was ever written.
@@ -110,7 +258,7 @@ public final class RawArchive: Sendable {
             return pool
         }
         return try await pool.runIfActive {
-            let locations = try raws.map { try self.append($0) }
+            let locations = try self.append(group: raws)
             try self.sync()
             return locations
         }
@@ -168,8 +316,10 @@ public final class RawArchive: Sendable {
         name.hasSuffix(".mail") && name.count == 41 && name.utf8.dropLast(5).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }
     }
 
-    /// A new, empty segment whose name is on disk before any row can refer to it (the folder is synced).
-    private func createSegment(_ name: String) throws -> Int32 {
+    /// A new, empty segment whose name is on disk before any row can refer to it (the folder is synced), and whether
+    /// it takes direct writes. The flag is set after creating the file: a file system that refuses it at `open`
+    /// would leave the file behind.
+    private func createSegment(_ name: String) throws -> (fd: Int32, direct: Bool) {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw StoreError.unavailable("Cannot create the mail archive folder «\(folder)»: \(String(cString: strerror(errno))).")
         }
@@ -184,6 +334,8 @@ public final class RawArchive: Sendable {
                 _ = Foundation.close(dirFD)
             }
         }
-        return fd
+        let flags = fcntl(fd, F_GETFL)
+        guard directWrites, let direct = Self.directFlag, flags >= 0, fcntl(fd, F_SETFL, flags | direct) == 0 else { return (fd, false) }
+        return (fd, true)
     }
 }

@@ -125,6 +125,60 @@ struct RawArchiveTests {
         #expect(segments(folder).count == 7)
     }
 
+    @Test("Groups of every size come back byte for byte, each group starting on a block boundary when written past the page cache")
+    func groupsOfEverySize() throws {
+        let folder = try TestPaths.temporaryDirectory("archive-groups").appendingPathComponent("db.sqlite-raw").path
+        try checkGroups(in: folder)
+    }
+
+    @Test("Where direct writes are off (a file system that refuses them), groups follow one another through the page cache")
+    func throughTheCache() throws {
+        let folder = try TestPaths.temporaryDirectory("archive-cached").appendingPathComponent("db.sqlite-raw").path
+        #expect(try checkGroups(in: folder, directWrites: false) == false)
+    }
+
+    /// Writes groups of odd sizes (empty messages, one byte, a message over the staging buffer, a group of many),
+    /// reads every message back, and returns whether the archive wrote directly.
+    @discardableResult
+    func checkGroups(in folder: String, directWrites: Bool = true) throws -> Bool? {
+        let archive = RawArchive(folder: folder, directWrites: directWrites)
+        defer { archive.close() }
+        var random = SystemRandomNumberGenerator()
+        var seed: UInt8 = 0
+        // Every message its own bytes, so one read from the wrong place cannot pass.
+        func message(_ count: Int) -> [UInt8] {
+            seed &+= 1
+            return (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) ^ seed }
+        }
+        let groups: [[[UInt8]]] = [
+            [message(1)],
+            [message(4095), message(1), message(0), message(4097)],
+            [message((1 << 20) * 2 + 123), message(17)],
+            (0..<300).map { message(Int.random(in: 0..<9000, using: &random) + $0) },
+            [message(4096)],
+        ]
+        var written: [(RawLocation, [UInt8])] = []
+        var starts: [Int64] = []
+        for group in groups {
+            let locations = try archive.append(group: group)
+            #expect(locations.count == group.count)
+            starts.append(try #require(locations.first).offset)
+            written += zip(locations, group).map { ($0, $1) }
+        }
+        try archive.sync()
+        for (location, bytes) in written {
+            #expect(try archive.read(location) == bytes, "\(location)")
+        }
+        let direct = archive.writesDirectly
+        if direct == true {
+            #expect(starts.allSatisfy { $0 % 4096 == 0 }, "group starts \(starts)")
+        } else {
+            // Through the cache, groups follow one another with no gap.
+            #expect(starts == groups.dropLast().reduce(into: [Int64(0)]) { $0.append($0.last! + Int64($1.reduce(0) { $0 + $1.count })) })
+        }
+        return direct
+    }
+
     @Test("A damaged or missing archive, or a row naming a file outside it, is a clear error, never wrong bytes")
     func damage() async throws {
         let fixture = try await StoreFixture.make(.sqlite, name: "damage")
