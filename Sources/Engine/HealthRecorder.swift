@@ -44,12 +44,14 @@ public struct HealthRecorder: Sendable {
     @discardableResult
     public func applyConfiguration(_ mailbox: Mailbox, _ direction: Direction, at now: Date = Date()) async -> Bool {
         let previous = await current(mailbox.id, direction)
+        // The configuration as it is now, read after the health: the caller's copy may predate a sign-in replaced
+        // meanwhile. A replacement after this read changes the health judged from, and the write is refused.
+        guard let mailbox = try? await store.mailbox(mailbox.id) else { return false }
         let next = Diagnosis.effective(previous, mailbox: mailbox, direction: direction)
         guard next.state != previous.state else { return false }
         var marked = next
         marked.since = now
-        await save(mailbox, direction, previous: previous, next: marked, text: next.cause ?? next.state.displayName, at: now)
-        return true
+        return await save(mailbox, direction, previous: previous, next: marked, text: next.cause ?? next.state.displayName, at: now, onlyOver: true)
     }
 
     /// Whether the configuration alone implies another state than `health` (cheap: no read; the change itself
@@ -75,15 +77,26 @@ public struct HealthRecorder: Sendable {
         (try? await store.health(id)[direction]) ?? ConnectionHealth()
     }
 
-    private func save(_ mailbox: Mailbox, _ direction: Direction, previous: ConnectionHealth, next: ConnectionHealth, text: String, at now: Date) async {
+    /// - Parameter onlyOver: save only over `previous` as it was read (``MailroomStore/replaceHealth(_:_:_:ifStill:)``).
+    /// - Returns: whether it was saved.
+    @discardableResult
+    private func save(
+        _ mailbox: Mailbox, _ direction: Direction, previous: ConnectionHealth, next: ConnectionHealth, text: String, at now: Date, onlyOver: Bool = false
+    ) async -> Bool {
         do {
-            try await store.setHealth(mailbox.id, direction, next)
+            if onlyOver {
+                guard try await store.replaceHealth(mailbox.id, direction, next, ifStill: previous) else { return false }
+            } else {
+                try await store.setHealth(mailbox.id, direction, next)
+            }
             if previous.state != next.state || previous.detail != next.detail {
                 let label = direction == .incoming ? "Incoming" : "Outgoing"
                 try await store.log(mailbox.id, ActivityEntry(at: now, kind: next.state.rawValue, text: "\(label): \(text)"))
             }
+            return true
         } catch {
             logger.error("Could not record the connection state", metadata: ["mailbox": "\(mailbox.id)", "error": "\(error)"])
+            return false
         }
     }
 }

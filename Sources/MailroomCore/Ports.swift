@@ -261,6 +261,10 @@ public protocol MailroomStore: GrantRenewalClaims {
     /// Every mailbox's health in one read: a pass over all mailboxes costs one query, not one per mailbox.
     func allHealth() async throws -> [MailboxID: [Direction: ConnectionHealth]]
     func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws
+    /// Saves `health` only while the direction's recorded health is still `previous` (the same state and last
+    /// attempt; no row at all when `previous` has no attempt and is pending), and returns whether it did. For a
+    /// writer that judged from what it read: one that read before a sign-in was replaced cannot undo the fix.
+    func replaceHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth, ifStill previous: ConnectionHealth) async throws -> Bool
     func log(_ id: MailboxID, _ entry: ActivityEntry) async throws
     func activity(_ id: MailboxID, limit: Int) async throws -> [ActivityEntry]
 

@@ -159,6 +159,30 @@ extension SQLStore {
             notifiedState: try row.optionalString("notified_state").flatMap(HealthState.init(rawValue:))))
     }
 
+    public func replaceHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth, ifStill previous: ConnectionHealth) async throws -> Bool {
+        try await database.transaction { sql in
+            let updated = try await sql.raw("""
+                UPDATE mailbox_health SET state = \(bind: health.state.rawValue), cause = \(bind: health.cause), fix = \(bind: health.fix),
+                    detail = \(bind: health.detail), last_attempt_at = \(bind: health.lastAttemptAt.map(Millis.from)),
+                    last_success_at = \(bind: health.lastSuccessAt.map(Millis.from)), since = \(bind: health.since.map(Millis.from)),
+                    consecutive_failures = \(bind: Int64(health.consecutiveFailures))
+                WHERE mailbox_id = \(bind: id.rawValue) AND direction = \(bind: direction.rawValue) AND state = \(bind: previous.state.rawValue)
+                    AND last_attempt_at IS NOT DISTINCT FROM \(bind: previous.lastAttemptAt.map(Millis.from))
+                RETURNING mailbox_id
+                """).first() != nil
+            guard !updated, previous.state == .pending, previous.lastAttemptAt == nil else { return updated }
+            // Nothing recorded yet: only a first row may be written.
+            return try await sql.raw("""
+                INSERT INTO mailbox_health (mailbox_id, direction, state, cause, fix, detail, last_attempt_at, last_success_at, since, consecutive_failures)
+                VALUES (\(bind: id.rawValue), \(bind: direction.rawValue), \(bind: health.state.rawValue), \(bind: health.cause), \(bind: health.fix),
+                    \(bind: health.detail), \(bind: health.lastAttemptAt.map(Millis.from)), \(bind: health.lastSuccessAt.map(Millis.from)),
+                    \(bind: health.since.map(Millis.from)), \(bind: Int64(health.consecutiveFailures)))
+                ON CONFLICT (mailbox_id, direction) DO NOTHING
+                RETURNING mailbox_id
+                """).first() != nil
+        }
+    }
+
     public func setHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth) async throws {
         try await database.transaction { sql in
             try await sql.raw("""

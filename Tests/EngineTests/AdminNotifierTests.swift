@@ -47,4 +47,32 @@ struct AdminNotifierTests {
         #expect(try await notices(other.id).count == 2, "and one when it recovers")
         #expect(try await store.health(other.id)[.incoming]?.notifiedState == nil)
     }
+
+    @Test("A notifier pass that listed a Microsoft mailbox before its sign-in was replaced does not mark it for migration again")
+    func staleCopyAfterSignIn() async throws {
+        let fixture = try await StoreFixture.make(.sqlite, name: "notifier-stale")
+        let store = fixture.store
+        let email = "ms@contoso.example"
+        let before = try await store.createMailbox(
+            try MailboxDraft(email: email, name: "MS", provider: .microsoft, username: email).validated(),
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: email)), at: Date())
+        // «Sign in with Microsoft»: the mailbox moves to OAuth and its health is reset, while a pass holds `before`.
+        let grant = StoredGrant(
+            provider: "microsoft", tenant: nil, account: email, subject: "sub", scopes: ["a"],
+            accessToken: try fixture.vault.seal("access", for: .accessToken(of: email)), accessTokenExpiresAt: Date().addingTimeInterval(3600),
+            refreshToken: try fixture.vault.seal("refresh", for: .refreshToken(of: email)), obtainedAt: Date(), refreshedAt: nil)
+        var incoming = try #require(before.incoming)
+        incoming.authentication = .oauth2
+        let after = try await store.reconnect(before.id, Reconnection(
+            provider: .microsoft, incoming: incoming, outgoing: nil, grant: grant, restartAt: nil, summary: "Signed in with Microsoft"), at: Date())
+        let recorder = HealthRecorder(store: store, logger: Logger(label: "health"))
+        await recorder.reset(after, .incoming, text: "Sign in with Microsoft works.")
+        #expect(try await store.health(before.id)[.incoming]?.state == .connected)
+
+        #expect(await recorder.applyConfiguration(before, .incoming) == false, "the copy still on Basic Auth is not what is saved")
+        #expect(try await store.health(before.id)[.incoming]?.state == .connected)
+        let notifier = AdminNotifier(store: store, relay: nil, settings: .init(), logger: Logger(label: "notifier"))
+        await notifier.pass()
+        #expect(try await store.health(before.id)[.incoming]?.state == .connected)
+    }
 }

@@ -105,6 +105,16 @@ extension InMemoryStore {
         state.health[id, default: [:]][direction] = saved
     }
 
+    public func replaceHealth(_ id: MailboxID, _ direction: Direction, _ health: ConnectionHealth, ifStill previous: ConnectionHealth) async throws -> Bool {
+        if let recorded = state.health[id]?[direction] {
+            guard recorded.state == previous.state, recorded.lastAttemptAt == previous.lastAttemptAt.map(Self.stored) else { return false }
+        } else {
+            guard previous.state == .pending, previous.lastAttemptAt == nil else { return false }
+        }
+        try await setHealth(id, direction, health)
+        return true
+    }
+
     public func markNotified(_ id: MailboxID, _ direction: Direction, from expected: HealthState?, to notified: HealthState?, at now: Date) async throws -> Bool {
         guard let health = state.health[id]?[direction], health.notifiedState == expected else { return false }
         state.health[id]?[direction]?.notifiedState = notified

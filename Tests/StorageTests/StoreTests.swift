@@ -197,6 +197,30 @@ struct StoreTests {
         }
     }
 
+    @Test("A health judged from a read is saved only over what was read", arguments: Backend.allCases)
+    func healthCompareAndSet(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "health-cas")
+        let store = fixture.store
+        let mailbox = try await store.createMailbox(
+            try MailboxDraft(email: "cas@example.com", name: "C", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let nothing = ConnectionHealth()
+        let marked = ConnectionHealth(state: .migrationRequired, cause: "migrate", since: Date(timeIntervalSince1970: 1_700_000_000))
+        // No row yet: the first write over «nothing» wins, a second one over «nothing» does not.
+        #expect(try await store.replaceHealth(mailbox.id, .incoming, marked, ifStill: nothing))
+        #expect(try await store.replaceHealth(mailbox.id, .incoming, ConnectionHealth(state: .paused), ifStill: nothing) == false)
+        let read = try #require(try await store.health(mailbox.id)[.incoming])
+        #expect(read.state == .migrationRequired)
+        // Someone records an attempt (a sign-in replaced and tested): a write judged from the earlier read is refused.
+        let fixed = ConnectionHealth().succeeded(at: Date(timeIntervalSince1970: 1_700_000_100))
+        try await store.setHealth(mailbox.id, .incoming, fixed)
+        #expect(try await store.replaceHealth(mailbox.id, .incoming, marked, ifStill: read) == false)
+        #expect(try await store.health(mailbox.id)[.incoming]?.state == .connected)
+        // Over what is there now, it is saved.
+        let now = try #require(try await store.health(mailbox.id)[.incoming])
+        #expect(try await store.replaceHealth(mailbox.id, .incoming, marked, ifStill: now))
+        #expect(try await store.health(mailbox.id)[.incoming]?.state == .migrationRequired)
+    }
+
     @Test("The Vault seals with AES-GCM: no plaintext in the sealed bytes, and a wrong key is an error, not garbage")
     func vault() throws {
         let vault = Vault(key: SymmetricKey(size: .bits256))
