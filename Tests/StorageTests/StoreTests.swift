@@ -201,8 +201,7 @@ struct StoreTests {
     func healthCompareAndSet(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "health-cas")
         let store = fixture.store
-        let mailbox = try await store.createMailbox(
-            try MailboxDraft(email: "cas@example.com", name: "C", imapHost: "imap.example.com").validated(), incomingSecret: nil, at: Date())
+        let mailbox = try await fixture.passwordMailbox(email: "cas@example.com")
         let nothing = ConnectionHealth()
         let marked = ConnectionHealth(state: .migrationRequired, cause: "migrate", since: Date(timeIntervalSince1970: 1_700_000_000))
         // No row yet: the first write over «nothing» wins, a second one over «nothing» does not.
