@@ -113,10 +113,10 @@ func trimASCII(_ s: String, extra: [UInt8] = []) -> String {
     return String(s[lo..<hi])
 }
 
-/// Fast UTF-8 validation (8-byte ASCII skipping), then a single copy into a String.
-/// `String(validating:)` takes a slow generic path for arrays, so we avoid it.
+/// The bytes as a String when they are valid UTF-8, else nil.
 func validUTF8String<C: RandomAccessCollection>(_ bytes: C) -> String? where C.Element == UInt8, C.Index == Int {
-    // One pass: the standard library validates while it copies (strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF).
+    // One pass: the standard library validates while it copies (strict UTF-8: no overlong forms, surrogates or
+    // code points past U+10FFFF), where our own validator followed by `String(decoding:)` read the bytes twice.
     String(validating: bytes, as: UTF8.self)
 }
 

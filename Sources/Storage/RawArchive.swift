@@ -18,8 +18,8 @@ import Synchronization
 /// Writes bypass the page cache where the file system allows it (Linux `O_DIRECT`): a group's messages are copied
 /// into one page-aligned buffer and written from there, each group starting on a block boundary. Through the page
 /// cache the kernel's copy into fresh pages took from 0.2 to 1.5 CPU-seconds for a 431 MB corpus on this project's
-/// machine, varying from run to run; written directly, 0.12 seconds. Where `O_DIRECT` is refused (tmpfs, some
-/// network file systems) the segment is written through the cache, as before.
+/// machine, varying from run to run; written directly, 0.12 seconds. Where `O_DIRECT` is refused (some network and
+/// FUSE file systems, tmpfs before Linux 6.6) the segment is written through the cache, as before.
 public final class RawArchive: Sendable {
     public let folder: String
     /// A new segment starts when the current one would pass this size.
