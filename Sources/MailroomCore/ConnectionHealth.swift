@@ -29,9 +29,15 @@ public enum HealthState: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Whether the admin has to do something before mail flows again; these raise the banner.
+    /// Whether the admin has to do something before mail flows again (in Mailroom or at the provider).
     public var needsAdmin: Bool {
         self == .reauthorizationRequired || self == .migrationRequired || self == .actionNeededAtProvider
+    }
+
+    /// The states a sign-in in Mailroom fixes, which raise the banner on every admin page. «Action needed at your
+    /// provider» does not: no sign-in here would help.
+    public var raisesBanner: Bool {
+        self == .reauthorizationRequired || self == .migrationRequired
     }
 }
 

@@ -58,3 +58,18 @@ extension Diagnosis {
         return shown
     }
 }
+
+extension Diagnosis {
+    /// Whether the configuration alone implies «Migration to OAuth required» for one of the mailbox's own
+    /// directions: the mailboxes whose banner cannot be read from the stored states, because the background job may
+    /// not have recorded the mark yet.
+    public static func impliesMigration(_ mailbox: Mailbox) -> Bool {
+        mailbox.ownDirections.contains { migration(mailbox, $0) != nil }
+    }
+
+    /// Whether the mailbox raises the banner, judged from the states the pages show (``shown(_:stored:)``), so the
+    /// banner and the mailbox's page never disagree.
+    public static func raisesBanner(_ mailbox: Mailbox, stored: [Direction: ConnectionHealth]) -> Bool {
+        shown(mailbox, stored: stored).values.contains { $0.state.raisesBanner }
+    }
+}

@@ -5,8 +5,8 @@ public protocol MailboxAdministration: Sendable {
     /// Pauses or resumes fetching for a mailbox («Paused»: turned off by an admin), with an activity-log entry;
     /// false when there is no such mailbox.
     func setEnabled(_ id: MailboxID, _ enabled: Bool, at: Date) async throws -> Bool
-    /// Mailboxes with a direction in «Reauthorization required» or «Migration to OAuth required», by id: what
-    /// raises the banner.
+    /// Mailboxes with a stored direction in «Reauthorization required» or «Migration to OAuth required», by id: most
+    /// of what raises the banner (a migration the configuration implies but no job recorded yet is the rest).
     func mailboxesNeedingReauthorization() async throws -> [MailboxID]
 }
 

@@ -101,7 +101,8 @@ extension SQLStore {
 }
 
 extension SQLStore: MailboxAdministration {
-    /// Mailboxes with a direction in «Reauthorization required» or «Migration to OAuth required»: what raises the banner.
+    /// Mailboxes with a stored direction in «Reauthorization required» or «Migration to OAuth required» (the banner's
+    /// stored part; see ``MailboxAdministration``).
     public func mailboxesNeedingReauthorization() async throws -> [MailboxID] {
         try await database.withSQL { sql in
             try await sql.raw("""

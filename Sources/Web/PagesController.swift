@@ -62,13 +62,24 @@ struct PagesController: Sendable {
             if session.user.isAdmin {
                 layout["is_admin"] = true
                 view["is_admin"] = true
-                if try await !store.mailboxesNeedingReauthorization().isEmpty { layout["banner"] = true }
+                if try await bannerRaised() { layout["banner"] = true }
             }
         }
         let body = library.render(view, withTemplate: template.rawValue) ?? ""
         layout["body"] = body
         let html = library.render(layout, withTemplate: Page.layout.rawValue) ?? body
         return HTMLResponse(html: html, status: status)
+    }
+
+    /// Whether any mailbox needs a sign-in: a stored «Reauthorization required» or «Migration to OAuth required»,
+    /// or a Microsoft mailbox still on a password whose mark the background job has not recorded yet (its page
+    /// already says «Migration to OAuth required», so the banner must too).
+    func bannerRaised() async throws -> Bool {
+        if try await !store.mailboxesNeedingReauthorization().isEmpty { return true }
+        for mailbox in try await store.mailboxes() where Diagnosis.impliesMigration(mailbox) {
+            if Diagnosis.raisesBanner(mailbox, stored: try await store.health(mailbox.id)) { return true }
+        }
+        return false
     }
 
     func notFound(_ message: String, context: AppRequestContext) async throws -> HTMLResponse {

@@ -64,6 +64,35 @@ struct DiagnosisTests {
         #expect(ok.consecutiveFailures == 0)
         #expect(ok.cause == nil)
     }
+
+    @Test("The banner follows the states the pages show: a Microsoft mailbox on a password raises it before any state is stored, a provider-side fault or «Paused» does not, OAuth clears it")
+    func bannerFollowsShownStates() {
+        func mailbox(_ provider: MailProvider, _ authentication: ServerAuthentication, enabled: Bool = true) -> Mailbox {
+            Mailbox(
+                id: MailboxID(7), email: "help@contoso.example", name: "Help", provider: provider, usage: .incoming,
+                incoming: IncomingServer(host: "outlook.office365.com", port: 993, security: .tls, username: "help@contoso.example", authentication: authentication),
+                deleteAfterFetch: false, enabled: enabled, createdAt: Date(), updatedAt: Date())
+        }
+        let basic = mailbox(.microsoft, .password)
+        #expect(Diagnosis.impliesMigration(basic))
+        #expect(Diagnosis.raisesBanner(basic, stored: [:]), "nothing recorded yet: the page already says «Migration to OAuth required»")
+        #expect(Diagnosis.raisesBanner(basic, stored: [.incoming: ConnectionHealth(state: .connected)]))
+        #expect(!Diagnosis.raisesBanner(basic, stored: [.incoming: ConnectionHealth(state: .temporarilyFailing)]), "an outage shows first, and no sign-in fixes it")
+        #expect(!Diagnosis.raisesBanner(basic, stored: [.incoming: ConnectionHealth(state: .actionNeededAtProvider)]))
+        #expect(!Diagnosis.raisesBanner(mailbox(.microsoft, .password, enabled: false), stored: [:]), "the page reads «Paused»")
+
+        let oauth = mailbox(.microsoft, .oauth2)
+        #expect(!Diagnosis.impliesMigration(oauth))
+        #expect(!Diagnosis.raisesBanner(oauth, stored: [:]))
+        #expect(!Diagnosis.raisesBanner(oauth, stored: [.incoming: ConnectionHealth(state: .actionNeededAtProvider)]))
+        #expect(Diagnosis.raisesBanner(oauth, stored: [.incoming: ConnectionHealth(state: .reauthorizationRequired)]))
+
+        let other = mailbox(.other, .password)
+        #expect(!Diagnosis.impliesMigration(other))
+        #expect(!Diagnosis.raisesBanner(other, stored: [:]))
+        #expect(Diagnosis.raisesBanner(other, stored: [.incoming: ConnectionHealth(state: .reauthorizationRequired)]))
+        #expect(HealthState.allCases.filter(\.raisesBanner) == [.reauthorizationRequired, .migrationRequired])
+    }
 }
 
 import Foundation

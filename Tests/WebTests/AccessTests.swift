@@ -134,4 +134,26 @@ struct AccessTests {
             #expect(!after.contains("reauthorize-banner"), "the banner goes when no mailbox needs reauthorization")
         }
     }
+
+    @Test("A Microsoft mailbox added with a password raises the banner at once, before the background job records «Migration to OAuth required»: the page and the banner agree")
+    func bannerBeforeTheMarkIsRecorded() async throws {
+        let fixture = try await StoreFixture.make(.sqlite, name: "access-banner-migration")
+        let mailbox = try await fixture.store.createMailbox(
+            try MailboxDraft(email: "help@contoso.example", name: "Help", provider: .microsoft, username: "help@contoso.example").validated(),
+            incomingSecret: try fixture.vault.seal("pw", for: .password(of: "help@contoso.example")), at: Date())
+        #expect(try await fixture.store.health(mailbox.id).isEmpty, "no state recorded yet")
+        let admin = try await TestPeople.session(fixture.store, role: .admin)
+        try await Self.app(fixture).test(.router) { client in
+            let page = String(buffer: try await client.execute(
+                uri: "/admin/channels/email/\(mailbox.id)", method: .get, headers: [.cookie: admin.cookieHeader]).body)
+            #expect(page.contains("Migration to OAuth required"))
+            #expect(page.contains("id=\"reauthorize-banner\""), "the page says a sign-in is needed, so the banner does")
+            let tickets = String(buffer: try await client.execute(uri: "/tickets", method: .get, headers: [.cookie: admin.cookieHeader]).body)
+            #expect(tickets.contains("id=\"reauthorize-banner\""))
+
+            try await fixture.store.setHealth(mailbox.id, .incoming, ConnectionHealth(state: .temporarilyFailing, cause: "x", fix: "y"))
+            let outage = String(buffer: try await client.execute(uri: "/tickets", method: .get, headers: [.cookie: admin.cookieHeader]).body)
+            #expect(!outage.contains("reauthorize-banner"), "the page reads «Temporarily failing», which no sign-in fixes")
+        }
+    }
 }
