@@ -8,10 +8,110 @@ import Foundation
 /// recognisable day, month and year yields nil. No Calendar/DateFormatter in the hot path.
 public enum DateParser {
     public static func parse(_ s: String) -> Date? {
+        parse(bytes: Array(s.utf8))
+    }
+
+    /// The header value's bytes: the form RFC 5322 prescribes, which nearly all mail uses, is read in one pass
+    /// without allocating (``strict(_:)``); anything else goes to the lenient reader, which decides alone.
+    static func parse(bytes: [UInt8]) -> Date? {
+        if let date = bytes.withUnsafeBufferPointer({ strict($0) }) { return date }
+        return lenient(bytes)
+    }
+
+    /// `[Www,] D[D] Mon YYYY HH:MM[:SS] ±HHMM|GMT|UT|UTC [(comment)]`, with spaces or tabs between the parts. Nil for
+    /// anything else, or for a value out of range, which the lenient reader then judges: so this path only ever
+    /// returns what ``lenient(_:)`` returns for the same bytes (`DateParserTests` holds it to that).
+    static func strict(_ b: UnsafeBufferPointer<UInt8>) -> Date? {
+        var i = 0
+        let n = b.count
+        func spaces() -> Bool {
+            let start = i
+            while i < n, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
+            return i > start
+        }
+        func digits(_ count: Int) -> Int? {
+            guard n - i >= count else { return nil }
+            var v = 0
+            for k in i..<(i + count) {
+                let d = b[k] &- 0x30
+                guard d < 10 else { return nil }
+                v = v * 10 + Int(d)
+            }
+            i += count
+            return v
+        }
+        /// Three ASCII letters, lowercased, as one number (no allocation).
+        func word() -> UInt32? {
+            guard n - i >= 3 else { return nil }
+            var v: UInt32 = 0
+            for k in i..<(i + 3) {
+                let c = b[k] | 0x20
+                guard c >= 0x61, c <= 0x7A else { return nil }
+                v = v << 8 | UInt32(c)
+            }
+            i += 3
+            return v
+        }
+        _ = spaces()
+        // An optional day of the week, which the date does not depend on.
+        if i < n, b[i] | 0x20 >= 0x61, b[i] | 0x20 <= 0x7A {
+            guard let day = word(), weekdays.contains(day), i < n, b[i] == 0x2C else { return nil }
+            i += 1
+            _ = spaces()
+        }
+        var dayDigits = 0
+        while i + dayDigits < n, dayDigits < 3, b[i + dayDigits] &- 0x30 < 10 { dayDigits += 1 }
+        guard dayDigits == 1 || dayDigits == 2, let day = digits(dayDigits), spaces(),
+              let name = word(), let month = months3.firstIndex(of: name).map({ $0 + 1 }), spaces(),
+              let year = digits(4), spaces(),
+              let hour = digits(2), i < n, b[i] == 0x3A else { return nil }
+        i += 1
+        guard let minute = digits(2) else { return nil }
+        var second = 0
+        if i < n, b[i] == 0x3A {
+            i += 1
+            guard let s = digits(2) else { return nil }
+            second = s
+        }
+        guard spaces(), i < n else { return nil }
+        let zone: Int
+        if b[i] == 0x2B || b[i] == 0x2D {
+            let negative = b[i] == 0x2D
+            i += 1
+            guard let v = digits(4), v / 100 <= 14, v % 100 < 60 else { return nil }
+            zone = (negative ? -1 : 1) * (v / 100 * 60 + v % 100) * 60
+        } else {
+            var letters: UInt32 = 0, count = 0
+            while i < n, count < 4, b[i] | 0x20 >= 0x61, b[i] | 0x20 <= 0x7A { letters = letters << 8 | UInt32(b[i] | 0x20); i += 1; count += 1 }
+            // gmt, ut, utc: the names the lenient reader also reads as UTC.
+            guard letters == 0x67_6D_74 || letters == 0x75_74 || letters == 0x75_74_63 else { return nil }
+            zone = 0
+        }
+        // Trailing spaces and one comment without nested parentheses, such as «(UTC)».
+        _ = spaces()
+        if i < n, b[i] == 0x28 {
+            i += 1
+            while i < n, b[i] != 0x29 { guard b[i] != 0x28 else { return nil }; i += 1 }
+            guard i < n else { return nil }
+            i += 1
+            _ = spaces()
+        }
+        guard i == n, (1000...9999).contains(year), (1...31).contains(day), hour <= 23, minute <= 59, second <= 60,
+              day <= daysInMonth(year, month) else { return nil }
+        let secs = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + min(second, 59) - zone
+        return Date(timeIntervalSince1970: TimeInterval(secs))
+    }
+
+    private static let weekdays: [UInt32] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(packed)
+    private static let months3: [UInt32] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].map(packed)
+    private static func packed(_ s: String) -> UInt32 { s.utf8.reduce(0) { $0 << 8 | UInt32($1) } }
+
+    /// Tokens classified by shape, for every form ``strict(_:)`` does not read.
+    static func lenient(_ bytes: [UInt8]) -> Date? {
         var tokens: [[UInt8]] = []
         var cur: [UInt8] = []
         var depth = 0
-        for c in s.utf8 {
+        for c in bytes {
             if c == 0x28 { depth += 1; continue }
             if c == 0x29 { if depth > 0 { depth -= 1 }; continue }
             if depth > 0 { continue }

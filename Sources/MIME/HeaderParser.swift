@@ -37,7 +37,10 @@ enum HeaderParser {
 
         func commit(_ h: inout RawHeader?, _ block: inout HeaderBlock) {
             guard var field = h else { return }
-            field.value = Array(trimBytes(field.value))
+            // Trimmed in place: the leading blanks of the first line were never copied, and trailing ones are cut
+            // without a copy. Only a value whose first line was empty (all of it on continuation lines) moves.
+            while let last = field.value.last, isSpaceOrNewline(last) { field.value.removeLast() }
+            if let first = field.value.first, isSpaceOrNewline(first) { field.value = Array(trimBytes(field.value)) }
             if block.fields.count < limits.maxHeaderCount {
                 block.fields.append(field)
             } else if !limitHit {
@@ -89,10 +92,12 @@ enum HeaderParser {
                 var nameEnd = colon
                 while nameEnd > pos && isWSP(raw[nameEnd - 1]) { nameEnd -= 1 }
                 let nameBytes = raw[pos..<nameEnd]
+                var valueStart = colon + 1
+                while valueStart < contentEnd && isSpaceOrNewline(raw[valueStart]) { valueStart += 1 }
                 current = RawHeader(
                     name: String(decoding: nameBytes, as: UTF8.self),
                     lowerName: lowercasedASCIIString(nameBytes),
-                    value: Array(raw[(colon + 1)..<contentEnd])
+                    value: Array(raw[valueStart..<contentEnd])
                 )
                 pos = next
                 continue

@@ -219,7 +219,7 @@ struct ParserState {
         msg.to = addresses("to")
         msg.cc = addresses("cc")
         if let d = top.first("date") {
-            msg.date = DateParser.parse(String(decoding: d.value, as: UTF8.self))
+            msg.date = DateParser.parse(bytes: d.value)
             if msg.date == nil { defects.append("unparsable Date header") }
         }
         if let h = top.first("message-id") { msg.messageID = MessageIDParser.parse(h.value).first }

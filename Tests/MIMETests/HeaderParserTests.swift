@@ -12,6 +12,14 @@ import Testing
         #expect(m.textBody == "body")
     }
 
+    @Test("Values are trimmed at both ends, however the blanks fall: on the first line, only on continuation lines, only blanks, vertical tab and form feed")
+    func valuesTrimmedAtBothEnds() {
+        let raw = bytes("A: \t x y \t\r\nB:\r\n \t folded only\r\n\t \r\nC: \u{0B}\u{0C}v\u{0C}\r\nD:   \r\nE:\r\n \r\nF:x\r\n\r\nbody")
+        let block = HeaderParser.parse(raw, range: 0..<raw.count, limits: .default)
+        #expect(block.fields.map(\.name) == ["A", "B", "C", "D", "E", "F"])
+        #expect(block.fields.map { String(decoding: $0.value, as: UTF8.self) } == ["x y", "folded only", "v", "", "", "x"])
+    }
+
     @Test func mixedLineEndingsAndCaseInsensitiveLookup() {
         let raw = bytes("Subject: one\nX-Thing: a\r\nx-thing: b\n\r\nhello\r\nworld")
         let m = MessageParser.parse(raw)
