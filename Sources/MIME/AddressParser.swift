@@ -26,6 +26,108 @@ public enum AddressParser {
     }
 
     static func parse(_ value: ArraySlice<UInt8>, fallbackCharset: String?) -> [MailAddress] {
+        simpleList(value) ?? general(value, fallbackCharset: fallbackCharset)
+    }
+
+    /// The plain forms nearly all mail uses — `a@b`, `Name <a@b>`, `"Name" <a@b>`, separated by commas, in ASCII
+    /// without comments, encoded words or escapes — read in one pass with no token arrays. Nil for anything else,
+    /// which ``general(_:fallbackCharset:)`` reads; so it only ever returns what that returns for the same bytes
+    /// (`AddressParserTests` holds it to that over seeded near-misses).
+    static func simpleList(_ s: ArraySlice<UInt8>) -> [MailAddress]? {
+        @inline(__always) func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        /// atext (RFC 5322) and the dot: what a plain address and an unquoted name are made of here.
+        @inline(__always) func atom(_ c: UInt8) -> Bool {
+            switch c {
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2E, 0x21, 0x23...0x27, 0x2A, 0x2B, 0x2D, 0x2F, 0x5E, 0x5F, 0x60, 0x7B...0x7E: true
+            default: false
+            }
+        }
+        /// `local@domain` of atoms, one `@`, not ending in a dot (which the general reader would drop).
+        func address(_ range: Range<Int>) -> String? {
+            guard let at = s[range].firstIndex(of: 0x40), at > range.lowerBound, at + 1 < range.upperBound,
+                  s[range.upperBound - 1] != 0x2E else { return nil }
+            for i in range where i != at { guard atom(s[i]) else { return nil } }
+            return String(decoding: s[range], as: UTF8.self)
+        }
+        /// A display name: blanks trimmed and, unquoted, runs of them as one space; nil when empty. Refused (through
+        /// `ok`) when it starts or ends with an apostrophe, which the general reader strips as quotes.
+        func name(_ range: Range<Int>, quoted: Bool, ok: inout Bool) -> String? {
+            var lo = range.lowerBound, hi = range.upperBound
+            while lo < hi, blank(s[lo]) { lo += 1 }
+            while hi > lo, blank(s[hi - 1]) { hi -= 1 }
+            guard lo < hi else { return nil }
+            if s[lo] == 0x27 || s[hi - 1] == 0x27 { ok = false; return nil }
+            var single = true
+            for i in lo..<hi where !quoted && blank(s[i]) && (s[i] == 0x09 || blank(s[i + 1])) { single = false; break }
+            if single { return String(decoding: s[lo..<hi], as: UTF8.self) }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(hi - lo)
+            for i in lo..<hi {
+                if blank(s[i]) { if !blank(s[i - 1]) { bytes.append(0x20) } } else { bytes.append(s[i]) }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        var result: [MailAddress] = []
+        var i = s.startIndex
+        let end = s.endIndex
+        while true {
+            while i < end, blank(s[i]) { i += 1 }
+            guard i < end else { return nil }  // an empty value or item: the general reader's rules
+            var display: String? = nil
+            var ok = true
+            if s[i] == 0x22 {
+                let open = i + 1
+                var j = open
+                // Quoted: printable ASCII and tabs, but no escape and nothing an encoded word needs.
+                while j < end, s[j] != 0x22 {
+                    let c = s[j]
+                    guard c == 0x09 || (c >= 0x20 && c < 0x7F && c != 0x5C && c != 0x3D && c != 0x3F) else { return nil }
+                    j += 1
+                }
+                guard j < end else { return nil }
+                display = name(open..<j, quoted: true, ok: &ok)
+                i = j + 1
+                while i < end, blank(s[i]) { i += 1 }
+                guard ok, i < end, s[i] == 0x3C else { return nil }
+            } else if s[i] != 0x3C {
+                let start = i
+                var hasAt = false
+                while i < end, s[i] != 0x2C, s[i] != 0x3C {
+                    let c = s[i]
+                    if c == 0x40 { hasAt = true } else { guard atom(c) || blank(c) else { return nil } }
+                    i += 1
+                }
+                if i == end || s[i] == 0x2C {
+                    // A bare address, one word.
+                    var last = i
+                    while last > start, blank(s[last - 1]) { last -= 1 }
+                    guard let email = address(start..<last) else { return nil }
+                    for k in start..<last where blank(s[k]) { return nil }
+                    result.append(MailAddress(name: nil, email: email))
+                    if i == end { return result }
+                    i += 1
+                    continue
+                }
+                guard !hasAt else { return nil }
+                display = name(start..<i, quoted: false, ok: &ok)
+                guard ok else { return nil }
+            }
+            // `<local@domain>`, then blanks, then a comma or the end.
+            let open = i + 1
+            var close = open
+            while close < end, s[close] != 0x3E { close += 1 }
+            guard close < end, let email = address(open..<close) else { return nil }
+            result.append(MailAddress(name: display, email: email))
+            i = close + 1
+            while i < end, blank(s[i]) { i += 1 }
+            if i == end { return result }
+            guard s[i] == 0x2C else { return nil }
+            i += 1
+        }
+    }
+
+    /// Any address list, however malformed: tokens, then items.
+    static func general(_ value: ArraySlice<UInt8>, fallbackCharset: String?) -> [MailAddress] {
         let tokens = tokenize(value)
         var result: [MailAddress] = []
         var item = Item()

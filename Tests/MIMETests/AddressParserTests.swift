@@ -57,4 +57,43 @@ import Testing
             _ = AddressParser.parse(junk)
         }
     }
+
+    @Test("The one-pass reader of plain address lists returns exactly what the general parser returns, for 100,000 seeded lists of plain forms and near misses")
+    func simpleAgreesWithGeneral() {
+        var random = SeededGenerator(seed: 2822)
+        // Each piece: plain spellings (four times in five), then near misses.
+        let names = (["Jane Roe", "J. Smith", "O'Brien", "Anna", "  Multi   Space  ", "Tab\tName", "a.b-c_d", "x!#$%&*+/^`{|}~"],
+                     ["'Quoted'", "Last, First", "=?UTF-8?Q?x?=", "Jürgen", "Name (c)", "a@b Name", "Group:", "", "Name'", "back\\slash", "Semi;colon"])
+        let quoted = (["\"Doe, John\"", "\"Jane\"", "\" Spaced \"", "\"\"", "\"Tab\tIn\"", "\"a@b <c>\""],
+                      ["\"esc\\\"aped\"", "\"=?UTF-8?Q?x?=\"", "\"unterminated", "\"'Bob'\"", "\"line\r\nbreak\""])
+        let addresses = (["a@b.c", "john.doe+tag@example.com", "x_y@z", "O'Hara@example.ie", "UPPER@EXAMPLE.COM"],
+                         ["a@b.", "@b", "a@", "a@@b", "a b@c", "\"q\"@x", "mailto:a@b", "a@[1.2.3.4]", "Ünï@x", "a@b:", "a(c)@b", ""])
+        let separators = ([", ", ",", " , ", ",\t"], [",,", "; ", ", ,", " ", ",\r\n "])
+        let tails = (["", "", " ", "\t"], [",", " junk", " (comment)", ";", ">"])
+        func pick(_ choices: ([String], [String])) -> String {
+            Int.random(in: 0..<5, using: &random) < 4 ? choices.0.randomElement(using: &random)! : choices.1.randomElement(using: &random)!
+        }
+        var simpleCount = 0
+        for _ in 0..<100_000 {
+            var text = ""
+            for k in 0..<Int.random(in: 1...3, using: &random) {
+                if k > 0 { text += pick(separators) }
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: text += pick(addresses)
+                case 1: text += pick(names) + " <" + pick(addresses) + ">"
+                case 2: text += pick(quoted) + " <" + pick(addresses) + ">"
+                default: text += "<" + pick(addresses) + ">"
+                }
+            }
+            text += pick(tails)
+            let bytes = Array(text.utf8)
+            let general = AddressParser.general(bytes[...], fallbackCharset: nil)
+            if let simple = AddressParser.simpleList(bytes[...]) {
+                simpleCount += 1
+                #expect(simple == general, "\(text)")
+            }
+            #expect(AddressParser.parse(bytes) == general, "\(text)")
+        }
+        #expect(simpleCount > 20_000, "the one-pass reader takes the plain forms (\(simpleCount) of 100,000)")
+    }
 }
