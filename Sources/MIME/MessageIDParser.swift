@@ -10,9 +10,17 @@ enum MessageIDParser {
         var i = 0
         let n = v.count
         var sawAngle = false
-        func add(_ bytes: [UInt8]) {
-            let s = EncodedWord.decodeRaw(bytes[...], fallbackCharset: nil)
-            if !s.isEmpty && seen.insert(s).inserted { ids.append(s) }
+        func add(_ bytes: ArraySlice<UInt8>) {
+            let s = EncodedWord.decodeRaw(bytes, fallbackCharset: nil)
+            guard !s.isEmpty else { return }
+            // A handful of ids (nearly every header) is deduplicated by looking; a long References list by a set.
+            if ids.count < 16 {
+                guard !ids.contains(s) else { return }
+            } else {
+                if seen.isEmpty { seen = Set(ids) }
+                guard seen.insert(s).inserted else { return }
+            }
+            ids.append(s)
         }
         while i < n {
             let c = v[i]
@@ -22,14 +30,15 @@ enum MessageIDParser {
             }
             if c == 0x3C {
                 sawAngle = true
-                var buf = [UInt8]()
                 i += 1
+                let start = i
+                var blanks = false
                 while i < n && v[i] != 0x3E && v[i] != 0x3C {
-                    if !isSpaceOrNewline(v[i]) { buf.append(v[i]) }
+                    if isSpaceOrNewline(v[i]) { blanks = true }
                     i += 1
                 }
+                add(blanks ? ArraySlice(v[start..<i].filter { !isSpaceOrNewline($0) }) : v[start..<i])
                 if i < n && v[i] == 0x3E { i += 1 }
-                add(buf)
                 continue
             }
             i += 1
@@ -40,7 +49,7 @@ enum MessageIDParser {
                 let sep = k == n || isSpaceOrNewline(v[k]) || v[k] == 0x2C
                 if sep {
                     if start >= 0 {
-                        let tok = Array(v[start..<k])
+                        let tok = v[start..<k]
                         if tok.contains(0x40) { add(tok) }
                         start = -1
                     }

@@ -30,6 +30,18 @@ import Testing
         #expect(MessageIDParser.parse(bytes("Re: your mail <x@y> of today")) == ["x@y"])
     }
 
+    @Test("Duplicates go and order stays, in short and long lists alike (the long ones are deduplicated by a set)")
+    func duplicatesInShortAndLongLists() {
+        for count in [1, 2, 15, 16, 17, 40] {
+            let ids = (0..<count).map { "id\($0)@example.com" }
+            // Each id again after it, some folded with blanks inside the brackets, and the first again at the end.
+            let text = ids.enumerated().map { k, id in k % 3 == 0 ? "<\(id)> < \(id)\r\n >" : "<\(id)> <\(id)>" }.joined(separator: " ") + " <\(ids[0])>"
+            #expect(MessageIDParser.parse(bytes(text)) == ids, "\(count) ids")
+        }
+        let m = MessageParser.parse(crlf("In-Reply-To: <a@x> <b@x>\nIn-Reply-To: <b@x> <c@x>\nSubject: x\n\nb"))
+        #expect(m.inReplyTo == ["a@x", "b@x", "c@x"], "two fields: duplicates across them go too")
+    }
+
     @Test func missingHeaders() {
         let m = MessageParser.parse(crlf("Subject: x\n\nb"))
         #expect(m.messageID == nil)
