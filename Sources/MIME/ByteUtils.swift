@@ -78,22 +78,28 @@ func lowercasedASCIIString<C: Collection>(_ bytes: C) -> String where C.Element 
 
 /// Normalises CRLF and lone CR to LF (used for text bodies shown to agents).
 func normalizeNewlines(_ bytes: [UInt8]) -> [UInt8] {
-    guard bytes.firstIndex(of: 0x0D, from: 0, to: bytes.count) != nil else { return bytes }
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count)
-    var i = 0
-    let n = bytes.count
-    while i < n {
-        let c = bytes[i]
-        if c == 0x0D {
-            out.append(0x0A)
-            if i + 1 < n && bytes[i + 1] == 0x0A { i += 1 }
-        } else {
-            out.append(c)
+    guard let first = bytes.firstIndex(of: 0x0D, from: 0, to: bytes.count) else { return bytes }
+    // Runs between CRs are copied whole (memchr finds the next), not byte by byte: this runs for every text body.
+    return bytes.withUnsafeBufferPointer { source in
+        guard let base = source.baseAddress else { return [] }
+        let n = source.count
+        return [UInt8](unsafeUninitializedCapacity: n) { out, count in
+            guard let target = out.baseAddress else { count = 0; return }
+            var o = 0, i = 0, cr = first
+            while true {
+                (target + o).update(from: base + i, count: cr - i)
+                o += cr - i
+                target[o] = 0x0A
+                o += 1
+                i = cr + 1
+                if i < n && base[i] == 0x0A { i += 1 }
+                guard i < n, let next = memchr(base + i, 0x0D, n - i) else { break }
+                cr = base.distance(to: next.assumingMemoryBound(to: UInt8.self))
+            }
+            (target + o).update(from: base + i, count: n - i)
+            count = o + n - i
         }
-        i += 1
     }
-    return out
 }
 
 func normalizeNewlines(_ s: String) -> String {

@@ -4,60 +4,71 @@
 /// with trailing whitespace are accepted, and transport-added trailing whitespace is removed.
 enum QuotedPrintable {
     static func decode(_ bytes: [UInt8], range: Range<Int>? = nil) -> (data: [UInt8], defect: String?) {
-        let r = range ?? 0..<bytes.count
-        var out = [UInt8]()
-        out.reserveCapacity(r.count)
+        let r = (range ?? 0..<bytes.count).clamped(to: 0..<bytes.count)
         var bad = 0
-        var i = r.lowerBound
-        let end = r.upperBound
-        var lineStartOut = 0
-        var protectedEnd = 0  // encoded whitespace (=20) must survive trailing-space stripping
-        while i < end {
-            let c = bytes[i]
-            if c == 0x3D {  // '='
-                if i + 2 < end, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
-                    out.append(h << 4 | l)
-                    i += 3
-                    protectedEnd = out.count
-                    continue
-                }
-                // Soft line break: '=' followed by optional whitespace and a line ending.
-                var j = i + 1
-                while j < end && isWSP(bytes[j]) { j += 1 }
-                if j >= end {
-                    i = end
-                    continue
-                }
-                if bytes[j] == 0x0A {
-                    i = j + 1
-                    continue
-                }
-                if bytes[j] == 0x0D {
-                    i = j + 1
-                    if i < end && bytes[i] == 0x0A { i += 1 }
-                    continue
-                }
-                bad += 1
-                out.append(c)
-                i += 1
-                continue
-            }
-            if c == 0x0A || c == 0x0D {
-                // Strip trailing whitespace added by transports.
-                while out.count > max(lineStartOut, protectedEnd), isWSP(out[out.count - 1]) { out.removeLast() }
-                out.append(c)
-                if c == 0x0D && i + 1 < end && bytes[i + 1] == 0x0A {
-                    out.append(0x0A)
+        // Into a buffer of the input's size, which no output exceeds (each input byte gives at most one), written
+        // through a pointer: this runs over every quoted-printable body.
+        let data = bytes.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: r.count) { out, count in
+                var o = 0
+                var i = r.lowerBound
+                let end = r.upperBound
+                var lineStartOut = 0
+                var protectedEnd = 0  // encoded whitespace (=20) must survive trailing-space stripping
+                while i < end {
+                    let c = source[i]
+                    if c == 0x3D {  // '='
+                        if i + 2 < end, let h = hexValue(source[i + 1]), let l = hexValue(source[i + 2]) {
+                            out[o] = h << 4 | l
+                            o += 1
+                            i += 3
+                            protectedEnd = o
+                            continue
+                        }
+                        // Soft line break: '=' followed by optional whitespace and a line ending.
+                        var j = i + 1
+                        while j < end && isWSP(source[j]) { j += 1 }
+                        if j >= end {
+                            i = end
+                            continue
+                        }
+                        if source[j] == 0x0A {
+                            i = j + 1
+                            continue
+                        }
+                        if source[j] == 0x0D {
+                            i = j + 1
+                            if i < end && source[i] == 0x0A { i += 1 }
+                            continue
+                        }
+                        bad += 1
+                        out[o] = c
+                        o += 1
+                        i += 1
+                        continue
+                    }
+                    if c == 0x0A || c == 0x0D {
+                        // Strip trailing whitespace added by transports.
+                        while o > max(lineStartOut, protectedEnd), isWSP(out[o - 1]) { o -= 1 }
+                        out[o] = c
+                        o += 1
+                        if c == 0x0D && i + 1 < end && source[i + 1] == 0x0A {
+                            out[o] = 0x0A
+                            o += 1
+                            i += 1
+                        }
+                        i += 1
+                        lineStartOut = o
+                        continue
+                    }
+                    out[o] = c
+                    o += 1
                     i += 1
                 }
-                i += 1
-                lineStartOut = out.count
-                continue
+                count = o
             }
-            out.append(c)
-            i += 1
         }
-        return (out, bad > 0 ? "bad quoted-printable: \(bad) malformed escape(s)" : nil)
+        return (data, bad > 0 ? "bad quoted-printable: \(bad) malformed escape(s)" : nil)
     }
 
     /// RFC 2047 Q decoding: like quoted-printable, plus `_` means space.

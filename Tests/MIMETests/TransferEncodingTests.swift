@@ -146,6 +146,56 @@ import Testing
         #expect(QuotedPrintable.decodeQ(bytes("a_b=3F=")[...]) == bytes("a b?="))
     }
 
+    @Test("Quoted-printable over seeded soups of escapes, soft breaks, blanks and line ends, whole and in sub-ranges: blanks before a line end go, and nothing grows")
+    func quotedPrintableSoups() {
+        var random = SeededGenerator(seed: 2045)
+        let pieces = ["=3D", "=20", "=\r\n", "=\n", "= \t\r\n", "=", "=Z1", "=4", " ", "\t", "\r\n", "\n", "\r", "a", "b", "=c3=a9", "==41"]
+        for _ in 0..<3_000 {
+            let text = (0..<Int.random(in: 0...24, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let input = Array(text.utf8)
+            let whole = QuotedPrintable.decode(input)
+            #expect(whole.data.count <= input.count)
+            // Before each hard line end, no blank survives but an encoded one.
+            var previous: UInt8 = 0
+            for byte in whole.data {
+                if byte == 0x0D || byte == 0x0A, previous == 0x20 || previous == 0x09 { #expect(text.contains("=20"), "\(text.debugDescription)") }
+                previous = byte
+            }
+            // A sub-range reads as that slice alone.
+            let lower = Int.random(in: 0...input.count, using: &random), upper = Int.random(in: lower...input.count, using: &random)
+            let part = QuotedPrintable.decode(input, range: lower..<upper)
+            let alone = QuotedPrintable.decode(Array(input[lower..<upper]))
+            #expect(part.data == alone.data && part.defect == alone.defect, "\(text.debugDescription) \(lower)..<\(upper)")
+        }
+        #expect(QuotedPrintable.decode(bytes("abc"), range: 1..<10).data == bytes("bc"), "a range past the end is clamped")
+    }
+
+    @Test("CRs and CRLFs become LF, runs between them copied whole, at every position of seeded texts")
+    func newlinesNormalised() {
+        var random = SeededGenerator(seed: 13)
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            var i = 0
+            while i < bytes.count {
+                if bytes[i] == 0x0D {
+                    out.append(0x0A)
+                    if i + 1 < bytes.count, bytes[i + 1] == 0x0A { i += 1 }
+                } else {
+                    out.append(bytes[i])
+                }
+                i += 1
+            }
+            return out
+        }
+        for length in 0..<200 {
+            for _ in 0..<20 {
+                let input = (0..<length).map { _ in [0x0D, 0x0A, 0x61, 0x62, 0xC3][Int.random(in: 0..<5, using: &random)] as UInt8 }
+                #expect(normalizeNewlines(input) == reference(input), "\(input)")
+            }
+        }
+        #expect(normalizeNewlines("a\r\nb\rc\n") == "a\nb\nc\n")
+    }
+
     @Test func brokenBase64BodyStillDelivered() {
         let raw = crlf("""
         Content-Type: multipart/mixed; boundary=z
