@@ -26,14 +26,14 @@ public enum AddressParser {
     }
 
     static func parse(_ value: ArraySlice<UInt8>, fallbackCharset: String?) -> [MailAddress] {
-        simpleList(value) ?? general(value, fallbackCharset: fallbackCharset)
+        simpleList(value, fallbackCharset: fallbackCharset) ?? general(value, fallbackCharset: fallbackCharset)
     }
 
-    /// The plain forms nearly all mail uses — `a@b`, `Name <a@b>`, `"Name" <a@b>`, separated by commas, in ASCII
-    /// without comments, encoded words or escapes — read in one pass with no token arrays. Nil for anything else,
-    /// which ``general(_:fallbackCharset:)`` reads; so it only ever returns what that returns for the same bytes
-    /// (`AddressParserTests` holds it to that over seeded near-misses).
-    static func simpleList(_ s: ArraySlice<UInt8>) -> [MailAddress]? {
+    /// The plain forms nearly all mail uses — `a@b`, `Name <a@b>`, `"Name" <a@b>`, separated by commas, names in
+    /// ASCII, UTF-8 or encoded words, without comments or escapes — read in one pass with no token arrays. Nil for
+    /// anything else, which ``general(_:fallbackCharset:)`` reads; so it only ever returns what that returns for the
+    /// same bytes (`AddressParserTests` holds it to that over seeded near-misses).
+    static func simpleList(_ s: ArraySlice<UInt8>, fallbackCharset: String?) -> [MailAddress]? {
         @inline(__always) func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
         /// atext (RFC 5322) and the dot: what a plain address and an unquoted name are made of here.
         @inline(__always) func atom(_ c: UInt8) -> Bool {
@@ -56,6 +56,22 @@ public enum AddressParser {
             while lo < hi, blank(s[lo]) { lo += 1 }
             while hi > lo, blank(s[hi - 1]) { hi -= 1 }
             guard lo < hi else { return nil }
+            if s[lo..<hi].contains(where: { $0 == 0x3D || $0 == 0x3F || $0 >= 0x80 }) {
+                // Encoded words or 8-bit text: the general reader's own steps, on the bytes it would have (a quoted
+                // name as it is; unquoted words one space apart).
+                var bytes: [UInt8]
+                if quoted {
+                    bytes = Array(s[range])
+                } else {
+                    bytes = []
+                    bytes.reserveCapacity(hi - lo)
+                    for i in lo..<hi {
+                        if blank(s[i]) { if !blank(s[i - 1]) { bytes.append(0x20) } } else { bytes.append(s[i]) }
+                    }
+                }
+                var ignored: [String] = []
+                return cleanName(EncodedWord.decode(bytes[...], fallbackCharset: fallbackCharset, defects: &ignored))
+            }
             if s[lo] == 0x27 || s[hi - 1] == 0x27 { ok = false; return nil }
             var single = true
             for i in lo..<hi where !quoted && blank(s[i]) && (s[i] == 0x09 || blank(s[i + 1])) { single = false; break }
@@ -78,10 +94,10 @@ public enum AddressParser {
             if s[i] == 0x22 {
                 let open = i + 1
                 var j = open
-                // Quoted: printable ASCII and tabs, but no escape and nothing an encoded word needs.
+                // Quoted: printable text and tabs, but no escape.
                 while j < end, s[j] != 0x22 {
                     let c = s[j]
-                    guard c == 0x09 || (c >= 0x20 && c < 0x7F && c != 0x5C && c != 0x3D && c != 0x3F) else { return nil }
+                    guard c == 0x09 || (c >= 0x20 && c != 0x7F && c != 0x5C) else { return nil }
                     j += 1
                 }
                 guard j < end else { return nil }
@@ -94,7 +110,7 @@ public enum AddressParser {
                 var hasAt = false
                 while i < end, s[i] != 0x2C, s[i] != 0x3C {
                     let c = s[i]
-                    if c == 0x40 { hasAt = true } else { guard atom(c) || blank(c) else { return nil } }
+                    if c == 0x40 { hasAt = true } else { guard atom(c) || blank(c) || c == 0x3D || c == 0x3F || c >= 0x80 else { return nil } }
                     i += 1
                 }
                 if i == end || s[i] == 0x2C {

@@ -58,14 +58,17 @@ import Testing
         }
     }
 
-    @Test("The one-pass reader of plain address lists returns exactly what the general parser returns, for 100,000 seeded lists of plain forms and near misses")
+    @Test("The one-pass reader of plain address lists returns exactly what the general parser returns, for 100,000 seeded lists of plain forms (ASCII, UTF-8 and encoded names) and near misses")
     func simpleAgreesWithGeneral() {
         var random = SeededGenerator(seed: 2822)
         // Each piece: plain spellings (four times in five), then near misses.
-        let names = (["Jane Roe", "J. Smith", "O'Brien", "Anna", "  Multi   Space  ", "Tab\tName", "a.b-c_d", "x!#$%&*+/^`{|}~"],
-                     ["'Quoted'", "Last, First", "=?UTF-8?Q?x?=", "Jürgen", "Name (c)", "a@b Name", "Group:", "", "Name'", "back\\slash", "Semi;colon"])
-        let quoted = (["\"Doe, John\"", "\"Jane\"", "\" Spaced \"", "\"\"", "\"Tab\tIn\"", "\"a@b <c>\""],
-                      ["\"esc\\\"aped\"", "\"=?UTF-8?Q?x?=\"", "\"unterminated", "\"'Bob'\"", "\"line\r\nbreak\""])
+        let names = (["Jane Roe", "J. Smith", "O'Brien", "Anna", "  Multi   Space  ", "Tab\tName", "a.b-c_d", "x!#$%&*+/^`{|}~",
+                      "=?UTF-8?B?0JDQvdC90LA=?=", "=?UTF-8?Q?J=C3=B6rg?=  =?UTF-8?Q?_Sch=C3=A4fer?=", "Jürgen Müller", "=?ISO-8859-1?Q?J=FCrgen?= Smith",
+                      "=?UTF-8?B?J0JvYic=?=", "a=b?c", "=?bogus?X?y?="],
+                     ["'Quoted'", "Last, First", "Name (c)", "a@b Name", "Group:", "", "Name'", "back\\slash", "Semi;colon"])
+        let quoted = (["\"Doe, John\"", "\"Jane\"", "\" Spaced \"", "\"\"", "\"Tab\tIn\"", "\"a@b <c>\"", "\"=?UTF-8?Q?x?=\"",
+                       "\" =?ISO-8859-1?Q?J=FCrgen?= \"", "\"Zoë, Ünal\"", "\"'Bob'\""],
+                      ["\"esc\\\"aped\"", "\"unterminated", "\"line\r\nbreak\""])
         let addresses = (["a@b.c", "john.doe+tag@example.com", "x_y@z", "O'Hara@example.ie", "UPPER@EXAMPLE.COM"],
                          ["a@b.", "@b", "a@", "a@@b", "a b@c", "\"q\"@x", "mailto:a@b", "a@[1.2.3.4]", "Ünï@x", "a@b:", "a(c)@b", ""])
         let separators = ([", ", ",", " , ", ",\t"], [",,", "; ", ", ,", " ", ",\r\n "])
@@ -87,12 +90,20 @@ import Testing
             }
             text += pick(tails)
             let bytes = Array(text.utf8)
-            let general = AddressParser.general(bytes[...], fallbackCharset: nil)
-            if let simple = AddressParser.simpleList(bytes[...]) {
+            let fallback = Bool.random(using: &random) ? nil : "iso-8859-1"
+            let general = AddressParser.general(bytes[...], fallbackCharset: fallback)
+            if let simple = AddressParser.simpleList(bytes[...], fallbackCharset: fallback) {
                 simpleCount += 1
                 #expect(simple == general, "\(text)")
             }
-            #expect(AddressParser.parse(bytes) == general, "\(text)")
+            #expect(AddressParser.parse(bytes[...], fallbackCharset: fallback) == general, "\(text)")
+        }
+        // 8-bit names that are not UTF-8, read with the part's charset or as Windows-1252.
+        for value in [[0x4A, 0xFC, 0x72, 0x67, 0x65, 0x6E, 0x20, 0x3C, 0x6A, 0x40, 0x78, 0x3E], [0x22, 0xE9, 0x22, 0x20, 0x3C, 0x6A, 0x40, 0x78, 0x3E]] as [[UInt8]] {
+            for fallback in [nil, "iso-8859-1", "koi8-r"] {
+                let simple = AddressParser.simpleList(value[...], fallbackCharset: fallback)
+                #expect(simple != nil && simple == AddressParser.general(value[...], fallbackCharset: fallback))
+            }
         }
         #expect(simpleCount > 20_000, "the one-pass reader takes the plain forms (\(simpleCount) of 100,000)")
     }
