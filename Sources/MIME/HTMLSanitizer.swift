@@ -154,12 +154,12 @@ public enum HTMLSanitizer {
     /// Copies `bytes` with markup characters escaped, in runs between them.
     static func escape(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var run = bytes.startIndex
-        for i in bytes.indices {
-            let c = bytes[i]
-            guard c == 0x26 || c == 0x3C || c == 0x3E || c == 0x22 || c == 0x27 || c == 0x00 else { continue }
-            out.append(contentsOf: bytes[run..<i])
-            run = i + 1
-            switch c {
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        while i < end {
+            guard let hit = nextSpecial(bytes, from: i) else { break }
+            out.append(contentsOf: bytes[run..<hit])
+            switch bytes[hit] {
             case 0x26: out.append(contentsOf: "&amp;".utf8)
             case 0x3C: out.append(contentsOf: "&lt;".utf8)
             case 0x3E: out.append(contentsOf: "&gt;".utf8)
@@ -167,7 +167,37 @@ public enum HTMLSanitizer {
             case 0x27: out.append(contentsOf: "&#39;".utf8)
             default: out.append(contentsOf: "\u{FFFD}".utf8)
             }
+            run = hit + 1
+            i = hit + 1
         }
         out.append(contentsOf: bytes[run...])
+    }
+
+    /// The first `&`, `<`, `>`, `"`, `'` or NUL at or after `from`: sixteen bytes per step, since most text has
+    /// none for many bytes (every body shown is escaped through here).
+    static func nextSpecial(_ bytes: ArraySlice<UInt8>, from: Int) -> Int? {
+        bytes.withUnsafeBytes { buffer -> Int? in
+            typealias Bytes = SIMD16<UInt8>
+            var i = from - bytes.startIndex
+            let end = buffer.count
+            while end - i >= 16 {
+                let v = buffer.loadUnaligned(fromByteOffset: i, as: Bytes.self)
+                let special = (v .== Bytes(repeating: 0x26))._storage | (v .== Bytes(repeating: 0x3C))._storage
+                    | (v .== Bytes(repeating: 0x3E))._storage | (v .== Bytes(repeating: 0x22))._storage
+                    | (v .== Bytes(repeating: 0x27))._storage | (v .== Bytes(repeating: 0x00))._storage
+                // Lanes are 0 or -1; read as two words, the lowest set byte is the first hit.
+                let (low, high) = unsafeBitCast(special, to: (UInt64, UInt64).self)
+                if low != 0 { return bytes.startIndex + i + low.trailingZeroBitCount / 8 }
+                if high != 0 { return bytes.startIndex + i + 8 + high.trailingZeroBitCount / 8 }
+                i += 16
+            }
+            while i < end {
+                switch buffer[i] {
+                case 0x26, 0x3C, 0x3E, 0x22, 0x27, 0x00: return bytes.startIndex + i
+                default: i += 1
+                }
+            }
+            return nil
+        }
     }
 }

@@ -146,4 +146,38 @@ import Testing
             assertSafe(s(out))
         }
     }
+
+    @Test("Escaping finds every special character at every position of slices 0 to 48 bytes long, off the block grid, and copies the rest as it is")
+    func escapeEveryPosition() {
+        func reference(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+            var out: [UInt8] = []
+            for c in bytes {
+                switch c {
+                case 0x26: out += Array("&amp;".utf8)
+                case 0x3C: out += Array("&lt;".utf8)
+                case 0x3E: out += Array("&gt;".utf8)
+                case 0x22: out += Array("&quot;".utf8)
+                case 0x27: out += Array("&#39;".utf8)
+                case 0x00: out += Array("\u{FFFD}".utf8)
+                default: out.append(c)
+                }
+            }
+            return out
+        }
+        let specials: [UInt8] = [0x26, 0x3C, 0x3E, 0x22, 0x27, 0x00, 0x41, 0xC3, 0x3B, 0x23]
+        for length in 0...48 {
+            for position in 0..<max(length, 1) {
+                for special in specials {
+                    // Three bytes in front, so the slice starts off the array's own start and off the 16-byte grid.
+                    var bytes = [UInt8](repeating: 0x78, count: length + 3)
+                    if length > 0 { bytes[3 + position] = special }
+                    if length > 2 { bytes[3 + length - 1] = 0x27 }
+                    let slice = bytes[3...]
+                    var out: [UInt8] = []
+                    HTMLSanitizer.escape(slice, into: &out)
+                    #expect(out == reference(slice), "length \(length), \(special) at \(position)")
+                }
+            }
+        }
+    }
 }
