@@ -113,9 +113,14 @@ public struct FilingPlan: Sendable {
     public static func keys(for emails: [IncomingEmail]) -> Keys {
         var dedupe: [String] = [], seenDedupe: Set<String> = []
         var ids: [String] = [], seenIDs: Set<String> = []
-        for email in emails {
-            for key in [email.dedupeKey] + Self.rehashedKeys([email]) where seenDedupe.insert(key).inserted { dedupe.append(key) }
-            for reference in Self.references(of: email) where seenIDs.insert(reference).inserted { ids.append(reference) }
+        // By index: an email read in place is not copied (a copy retains each of its many fields).
+        for index in emails.indices {
+            if seenDedupe.insert(emails[index].dedupeKey).inserted { dedupe.append(emails[index].dedupeKey) }
+            if !emails[index].contentHash.isEmpty {
+                let key = Self.rehashed(emails[index])
+                if seenDedupe.insert(key).inserted { dedupe.append(key) }
+            }
+            for reference in Self.references(of: emails[index]) where seenIDs.insert(reference).inserted { ids.append(reference) }
         }
         return Keys(dedupeKeys: dedupe, messageIDs: ids)
     }
@@ -125,8 +130,8 @@ public struct FilingPlan: Sendable {
     /// opened or already names, so this set is enough.
     public static func named(by emails: [IncomingEmail], holders: [String: [TicketNumber]]) -> [TicketNumber] {
         var all: [TicketNumber] = [], seen: Set<TicketNumber> = []
-        for email in emails {
-            for (ticket, _) in named(email, holders: holders).prefix(maxCandidates) where seen.insert(ticket).inserted { all.append(ticket) }
+        for index in emails.indices {
+            for (ticket, _) in named(emails[index], holders: holders).prefix(maxCandidates) where seen.insert(ticket).inserted { all.append(ticket) }
         }
         return all
     }
@@ -137,24 +142,25 @@ public struct FilingPlan: Sendable {
     /// email's content is never compared, so it is never hashed.
     public static func contested(_ emails: [IncomingEmail], filed: [String: FilingFacts.Filed]) -> [Int] {
         var counts: [String: Int] = [:]
-        for email in emails { counts[email.dedupeKey, default: 0] += 1 }
+        for index in emails.indices { counts[emails[index].dedupeKey, default: 0] += 1 }
         return emails.indices.filter { filed[emails[$0].dedupeKey] != nil || counts[emails[$0].dedupeKey, default: 0] > 1 }
     }
 
     /// The keys emails with a known content hash would be filed under if their own key were taken by other content.
     public static func rehashedKeys(_ emails: [IncomingEmail]) -> [String] {
-        emails.filter { !$0.contentHash.isEmpty }.map(Self.rehashed)
+        emails.compactMap { $0.contentHash.isEmpty ? nil : Self.rehashed($0) }
     }
 
     /// Gives the ``contested(_:filed:)`` emails that have content their hash (`hash`, the store's), and returns the
     /// keys they would be filed under if their own were taken by other content: the store's second look-up.
     public static func hashContested(_ emails: inout [IncomingEmail], filed: [String: FilingFacts.Filed], hash: ([UInt8]) -> String) -> [String] {
-        var hashed: [IncomingEmail] = []
+        var keys: [String] = []
         for index in contested(emails, filed: filed) where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
             emails[index].contentHash = hash(emails[index].raw)
-            hashed.append(emails[index])
+            let key = rehashed(emails[index])
+            if filed[key] == nil { keys.append(key) }
         }
-        return rehashedKeys(hashed).filter { filed[$0] == nil }
+        return keys
     }
 
     /// Decides the group. `emails` must be ``IncomingEmail/storable`` (the store's look-ups used their keys), and
