@@ -1,11 +1,12 @@
 import FuzzDriver
-import MIME
+@testable import MIME
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The whole message parser on arbitrary bytes: it must never trap, and its caps must hold.
+/// The whole message parser on arbitrary bytes: it must never trap, and its caps must hold. The one-pass readers of
+/// addresses and dates must agree with the general ones on every header value, and on the whole input.
 @main
 enum FuzzMIME {
     static func main() {
@@ -20,6 +21,14 @@ enum FuzzMIME {
             precondition(attached <= bytes.count, "attachments larger than the message")
             // Sizes are counted without decoding; decoding on demand must give exactly that many bytes.
             for attachment in message.attachments { precondition(attachment.data.count == attachment.size, "attachment size miscounted") }
+            for value in message.headers.map(\.rawValue) + [bytes] {
+                if let simple = AddressParser.simpleList(value[...], fallbackCharset: "iso-8859-1") {
+                    precondition(simple == AddressParser.general(value[...], fallbackCharset: "iso-8859-1"), "the one-pass address reader disagrees")
+                }
+                if let strict = value.withUnsafeBufferPointer({ DateParser.strict($0) }) {
+                    precondition(strict == DateParser.lenient(value), "the one-pass date reader disagrees")
+                }
+            }
             return 0
         })
     }
