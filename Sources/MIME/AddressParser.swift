@@ -59,16 +59,7 @@ public enum AddressParser {
             if s[lo..<hi].contains(where: { $0 == 0x3D || $0 == 0x3F || $0 >= 0x80 }) {
                 // Encoded words or 8-bit text: the general reader's own steps, on the bytes it would have (a quoted
                 // name as it is; unquoted words one space apart).
-                var bytes: [UInt8]
-                if quoted {
-                    bytes = Array(s[range])
-                } else {
-                    bytes = []
-                    bytes.reserveCapacity(hi - lo)
-                    for i in lo..<hi {
-                        if blank(s[i]) { if !blank(s[i - 1]) { bytes.append(0x20) } } else { bytes.append(s[i]) }
-                    }
-                }
+                let bytes = quoted ? Array(s[range]) : collapsed(lo..<hi)
                 var ignored: [String] = []
                 return cleanName(EncodedWord.decode(bytes[...], fallbackCharset: fallbackCharset, defects: &ignored))
             }
@@ -76,12 +67,16 @@ public enum AddressParser {
             var single = true
             for i in lo..<hi where !quoted && blank(s[i]) && (s[i] == 0x09 || blank(s[i + 1])) { single = false; break }
             if single { return String(decoding: s[lo..<hi], as: UTF8.self) }
+            return String(decoding: collapsed(lo..<hi), as: UTF8.self)
+        }
+        /// Words one space apart, as the general reader joins them; `range` starts and ends with a word.
+        func collapsed(_ range: Range<Int>) -> [UInt8] {
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(hi - lo)
-            for i in lo..<hi {
+            bytes.reserveCapacity(range.count)
+            for i in range {
                 if blank(s[i]) { if !blank(s[i - 1]) { bytes.append(0x20) } } else { bytes.append(s[i]) }
             }
-            return String(decoding: bytes, as: UTF8.self)
+            return bytes
         }
         var result: [MailAddress] = []
         var i = s.startIndex

@@ -271,7 +271,9 @@ struct DemoTests {
             let northwindPage = URL(string: try await browser.currentURL())?.path ?? ""
             try await browser.go("\(demo.emulator)/emulator")
             try await browser.click("form[action='/emulator/control/changeMailPassword']:has(input[value='\(northwind)']) button")
-            try await browser.waitFor("tr[data-mailbox='\(northwind)']")
+            // Wait for the page the form returns to (the row is on the page before it too, and reading it while the
+            // browser navigates fails on a stale element): only the new page shows the new password.
+            try await browser.waitForText("Northwind-help-2", timeout: .seconds(15))
             let newPassword = try await browser.text("tr[data-mailbox='\(northwind)'] .mail-password")
             #expect(newPassword == "Northwind-help-2")
             try await browser.reload("\(demo.base)\(northwindPage)", until: ["Reauthorization required"], timeout: .seconds(60))
