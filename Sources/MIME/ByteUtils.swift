@@ -79,7 +79,8 @@ func lowercasedASCIIString<C: Collection>(_ bytes: C) -> String where C.Element 
 /// Normalises CRLF and lone CR to LF (used for text bodies shown to agents).
 func normalizeNewlines(_ bytes: [UInt8]) -> [UInt8] {
     guard let first = bytes.firstIndex(of: 0x0D, from: 0, to: bytes.count) else { return bytes }
-    // Runs between CRs are copied whole (memchr finds the next), not byte by byte: this runs for every text body.
+    // Runs between CRs are copied whole (`firstIndex(of:from:to:)`, memchr, finds the next), not byte by byte: this
+    // runs for every text body.
     return bytes.withUnsafeBufferPointer { source in
         guard let base = source.baseAddress else { return [] }
         let n = source.count
@@ -93,8 +94,8 @@ func normalizeNewlines(_ bytes: [UInt8]) -> [UInt8] {
                 o += 1
                 i = cr + 1
                 if i < n && base[i] == 0x0A { i += 1 }
-                guard i < n, let next = memchr(base + i, 0x0D, n - i) else { break }
-                cr = base.distance(to: next.assumingMemoryBound(to: UInt8.self))
+                guard let next = bytes.firstIndex(of: 0x0D, from: i, to: n) else { break }
+                cr = next
             }
             (target + o).update(from: base + i, count: n - i)
             count = o + n - i

@@ -154,10 +154,7 @@ public enum HTMLSanitizer {
     /// Copies `bytes` with markup characters escaped, in runs between them.
     static func escape(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var run = bytes.startIndex
-        var i = bytes.startIndex
-        let end = bytes.endIndex
-        while i < end {
-            guard let hit = nextSpecial(bytes, from: i) else { break }
+        while let hit = nextSpecial(bytes, from: run) {
             out.append(contentsOf: bytes[run..<hit])
             switch bytes[hit] {
             case 0x26: out.append(contentsOf: "&amp;".utf8)
@@ -168,7 +165,6 @@ public enum HTMLSanitizer {
             default: out.append(contentsOf: "\u{FFFD}".utf8)
             }
             run = hit + 1
-            i = hit + 1
         }
         out.append(contentsOf: bytes[run...])
     }

@@ -4,16 +4,24 @@
 /// comments are ignored. Without any brackets, whitespace-separated tokens containing '@'
 /// are taken (common with broken mailers).
 enum MessageIDParser {
-    static func parse(_ v: [UInt8]) -> [String] {
+    static func parse(_ v: [UInt8]) -> [String] { parse([v]) }
+
+    /// The ids of several fields (In-Reply-To or References given more than once), in order, each once.
+    static func parse(_ values: [[UInt8]]) -> [String] {
+        var ids = IDList()
+        for v in values { scan(v, into: &ids) }
+        return ids.ids
+    }
+
+    /// Ids in order, without duplicates: a handful (nearly every header) deduplicated by looking, a long
+    /// References list by a set.
+    private struct IDList {
         var ids: [String] = []
-        var seen = Set<String>()
-        var i = 0
-        let n = v.count
-        var sawAngle = false
-        func add(_ bytes: ArraySlice<UInt8>) {
+        private var seen = Set<String>()
+
+        mutating func add(_ bytes: ArraySlice<UInt8>) {
             let s = EncodedWord.decodeRaw(bytes, fallbackCharset: nil)
             guard !s.isEmpty else { return }
-            // A handful of ids (nearly every header) is deduplicated by looking; a long References list by a set.
             if ids.count < 16 {
                 guard !ids.contains(s) else { return }
             } else {
@@ -22,6 +30,12 @@ enum MessageIDParser {
             }
             ids.append(s)
         }
+    }
+
+    private static func scan(_ v: [UInt8], into ids: inout IDList) {
+        var i = 0
+        let n = v.count
+        var sawAngle = false
         while i < n {
             let c = v[i]
             if c == 0x28 {
@@ -37,7 +51,7 @@ enum MessageIDParser {
                     if isSpaceOrNewline(v[i]) { blanks = true }
                     i += 1
                 }
-                add(blanks ? ArraySlice(v[start..<i].filter { !isSpaceOrNewline($0) }) : v[start..<i])
+                ids.add(blanks ? ArraySlice(v[start..<i].filter { !isSpaceOrNewline($0) }) : v[start..<i])
                 if i < n && v[i] == 0x3E { i += 1 }
                 continue
             }
@@ -50,7 +64,7 @@ enum MessageIDParser {
                 if sep {
                     if start >= 0 {
                         let tok = v[start..<k]
-                        if tok.contains(0x40) { add(tok) }
+                        if tok.contains(0x40) { ids.add(tok) }
                         start = -1
                     }
                 } else if start < 0 {
@@ -58,6 +72,5 @@ enum MessageIDParser {
                 }
             }
         }
-        return ids
     }
 }

@@ -188,16 +188,7 @@ struct ParserState {
     /// When trimming, the newest ids (the end of the list) are kept, plus the first one if `keepFirst`:
     /// for References that is the thread's root (RFC 5322 §3.6.4).
     private mutating func cappedIDs(_ fields: [RawHeader], keepFirst: Bool) -> [String] {
-        var ids: [String]
-        if fields.count == 1 {
-            ids = MessageIDParser.parse(fields[0].value)  // already without duplicates
-        } else {
-            var seen = Set<String>()
-            ids = []
-            for field in fields {
-                for id in MessageIDParser.parse(field.value) where seen.insert(id).inserted { ids.append(id) }
-            }
-        }
+        let ids = MessageIDParser.parse(fields.map(\.value))
         let cap = max(0, limits.maxReferences)
         guard ids.count > cap else { return ids }
         defects.append("more than \(cap) message ids in \(fields.first?.name ?? "a header"); only " + (keepFirst ? "the first and the latest" : "the latest") + " kept")

@@ -109,17 +109,14 @@ public struct FilingPlan: Sendable {
     public static let maxCandidates = 5
 
     /// The keys of the first look-ups. An email whose content hash is not known yet has no second key to look up:
-    /// if its key is taken (``contested(_:filed:)``), the store hashes it and looks up ``rehashedKeys(_:)``.
+    /// if its key is taken (``contested(_:filed:)``), the store hashes it and looks up its ``rehashedKey(_:)`` (``hashContested(_:filed:hash:)``).
     public static func keys(for emails: [IncomingEmail]) -> Keys {
         var dedupe: [String] = [], seenDedupe: Set<String> = []
         var ids: [String] = [], seenIDs: Set<String> = []
         // By index: an email read in place is not copied (a copy retains each of its many fields).
         for index in emails.indices {
             if seenDedupe.insert(emails[index].dedupeKey).inserted { dedupe.append(emails[index].dedupeKey) }
-            if !emails[index].contentHash.isEmpty {
-                let key = Self.rehashed(emails[index])
-                if seenDedupe.insert(key).inserted { dedupe.append(key) }
-            }
+            if let key = Self.rehashedKey(emails[index]), seenDedupe.insert(key).inserted { dedupe.append(key) }
             for reference in Self.references(of: emails[index]) where seenIDs.insert(reference).inserted { ids.append(reference) }
         }
         return Keys(dedupeKeys: dedupe, messageIDs: ids)
@@ -146,9 +143,10 @@ public struct FilingPlan: Sendable {
         return emails.indices.filter { filed[emails[$0].dedupeKey] != nil || counts[emails[$0].dedupeKey, default: 0] > 1 }
     }
 
-    /// The keys emails with a known content hash would be filed under if their own key were taken by other content.
-    public static func rehashedKeys(_ emails: [IncomingEmail]) -> [String] {
-        emails.compactMap { $0.contentHash.isEmpty ? nil : Self.rehashed($0) }
+    /// The key an email with a known content hash would be filed under if its own key were taken by other content;
+    /// nil while its hash is unknown.
+    public static func rehashedKey(_ email: IncomingEmail) -> String? {
+        email.contentHash.isEmpty ? nil : rehashed(email)
     }
 
     /// Gives the ``contested(_:filed:)`` emails that have content their hash (`hash`, the store's), and returns the
@@ -157,8 +155,7 @@ public struct FilingPlan: Sendable {
         var keys: [String] = []
         for index in contested(emails, filed: filed) where emails[index].contentHash.isEmpty && !emails[index].raw.isEmpty {
             emails[index].contentHash = hash(emails[index].raw)
-            let key = rehashed(emails[index])
-            if filed[key] == nil { keys.append(key) }
+            if let key = rehashedKey(emails[index]), filed[key] == nil { keys.append(key) }
         }
         return keys
     }

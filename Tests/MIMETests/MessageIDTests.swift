@@ -40,6 +40,12 @@ import Testing
         }
         let m = MessageParser.parse(crlf("In-Reply-To: <a@x> <b@x>\nIn-Reply-To: <b@x> <c@x>\nSubject: x\n\nb"))
         #expect(m.inReplyTo == ["a@x", "b@x", "c@x"], "two fields: duplicates across them go too")
+        // Two fields of 12 ids each, the second repeating six of the first: the list passes 16 (where the set takes
+        // over) inside the second field, and what it has seen in the first still counts.
+        let first = (0..<12).map { "<r\($0)@x>" }.joined(separator: " ")
+        let second = ((6..<12).map { "<r\($0)@x>" } + (12..<18).map { "<r\($0)@x>" } + ["<r0@x>", "<r13@x>"]).joined(separator: " ")
+        let long = MessageParser.parse(crlf("References: \(first)\nReferences: \(second)\nSubject: x\n\nb"))
+        #expect(long.references == (0..<18).map { "r\($0)@x" })
     }
 
     @Test func missingHeaders() {
