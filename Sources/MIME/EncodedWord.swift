@@ -79,6 +79,10 @@ public enum EncodedWord {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether the value holds a `=?` that may open an encoded word: without one, ``decode(_:fallbackCharset:defects:)``
+    /// is ``decodeRaw(_:fallbackCharset:)`` and reports nothing.
+    static func hasEncodedWord(_ s: ArraySlice<UInt8>) -> Bool { findMarker(s, from: s.startIndex) != nil }
+
     /// Raw header bytes: UTF-8 if valid (RFC 6532), else the fallback charset, else Windows-1252.
     static func decodeRaw(_ s: ArraySlice<UInt8>, fallbackCharset: String?) -> String {
         // ASCII is valid UTF-8: one pass decides both.

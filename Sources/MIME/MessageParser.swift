@@ -202,8 +202,7 @@ struct ParserState {
         let fallback = firstTextCharset
         msg.headers.reserveCapacity(top.fields.count)
         for f in top.fields {
-            let value = EncodedWord.decode(f.value[...], fallbackCharset: fallback, defects: &defects)
-            msg.headers.append(HeaderField(name: f.name, rawValue: f.value, value: value))
+            msg.headers.append(HeaderField(name: f.name, rawValue: f.value, fallbackCharset: fallback, defects: &defects))
         }
         func addresses(_ name: String) -> [MailAddress] {
             top.all(name).flatMap { AddressParser.parse($0.value[...], fallbackCharset: fallback) }

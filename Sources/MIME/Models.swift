@@ -75,13 +75,42 @@ public struct HeaderField: Sendable, Hashable {
     public var name: String
     /// Unfolded raw value bytes (CRLF removed, leading/trailing whitespace trimmed).
     public var rawValue: [UInt8]
+    /// The value, decoded while parsing only when it holds encoded words, whose decoding may report defects.
+    /// Any other value decodes the same way whenever it is read: most fields of a message (Received, DKIM-Signature,
+    /// ARC-…) are never read, and building a string for each cost a twentieth of parsing.
+    private var decoded: String?
+    private var fallbackCharset: String?
+
     /// RFC 2047 decoded value; raw 8-bit bytes are decoded best-effort.
-    public var value: String
+    public var value: String {
+        get { decoded ?? EncodedWord.decodeRaw(rawValue[...], fallbackCharset: fallbackCharset) }
+        set { decoded = newValue }
+    }
 
     public init(name: String, rawValue: [UInt8], value: String) {
         self.name = name
         self.rawValue = rawValue
-        self.value = value
+        self.decoded = value
+    }
+
+    /// A parsed field: encoded words decoded now (their defects reported), anything else when read.
+    init(name: String, rawValue: [UInt8], fallbackCharset: String?, defects: inout [String]) {
+        self.name = name
+        self.rawValue = rawValue
+        self.fallbackCharset = fallbackCharset
+        if EncodedWord.hasEncodedWord(rawValue[...]) {
+            self.decoded = EncodedWord.decode(rawValue[...], fallbackCharset: fallbackCharset, defects: &defects)
+        }
+    }
+
+    /// Fields are equal when they read the same, however their values were decoded.
+    public static func == (a: HeaderField, b: HeaderField) -> Bool {
+        a.name == b.name && a.rawValue == b.rawValue && a.value == b.value
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(rawValue)
     }
 }
 

@@ -15,66 +15,174 @@ public struct RawLocation: Sendable, Hashable {
 }
 
 /// An email as Mailroom files it: what a ticket needs, read from the parsed message, plus the raw bytes.
+///
+/// A value, whose fields live in one shared box until a copy changes one of them: an email moves through the
+/// parse queue, its commit group, the archive and the filing plan, and each move of eighteen fields retained
+/// and released each of them, a fifth of the store's own work.
 public struct IncomingEmail: Sendable {
-    public var from: Person
-    public var to: [Person]
-    public var cc: [Person]
-    public var subject: String
-    public var messageID: String?
+    struct Fields {
+        var from: Person
+        var to: [Person]
+        var cc: [Person]
+        var subject: String
+        var messageID: String?
+        var threadReferences: [String]
+        var textBody: String
+        var sanitizedHTML: String?
+        var attachments: [AttachmentInfo]
+        var sentAt: Date?
+        var receivedAt: Date
+        var defects: [String]
+        var dedupeKey: String
+        var raw: [UInt8]
+        var archived: RawLocation?
+        var contentHash: String
+        var sourceUID: UInt32?
+        var automatic: AutomaticMailKind?
+    }
+
+    /// Copies share it until one of them writes (``unique()``); nothing reads or writes it otherwise.
+    final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    /// The box, copied first if another email shares it.
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        return box
+    }
+
+    public var from: Person {
+        get { box.fields.from }
+        set { unique().fields.from = newValue }
+    }
+
+    public var to: [Person] {
+        get { box.fields.to }
+        set { unique().fields.to = newValue }
+    }
+
+    public var cc: [Person] {
+        get { box.fields.cc }
+        set { unique().fields.cc = newValue }
+    }
+
+    public var subject: String {
+        get { box.fields.subject }
+        set { unique().fields.subject = newValue }
+    }
+
+    public var messageID: String? {
+        get { box.fields.messageID }
+        set { unique().fields.messageID = newValue }
+    }
+
     /// Message-IDs this email answers (In-Reply-To first, then References newest first).
-    public var threadReferences: [String]
-    public var textBody: String
+    public var threadReferences: [String] {
+        get { box.fields.threadReferences }
+        set { unique().fields.threadReferences = newValue }
+    }
+
+    public var textBody: String {
+        get { box.fields.textBody }
+        set { unique().fields.textBody = newValue }
+    }
+
     /// HTML already passed through the sanitizer: safe to place in a page.
-    public var sanitizedHTML: String?
-    public var attachments: [AttachmentInfo]
-    public var sentAt: Date?
-    public var receivedAt: Date
-    public var defects: [String]
+    public var sanitizedHTML: String? {
+        get { box.fields.sanitizedHTML }
+        set { unique().fields.sanitizedHTML = newValue }
+    }
+
+    public var attachments: [AttachmentInfo] {
+        get { box.fields.attachments }
+        set { unique().fields.attachments = newValue }
+    }
+
+    public var sentAt: Date? {
+        get { box.fields.sentAt }
+        set { unique().fields.sentAt = newValue }
+    }
+
+    public var receivedAt: Date {
+        get { box.fields.receivedAt }
+        set { unique().fields.receivedAt = newValue }
+    }
+
+    public var defects: [String] {
+        get { box.fields.defects }
+        set { unique().fields.defects = newValue }
+    }
+
     /// Identifies the email across refetches and UIDVALIDITY changes: the Message-ID, or a content hash.
-    public var dedupeKey: String
-    public var raw: [UInt8]
+    public var dedupeKey: String {
+        get { box.fields.dedupeKey }
+        set { unique().fields.dedupeKey = newValue }
+    }
+
+    public var raw: [UInt8] {
+        get { box.fields.raw }
+        set { unique().fields.raw = newValue }
+    }
+
     /// Where the store has already written `raw` outside its database (SQLite's mail archive), on disk before the
     /// commit that files the email; nil when the row carries the bytes itself.
-    public var archived: RawLocation?
+    public var archived: RawLocation? {
+        get { box.fields.archived }
+        set { unique().fields.archived = newValue }
+    }
+
     /// SHA-256 of the raw bytes (hex), where it is known: always for mail without a Message-ID, whose dedupe key
     /// it is; for the rest the store computes it only when the email's key is already taken (see
     /// ``FilingPlan/contested(_:filed:)``), since hashing every byte cost a fifth of preparing an email. Empty
     /// otherwise, and for notices that stand in for mail Mailroom could not download.
-    public var contentHash: String
+    public var contentHash: String {
+        get { box.fields.contentHash }
+        set { unique().fields.contentHash = newValue }
+    }
+
     /// The UID it had on the server, for the record (the watermark, not this, drives syncing).
-    public var sourceUID: UInt32?
+    public var sourceUID: UInt32? {
+        get { box.fields.sourceUID }
+        set { unique().fields.sourceUID = newValue }
+    }
+
     /// An auto-reply, bounce, read receipt or bulk mail: filed, marked, and never answered automatically.
-    public var automatic: AutomaticMailKind?
+    public var automatic: AutomaticMailKind? {
+        get { box.fields.automatic }
+        set { unique().fields.automatic = newValue }
+    }
 
     /// Reads what a ticket needs from a parsed message. Never fails: missing parts get readable stand-ins.
     public init(parsed: ParsedMessage, raw: [UInt8], receivedAt: Date, contentHash: String) {
         let sender = parsed.from.first ?? parsed.sender ?? parsed.replyTo.first
-        self.from = sender.map { Person(name: $0.name.flatMap { $0.isEmpty ? nil : $0 }, email: $0.email) }
-            ?? Person(name: nil, email: "unknown-sender@invalid")
-        self.to = parsed.to.map { Person(name: $0.name, email: $0.email) }
-        self.cc = parsed.cc.map { Person(name: $0.name, email: $0.email) }
         let subject = Self.trimmed(parsed.subject ?? "")
-        self.subject = subject.isEmpty ? "(no subject)" : subject
-        self.messageID = parsed.messageID.flatMap { $0.isEmpty ? nil : $0 }
         var refs: [String] = []
         for id in parsed.inReplyTo + parsed.references.reversed() where !refs.contains(id) { refs.append(id) }
-        self.threadReferences = refs
-        self.textBody = parsed.textBody ?? ""
-        self.sanitizedHTML = parsed.htmlBody.map { HTMLSanitizer.sanitize($0) }
-        self.attachments = parsed.attachments.enumerated().map { index, attachment in
-            AttachmentInfo(
-                index: index,
-                filename: attachment.filename.flatMap { $0.isEmpty ? nil : $0 } ?? Self.fallbackName(index: index, type: attachment.contentType),
-                contentType: attachment.contentType, size: attachment.size, isInline: attachment.isInline,
-                contentID: attachment.contentID)
-        }
-        self.sentAt = parsed.date
-        self.receivedAt = receivedAt
-        self.defects = parsed.defects
-        self.dedupeKey = Self.isKeyedByContent(parsed) ? "sha256:" + contentHash : "mid:" + (parsed.messageID ?? "")
-        self.raw = raw
-        self.contentHash = contentHash
-        self.automatic = AutomaticMail.kind(of: parsed)
+        self.init(
+            from: sender.map { Person(name: $0.name.flatMap { $0.isEmpty ? nil : $0 }, email: $0.email) }
+                ?? Person(name: nil, email: "unknown-sender@invalid"),
+            to: parsed.to.map { Person(name: $0.name, email: $0.email) },
+            cc: parsed.cc.map { Person(name: $0.name, email: $0.email) },
+            subject: subject.isEmpty ? "(no subject)" : subject,
+            messageID: parsed.messageID.flatMap { $0.isEmpty ? nil : $0 },
+            threadReferences: refs,
+            textBody: parsed.textBody ?? "",
+            sanitizedHTML: parsed.htmlBody.map { HTMLSanitizer.sanitize($0) },
+            attachments: parsed.attachments.enumerated().map { index, attachment in
+                AttachmentInfo(
+                    index: index,
+                    filename: attachment.filename.flatMap { $0.isEmpty ? nil : $0 } ?? Self.fallbackName(index: index, type: attachment.contentType),
+                    contentType: attachment.contentType, size: attachment.size, isInline: attachment.isInline,
+                    contentID: attachment.contentID)
+            },
+            sentAt: parsed.date, receivedAt: receivedAt, defects: parsed.defects,
+            dedupeKey: Self.isKeyedByContent(parsed) ? "sha256:" + contentHash : "mid:" + (parsed.messageID ?? ""),
+            raw: raw, contentHash: contentHash, sourceUID: nil,
+            automatic: AutomaticMail.kind(of: parsed))
     }
 
     /// Mail without a Message-ID is recognised by its content: its hash must be known before it is filed.
@@ -142,24 +250,12 @@ public struct IncomingEmail: Sendable {
     private init(
         from: Person, to: [Person], cc: [Person], subject: String, messageID: String?, threadReferences: [String], textBody: String,
         sanitizedHTML: String?, attachments: [AttachmentInfo], sentAt: Date?, receivedAt: Date, defects: [String], dedupeKey: String, raw: [UInt8],
-        contentHash: String, sourceUID: UInt32?
+        contentHash: String, sourceUID: UInt32?, automatic: AutomaticMailKind? = nil
     ) {
-        self.from = from
-        self.to = to
-        self.cc = cc
-        self.subject = subject
-        self.messageID = messageID
-        self.threadReferences = threadReferences
-        self.textBody = textBody
-        self.sanitizedHTML = sanitizedHTML
-        self.attachments = attachments
-        self.sentAt = sentAt
-        self.receivedAt = receivedAt
-        self.defects = defects
-        self.dedupeKey = dedupeKey
-        self.raw = raw
-        self.contentHash = contentHash
-        self.sourceUID = sourceUID
+        box = Box(Fields(
+            from: from, to: to, cc: cc, subject: subject, messageID: messageID, threadReferences: threadReferences, textBody: textBody,
+            sanitizedHTML: sanitizedHTML, attachments: attachments, sentAt: sentAt, receivedAt: receivedAt, defects: defects, dedupeKey: dedupeKey,
+            raw: raw, archived: nil, contentHash: contentHash, sourceUID: sourceUID, automatic: automatic))
     }
 
     static func fallbackName(index: Int, type: String) -> String {

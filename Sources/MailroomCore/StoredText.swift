@@ -68,8 +68,10 @@ extension Person {
 }
 
 extension IncomingEmail {
-    /// Every text field made fit to store (see ``StoredText``); the raw bytes are kept as they came.
+    /// Every text field made fit to store (see ``StoredText``); the raw bytes are kept as they came. Nearly every
+    /// email is fit already and comes back as it is, sharing its fields (see ``IncomingEmail``).
     public var storable: IncomingEmail {
+        guard !isStorable else { return self }
         var email = self
         email.from = from.storable
         email.to = to.map(\.storable)
@@ -89,5 +91,15 @@ extension IncomingEmail {
             return attachment
         }
         return email
+    }
+
+    /// Whether no text field holds what ``StoredText`` removes.
+    var isStorable: Bool {
+        func line(_ text: String) -> Bool { !StoredText.hasControl(text, allowingBreaks: false) }
+        func person(_ person: Person) -> Bool { line(person.email) && person.name.map(line) != false }
+        return person(from) && to.allSatisfy(person) && cc.allSatisfy(person) && line(subject) && messageID.map(line) != false
+            && threadReferences.allSatisfy(line) && !StoredText.hasControl(textBody, allowingBreaks: true)
+            && sanitizedHTML.map { !StoredText.hasControl($0, allowingBreaks: true) } != false && defects.allSatisfy(line) && line(dedupeKey)
+            && attachments.allSatisfy { line($0.filename) && line($0.contentType) && $0.contentID.map(line) != false }
     }
 }

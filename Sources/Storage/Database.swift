@@ -95,6 +95,10 @@ public final class Database: Service, Sendable {
         let sql = connection.sql(queryLogLevel: nil)
         // busy_timeout replaces SQLiteNIO's spinning busy handler with a sleeping one.
         try await sql.raw("PRAGMA busy_timeout = 30000").run()
+        // Pages of 16 KB for a new database (an existing one keeps its own; a database in WAL mode cannot change it):
+        // a message row with its bodies mostly fits one page instead of spilling into overflow pages, and every page
+        // costs the log and the checkpoint a write of its own, which at 4 KB took half of the writer's time.
+        try await sql.raw("PRAGMA page_size = \(unsafeRaw: String(Self.pageSize))").run()
         var attempt = 0
         while true {
             do {
@@ -109,8 +113,12 @@ public final class Database: Service, Sendable {
         try await sql.raw("PRAGMA synchronous = FULL").run()
         try await sql.raw("PRAGMA foreign_keys = ON").run()
         // Checkpoints run beside the writer (WALCheckpointer); this is only its backstop.
-        try await sql.raw("PRAGMA wal_autocheckpoint = \(unsafeRaw: String(WALCheckpointer.backstopPages))").run()
+        let pageSize = try await sql.raw("PRAGMA page_size").first().map { try $0.decode(column: "page_size", as: Int.self) } ?? Self.pageSize
+        try await sql.raw("PRAGMA wal_autocheckpoint = \(unsafeRaw: String(WALCheckpointer.backstopBytes / max(512, pageSize)))").run()
     }
+
+    /// The page size of a new SQLite database.
+    static let pageSize = 16 << 10
 
     public func run() async throws {
         switch backend {

@@ -71,9 +71,9 @@ extension SQLStore {
     ) async throws -> [IngestOutcome] {
         guard !emails.isEmpty else { return [] }
         var emails = emails
-        let facts = try await facts(for: &emails, mailbox: mailbox, dialect: dialect, archive: archive, logger: logger, sql: sql)
+        let facts = try await facts(for: &emails, mailbox: mailbox, dialect: dialect, archive: archive, logger: logger, sql: sql, sqlite: sqlite)
         let plan = FilingPlan(emails, mailbox: mailbox, facts: facts)
-        let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql)
+        let numbers = try await insertTickets(plan.newTickets, dialect: dialect, sql: sql, sqlite: sqlite)
         try await updateJoined(plan.joined, sql: sql)
         try await insertMessages(plan.filings, numbers: numbers, mailbox: mailbox, watermark: watermark, sql: sql, sqlite: sqlite)
         return try plan.outcomes(numbering: numbers)
@@ -86,7 +86,8 @@ extension SQLStore {
     /// The emails whose keys are taken (``FilingPlan/contested(_:filed:)``) get their content hash here, and so do
     /// the stored messages they meet, from their stored bytes.
     static func facts(
-        for emails: inout [IncomingEmail], mailbox: MailboxID, dialect: SQLDialectKind, archive: RawArchive?, logger: Logger, sql: any SQLDatabase
+        for emails: inout [IncomingEmail], mailbox: MailboxID, dialect: SQLDialectKind, archive: RawArchive?, logger: Logger, sql: any SQLDatabase,
+        sqlite: SQLiteConnection?
     ) async throws -> FilingFacts {
         let keys = FilingPlan.keys(for: emails)
         var facts = FilingFacts(supportAddress: try await sql.raw("SELECT email FROM mailboxes WHERE id = \(bind: mailbox.rawValue)").first()
@@ -95,10 +96,10 @@ extension SQLStore {
         var unhashed: [String: Int64] = [:]
         func lookUp(_ dedupeKeys: [String]) async throws {
             for part in dedupeKeys.chunks(of: chunk) {
-                for row in try await sql.raw("""
+                for row in try await BoundStatement("""
                     SELECT id, dedupe_key, ticket_id, content_hash, raw_size FROM messages
-                    WHERE mailbox_id = \(bind: mailbox.rawValue) AND dedupe_key IN (\(binds: part))
-                    """).all() {
+                    WHERE mailbox_id = ? AND dedupe_key IN (\(BoundStatement.placeholders(part.count)))
+                    """, [.integer(mailbox.rawValue)] + part.map(RowValue.text)).rows(sql: sql, sqlite: sqlite) {
                     let key = try row.string("dedupe_key"), hash = try row.optionalString("content_hash")
                     facts.filed[key] = FilingFacts.Filed(ticket: TicketNumber(try row.int64("ticket_id")), contentHash: hash)
                     if hash == nil, try row.int64("raw_size") > 0 { unhashed[key] = try row.int64("id") }
@@ -128,9 +129,9 @@ extension SQLStore {
         // so every ticket holding it is a candidate, ours (sent by Mailroom) and the oldest first.
         var holding: [(id: String, ticket: Int64, ours: Bool, row: Int64)] = []
         for part in keys.messageIDs.chunks(of: chunk) {
-            for row in try await sql.raw("""
-                SELECT id, message_id, ticket_id, direction FROM messages WHERE mailbox_id = \(bind: mailbox.rawValue) AND message_id IN (\(binds: part))
-                """).all() {
+            for row in try await BoundStatement("""
+                SELECT id, message_id, ticket_id, direction FROM messages WHERE mailbox_id = ? AND message_id IN (\(BoundStatement.placeholders(part.count)))
+                """, [.integer(mailbox.rawValue)] + part.map(RowValue.text)).rows(sql: sql, sqlite: sqlite) {
                 guard let id = try row.optionalString("message_id") else { continue }
                 holding.append((id, try row.int64("ticket_id"), try row.string("direction") == MessageDirection.outgoing.rawValue, try row.int64("id")))
             }
@@ -141,19 +142,20 @@ extension SQLStore {
         }
         let named = FilingPlan.named(by: emails, holders: facts.holders).map(\.rawValue)
         for part in named.chunks(of: chunk) {
-            for row in try await sql.raw("SELECT id, mailbox_id, requester_email FROM tickets WHERE id IN (\(binds: part))").all() {
+            let ids = part.map(RowValue.integer), list = BoundStatement.placeholders(part.count)
+            for row in try await BoundStatement("SELECT id, mailbox_id, requester_email FROM tickets WHERE id IN (\(list))", ids).rows(sql: sql, sqlite: sqlite) {
                 facts.conversations[TicketNumber(try row.int64("id"))] = FilingFacts.Conversation(
                     mailbox: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
                     participants: [try row.string("requester_email").lowercased()], sentMessageIDs: [])
             }
-            for message in try await sql.raw("""
-                SELECT ticket_id, direction, message_id, from_email, to_json, cc_json FROM messages WHERE ticket_id IN (\(binds: part))
-                """).all() {
+            for message in try await BoundStatement("""
+                SELECT ticket_id, direction, message_id, from_email, to_json, cc_json FROM messages WHERE ticket_id IN (\(list))
+                """, ids).rows(sql: sql, sqlite: sqlite) {
                 let ticket = TicketNumber(try message.int64("ticket_id"))
                 guard var conversation = facts.conversations[ticket] else { continue }
                 conversation.participants.insert(try message.string("from_email").lowercased())
-                for person in (decodeJSON([Person].self, try message.string("to_json")) ?? []) + (decodeJSON([Person].self, try message.string("cc_json")) ?? []) {
-                    conversation.participants.insert(person.email.lowercased())
+                for address in addresses(inPeopleJSON: try message.string("to_json")) + addresses(inPeopleJSON: try message.string("cc_json")) {
+                    conversation.participants.insert(address.lowercased())
                 }
                 if try message.string("direction") == MessageDirection.outgoing.rawValue, let id = try message.optionalString("message_id") {
                     conversation.sentMessageIDs.insert(id)
@@ -165,22 +167,26 @@ extension SQLStore {
     }
 
     /// Numbers the new tickets in order and inserts them in one statement per chunk.
-    private static func insertTickets(_ tickets: [FilingPlan.NewTicket], dialect: SQLDialectKind, sql: any SQLDatabase) async throws -> [TicketNumber] {
+    private static func insertTickets(
+        _ tickets: [FilingPlan.NewTicket], dialect: SQLDialectKind, sql: any SQLDatabase, sqlite: SQLiteConnection?
+    ) async throws -> [TicketNumber] {
         guard !tickets.isEmpty else { return [] }
         let numbers = try await allocateTicketNumbers(tickets.count, dialect: dialect, sql: sql)
         for part in Array(zip(numbers, tickets)).chunks(of: 50) {
-            let rows: [SQLQueryString] = try part.map { number, ticket in
-                let referred = try ticket.referredTo.map { try FilingPlan.number($0, numbers).rawValue }
-                return """
-                    (\(bind: number.rawValue), \(bind: ticket.subject), \(bind: ticket.requester.email), \(bind: ticket.requester.name), 'open',
-                     \(bind: ticket.mailbox.rawValue), \(bind: Int64(ticket.messageCount)), \(bind: Millis.from(ticket.createdAt)),
-                     \(bind: Millis.from(ticket.lastMessageAt)), \(bind: referred))
-                    """
+            var values: [RowValue] = []
+            values.reserveCapacity(part.count * 9)
+            for (number, ticket) in part {
+                values += [
+                    .integer(number.rawValue), .text(ticket.subject), .text(ticket.requester.email), RowValue(ticket.requester.name),
+                    .integer(ticket.mailbox.rawValue), .integer(Int64(ticket.messageCount)), .integer(Millis.from(ticket.createdAt)),
+                    .integer(Millis.from(ticket.lastMessageAt)), RowValue(try ticket.referredTo.map { try FilingPlan.number($0, numbers).rawValue }),
+                ]
             }
-            try await sql.raw("""
+            let row = "(?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)"
+            try await BoundStatement("""
                 INSERT INTO tickets (id, subject, requester_email, requester_name, status, mailbox_id, message_count, created_at, last_message_at, referred_ticket_id)
-                VALUES \(rows.joined(separator: ", "))
-                """).run()
+                VALUES \(Array(repeating: row, count: part.count).joined(separator: ", "))
+                """, values).run(sql: sql, sqlite: sqlite)
         }
         return numbers
     }
@@ -243,7 +249,7 @@ extension SQLStore {
         var small: [[RowValue]] = []
         func flush() async throws {
             guard !small.isEmpty else { return }
-            try await insertMessageRows(small.drainAll(), sql: sql, sqlite: sqlite)
+            try await messageInsert(small.drainAll()).run(sql: sql, sqlite: sqlite)
         }
         for filing in filings {
             let row = try messageRow(filing, numbers: numbers, mailbox: mailbox, watermark: watermark)
@@ -254,7 +260,9 @@ extension SQLStore {
                 continue
             }
             try await flush()
-            guard let id = try await sql.raw(messageInsert([row]) + " RETURNING id").first().map({ try $0.int64("id") })
+            var insert = messageInsert([row])
+            insert.sql += " RETURNING id"
+            guard let id = try await insert.rows(sql: sql, sqlite: sqlite).first.map({ try $0.int64("id") })
             else { throw StoreError.corrupt("The new message got no id.") }
             let raw = filing.email.raw
             for (seq, start) in stride(from: 0, to: raw.count, by: rawPieceSize).enumerated() {
@@ -304,47 +312,11 @@ extension SQLStore {
         ]
     }
 
-    /// One INSERT for `rows`. On SQLite the values go to the driver as they are; elsewhere through SQLKit.
-    private static func insertMessageRows(_ rows: [[RowValue]], sql: any SQLDatabase, sqlite: SQLiteConnection?) async throws {
-        guard let sqlite else {
-            try await sql.raw(messageInsert(rows)).run()
-            return
-        }
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(rows.count * (rows.first?.count ?? 0))
-        for row in rows {
-            for value in row {
-                switch value {
-                case .integer(let value): binds.append(.integer(SQLiteInt64(value)))
-                case .text(let value): binds.append(.text(value))
-                case .blob(let value): binds.append(.blob(ByteBuffer(bytes: value)))
-                case .null: binds.append(.null)
-                }
-            }
-        }
-        let placeholders = "(?, ?, 'incoming'" + String(repeating: ", ?", count: (rows.first?.count ?? 2) - 2) + ")"
-        let values = Array(repeating: placeholders, count: rows.count).joined(separator: ", ")
-        _ = try await sqlite.query("INSERT INTO messages (\(messageColumns)) VALUES \(values)", binds)
-    }
-
-    /// The INSERT for `rows` through SQLKit.
-    private static func messageInsert(_ rows: [[RowValue]]) -> SQLQueryString {
-        var insert: SQLQueryString = "INSERT INTO messages (\(unsafeRaw: messageColumns)) VALUES "
-        for (index, row) in rows.enumerated() {
-            insert.appendLiteral(index == 0 ? "(" : ", (")
-            for (column, value) in row.enumerated() {
-                if column > 0 { insert.appendLiteral(", ") }
-                switch value {
-                case .integer(let value): insert.appendInterpolation(bind: value)
-                case .text(let value): insert.appendInterpolation(bind: value)
-                case .blob(let value): insert.appendInterpolation(bind: StoredBytes(value))
-                case .null: insert.appendLiteral("NULL")
-                }
-                if column == 1 { insert.appendLiteral(", 'incoming'") }
-            }
-            insert.appendLiteral(")")
-        }
-        return insert
+    /// One INSERT for `rows`, each row's values in the order of ``messageColumns``.
+    private static func messageInsert(_ rows: [[RowValue]]) -> BoundStatement {
+        let row = "(?, ?, 'incoming', " + BoundStatement.placeholders((rows.first?.count ?? 2) - 2) + ")"
+        return BoundStatement(
+            "INSERT INTO messages (\(messageColumns)) VALUES " + Array(repeating: row, count: rows.count).joined(separator: ", "), rows.flatMap { $0 })
     }
 }
 

@@ -16,8 +16,8 @@ actor WALCheckpointer {
 
     /// The log size past which a checkpoint is worth its syncs (SQLite's own default threshold: 1,000 pages).
     static let threshold = 4 << 20
-    /// The writing connection's own threshold, in pages, for when this one falls behind.
-    static let backstopPages = 16_384
+    /// The writing connection's own threshold, for when this one falls behind (SQLite counts it in pages).
+    static let backstopBytes = 64 << 20
 
     init(path: String, logger: Logger) {
         self.path = path

@@ -1,4 +1,5 @@
 import Foundation
+import MailroomTestSupport
 import Testing
 
 @testable import IMAP
@@ -236,18 +237,5 @@ struct ResponseParserTests {
             return
         }
         #expect(message.uid == 7 && message.body == Array("abc".utf8))
-    }
-}
-
-/// Deterministic PRNG so random chunking is reproducible.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import MailroomTestSupport
 import Testing
 
 @testable import SMTP
@@ -127,18 +128,5 @@ struct ReplyParserTests {
         #expect(wire("no. dot.\r\n") == "no. dot.\r\n.\r\n")
         #expect(SMTPMessageData.hasEightBitData(Array("Grüße".utf8)))
         #expect(!SMTPMessageData.hasEightBitData(Array("Hello".utf8)))
-    }
-}
-
-/// A tiny deterministic generator so failures replay.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

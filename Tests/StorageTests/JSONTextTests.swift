@@ -1,5 +1,6 @@
 import Foundation
 import MailroomCore
+import MailroomTestSupport
 @testable import Storage
 import Testing
 
@@ -34,5 +35,42 @@ import Testing
         let json = SQLStore.json([text])
         #expect(!json.utf8.contains { $0 < 0x20 })
         #expect(try JSONDecoder().decode([String].self, from: Data(json.utf8)) == [text])
+    }
+
+    /// Filing reads the addresses of To and Cc lists without the decoder where the text is plainly ours; whatever the
+    /// text, the addresses must be the decoder's.
+    @Test("Addresses read from people's JSON are the decoder's, for any text")
+    func addressesAsTheDecoderReadsThem() throws {
+        var random = SplitMix(seed: 0x5EED)
+        let pieces = ["a", "b@c.example", "Ann", " ", "\"", "\\", "/", "é", "北京", "😀", "\u{1}", "\t", ",", "{", "}", "[", "]", ":"]
+        func text() -> String { (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random) ?? "" }.joined() }
+        var plain = 0
+        for _ in 0..<3_000 {
+            let people = (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                Person(name: Bool.random(using: &random) ? nil : text(), email: text())
+            }
+            let expected = people.map(\.email)
+            // Ours, and the encoder's (which escapes `/`).
+            for json in [SQLStore.json(people), String(decoding: try JSONEncoder().encode(people), as: UTF8.self)] {
+                #expect(SQLStore.addresses(inPeopleJSON: json) == expected, "\(json)")
+                if let fast = SQLStore.plainAddresses(json) {
+                    plain += 1
+                    #expect(fast == expected, "\(json)")
+                }
+            }
+        }
+        #expect(plain > 1_000, "the plain path must carry most lists")
+        // Other spellings of people's JSON, and text that is not: the fast path answers as the decoder or not at all.
+        let odd = [
+            "[]", " []", "[] ", "[{}]", #"[{"email":"a@b"}]"#, #"[ {"email":"a@b"} ]"#, #"[{"email": "a@b"}]"#, #"[{"name":"N","email":"a@b"}]"#,
+            #"[{"email":"a@b","name":null}]"#, #"[{"email":"a@b","name":"N","extra":1}]"#, #"[{"email":"a@b"},]"#, #"[{"email":"a@b"}"#,
+            #"[{"email":"a@b"}]x"#, #"[{"email":"a\u0040b"}]"#, #"[{"email":"a@b","name":"x\"y"}]"#, #"{"email":"a@b"}"#, "", "[",
+            #"[{"email":"a@b"}{"email":"c@d"}]"#, #"[{"email":"a@b"},{"email":"c@d","name":""}]"#, #"[{"email":""}]"#,
+        ]
+        for json in odd {
+            let decoded = (try? JSONDecoder().decode([Person].self, from: Data(json.utf8)))?.map(\.email)
+            #expect(SQLStore.addresses(inPeopleJSON: json) == decoded ?? [], "\(json)")
+            if let fast = SQLStore.plainAddresses(json) { #expect(fast == decoded, "\(json)") }
+        }
     }
 }
