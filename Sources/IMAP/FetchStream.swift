@@ -39,6 +39,11 @@ final class FetchStream: Sendable {
         self.set = set
     }
 
+    /// Keeps a message for the stream to hand out next, after those kept before it.
+    func addPending(_ message: FetchedMessage) {
+        self.state.withLock { $0.pending.append(message) }
+    }
+
     /// Takes the next drained message, if any.
     func popPending() -> FetchedMessage? {
         self.state.withLock { state in

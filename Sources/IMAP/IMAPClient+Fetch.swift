@@ -13,7 +13,11 @@ extension IMAPClient {
     /// client read (and buffer) the rest of the fetch first.
     public nonisolated func uidFetch(_ set: UIDSet) -> AsyncThrowingStream<FetchedMessage, any Error> {
         let stream = FetchStream(set: set)
-        return AsyncThrowingStream(unfolding: { try await self.nextFetched(stream) })
+        // Messages already taken from the connection are handed out here, without a hop to the client's executor.
+        return AsyncThrowingStream(unfolding: {
+            if let message = stream.popPending() { return message }
+            return try await self.nextFetched(stream)
+        })
     }
 
     private func nextFetched(_ stream: FetchStream) async throws -> FetchedMessage? {
@@ -54,20 +58,37 @@ extension IMAPClient {
     }
 
     /// Carries out the session's actions for the running fetch until one message is complete, or the
-    /// fetch's tagged completion.
-    private func readFetched(_ stream: FetchStream, startingWith first: IMAPSessionStateMachine.Action = .readResponse) async throws -> FetchedMessage? {
+    /// fetch's tagged completion. Once a message is complete, the FETCH responses already received are taken too
+    /// (never waiting for more), their messages left in the stream's pending list: the consumer then takes them
+    /// without coming back here, which cost two hops between executors per message.
+    private func readFetched(_ stream: FetchStream, startingWith start: IMAPSessionStateMachine.Action = .readResponse) async throws -> FetchedMessage? {
         guard case .running = stream.state.withLock({ $0.phase }) else { return nil }
-        var action = first
+        var action = start
+        var first: FetchedMessage?
         while true {
-            switch try await self.drive(action) {
-            case .fetched(let sequence, let attributes):
-                if let message = try stream.absorb(sequence: sequence, attributes) { return message }
+            let delivery: IMAPSessionStateMachine.Delivery
+            do {
+                delivery = try await self.drive(action)
+                if case .fetched(let sequence, let attributes) = delivery, let message = try stream.absorb(sequence: sequence, attributes) {
+                    if first == nil { first = message } else { stream.addPending(message) }
+                }
+            } catch let error as IMAPError where first != nil {
+                // The message in hand goes out first; the failure ends the stream at the next call, as it would have.
+                self.finishFetch(stream, error: error)
+                return first
+            }
+            switch delivery {
+            case .fetched:
                 action = .readResponse
+                if let first, !self.nextReceivedIsFetch { return first }
             case .completed:
                 self.finishFetch(stream, error: nil)
-                return nil
+                return first
             case let other:
-                throw IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other.name) during a fetch")
+                let error = IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other.name) during a fetch")
+                guard let first else { throw error }
+                self.finishFetch(stream, error: error)
+                return first
             }
         }
     }

@@ -151,6 +151,12 @@ public actor IMAPClient {
         return self.session.received(response)
     }
 
+    /// Whether the next response is a FETCH already received: taking it costs no wait.
+    var nextReceivedIsFetch: Bool {
+        if case .untagged(.fetch)? = self.inbox.last { return true }
+        return false
+    }
+
     /// The next response from the server (waits, bounded by the handler's timers).
     private func nextResponse() async throws -> Response {
         if let response = self.inbox.popLast() { return response }

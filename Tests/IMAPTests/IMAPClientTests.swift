@@ -190,6 +190,49 @@ struct IMAPClientTests {
         fake.stop()
     }
 
+    /// FETCH responses that arrived together are taken from the connection together: the messages in hand go out
+    /// in order, and a failure after them still ends the stream, after them.
+    @Test func messagesReceivedTogetherComeOutInOrderBeforeAFailure() async throws {
+        let fetches = (1...5).map { "* \($0) FETCH (UID \($0) BODY[] {4}\r\nm\($0)-x)\r\n" }.joined()
+        let fake = try ScriptedLineServer.imap(script: { line in
+            let (tag, rest) = splitTag(line)
+            if rest.hasPrefix("UID FETCH") {
+                // Then bodies without their UIDs, which the client refuses as a protocol violation.
+                let noUIDs = (6...20).map { "* \($0) FETCH (BODY[] {2}\r\nzz)\r\n" }.joined()
+                return [.send(fetches + noUIDs), .silence]
+            }
+            return [.send("\(tag) OK\r\n")]
+        })
+        let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
+        var received: [String] = []
+        await #expect {
+            for try await message in client.uidFetch(.all) { received.append(String(decoding: message.body, as: UTF8.self)) }
+        } throws: { ($0 as? IMAPError)?.kind == .protocolViolation }
+        #expect(received == ["m1-x", "m2-x", "m3-x", "m4-x", "m5-x"])
+        fake.stop()
+    }
+
+    /// Another command while the stream holds messages it took ahead: they, and the rest of the fetch, still come out,
+    /// in order, once each.
+    @Test func anotherCommandBetweenMessagesTakenTogether() async throws {
+        let fake = try ScriptedLineServer.imap(script: { line in
+            let (tag, rest) = splitTag(line)
+            if rest.hasPrefix("UID FETCH") {
+                return [.send((1...6).map { "* \($0) FETCH (UID \($0) BODY[] {2}\r\nm\($0))\r\n" }.joined() + "\(tag) OK done\r\n")]
+            }
+            return [.send("\(tag) OK\r\n")]
+        })
+        let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
+        var received: [UInt32] = []
+        for try await message in client.uidFetch(.all) {
+            received.append(message.uid)
+            if message.uid == 1 { try await client.noop() }
+        }
+        #expect(received == [1, 2, 3, 4, 5, 6])
+        try await client.noop()
+        fake.stop()
+    }
+
     @Test func partialFetchThenCloseIsConnectionClosed() async throws {
         let fake = try ScriptedLineServer.imap(script: { line in
             let (tag, rest) = splitTag(line)
