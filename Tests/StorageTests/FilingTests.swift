@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import MailroomTestSupport
 import MIME
 import MailroomCore
@@ -131,5 +132,49 @@ struct FilingTests {
         try await file(groups: 20..<40)
         try await fixture.store.makeDurable()
         #expect(try await fixture.store.messageCount() == 1_000)
+    }
+
+    static func pragma(_ store: SQLStore, _ name: String) async throws -> Int? {
+        try await store.database.withSQL { sql in
+            try await sql.raw("PRAGMA \(unsafeRaw: name)").first().map { try $0.decode(column: name, as: Int.self) }
+        }
+    }
+
+    @Test("A new SQLite database has 16 KB pages; one made with 4 KB pages keeps them and files mail, and both checkpoint by 64 MB at the latest")
+    func pageSizes() async throws {
+        let fresh = try await StoreFixture.make(.sqlite, name: "pages")
+        #expect(try await Self.pragma(fresh.store, "page_size") == 16_384)
+        #expect(try await Self.pragma(fresh.store, "wal_autocheckpoint") == 4_096)
+
+        // A database from before: its pages stay as they are (a database in WAL mode cannot change them).
+        let path = try TestPaths.temporaryDirectory("sqlite-4k").appendingPathComponent("mailroom.sqlite").path
+        _ = try ProcessRunner.run(["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute('PRAGMA page_size = 4096')
+            db.execute('PRAGMA journal_mode = WAL')
+            db.execute('CREATE TABLE before_mailroom (x)')
+            db.commit()
+            db.close()
+            """, path])
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let database = try await Database.open(try DatabaseURL(parsing: path), logger: logger)
+        Task { try? await database.run() }
+        let store = SQLStore(database: database)
+        try await store.migrate()
+        #expect(try await Self.pragma(store, "page_size") == 4_096)
+        #expect(try await Self.pragma(store, "wal_autocheckpoint") == 16_384)
+        let box = try await store.createMailbox(
+            try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
+            incomingSecret: try Vault(key: SymmetricKey(size: .bits256)).seal("pw", for: .password(of: "s@example.com")), at: Date())
+        let filed = try await store.ingest(
+            [email(simpleMessage(id: "old-pages@example.com", subject: "Still filed"))], mailbox: box.id, folder: "INBOX",
+            watermark: .init(uidValidity: 1, lastUID: 1))
+        guard case .openedTicket = filed.first else {
+            Issue.record("expected a new ticket, got \(filed)")
+            return
+        }
+        #expect(try await store.messageCount() == 1)
     }
 }
