@@ -34,8 +34,11 @@ public enum HTMLSanitizer {
         return table
     }()
 
+    /// The only attributes ever written out (see the `switch` below); the tokenizer reads no other.
+    static let keptAttributes = ["title", "alt", "colspan", "rowspan", "href"]
+
     public static func sanitize(_ html: String) -> String {
-        var tok = HTMLTokenizer(Array(html.utf8))
+        var tok = HTMLTokenizer(Array(html.utf8), keepingAttributes: keptAttributes)
         var out = [UInt8]()
         out.reserveCapacity(html.utf8.count)
         var stack: [String] = []

@@ -6,7 +6,7 @@
 public enum HTMLText {
     public static func plainText(fromHTML html: String) -> String {
         var w = TextWriter()
-        var tok = HTMLTokenizer(Array(html.utf8))
+        var tok = HTMLTokenizer(Array(html.utf8), keepingAttributes: ["alt"])
         var inHead = false
         var preDepth = 0
         var decoded = [UInt8]()

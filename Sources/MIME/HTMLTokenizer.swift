@@ -19,8 +19,23 @@ struct HTMLTokenizer {
 
     let s: [UInt8]
     var i = 0
+    /// The attributes whose names and values are read, by lowercase name; nil for all. The rest are stepped over
+    /// without building either: the sanitizer keeps five, and decoding every `style` and `class` it then dropped was
+    /// most of its time in this tokenizer.
+    let keptAttributes: [[UInt8]]?
 
-    init(_ bytes: [UInt8]) { s = bytes }
+    init(_ bytes: [UInt8], keepingAttributes kept: [String]? = nil) {
+        s = bytes
+        keptAttributes = kept?.map { Array($0.utf8) }
+    }
+
+    /// Whether the attribute named by `name` (as written) is read.
+    private func keeps(_ name: ArraySlice<UInt8>) -> Bool {
+        guard let keptAttributes else { return true }
+        return keptAttributes.contains { kept in
+            kept.count == name.count && zip(name, kept).allSatisfy { asciiLower($0) == $1 }
+        }
+    }
 
     @inline(__always)
     private static func isAlpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
@@ -86,9 +101,9 @@ struct HTMLTokenizer {
                 let an = j
                 j += 1  // the first character may be '=' per HTML5
                 while j < n && !Self.isHTMLSpace(s[j]) && s[j] != 0x2F && s[j] != 0x3E && s[j] != 0x3D { j += 1 }
-                let attrName = lowercasedASCIIString(s[an..<j])
+                let nameRange = an..<j
                 while j < n && Self.isHTMLSpace(s[j]) { j += 1 }
-                var value = ""
+                var valueRange = j..<j
                 if j < n && s[j] == 0x3D {
                     j += 1
                     while j < n && Self.isHTMLSpace(s[j]) { j += 1 }
@@ -96,16 +111,18 @@ struct HTMLTokenizer {
                     let q = s[j]
                     if q == 0x22 || q == 0x27 {
                         guard let end = s.firstIndex(of: q, from: j + 1, to: n) else { i = n; return .comment }
-                        value = HTMLEntities.decode(s[(j + 1)..<end], inAttribute: true)
+                        valueRange = (j + 1)..<end
                         j = end + 1
                     } else {
                         let vs = j
                         while j < n && !Self.isHTMLSpace(s[j]) && s[j] != 0x3E { j += 1 }
-                        value = HTMLEntities.decode(s[vs..<j], inAttribute: true)
+                        valueRange = vs..<j
                     }
                 }
+                guard keeps(s[nameRange]) else { continue }
+                let attrName = lowercasedASCIIString(s[nameRange])
                 if attrs.count < 64 && !attrs.contains(where: { $0.name == attrName }) {
-                    attrs.append((attrName, value))
+                    attrs.append((attrName, valueRange.isEmpty ? "" : HTMLEntities.decode(s[valueRange], inAttribute: true)))
                 }
             }
         }
