@@ -20,8 +20,8 @@ struct HTMLTokenizer {
     let s: [UInt8]
     var i = 0
     /// The attributes whose names and values are read, by lowercase name; nil for all. The rest are stepped over
-    /// without building either: the sanitizer keeps five, and decoding every `style` and `class` it then dropped was
-    /// most of its time in this tokenizer.
+    /// without building either: the sanitizer keeps five, and building and decoding every `style` and `class` it then
+    /// dropped took a twentieth of preparing an email.
     let keptAttributes: [[UInt8]]?
 
     init(_ bytes: [UInt8], keepingAttributes kept: [String]? = nil) {

@@ -77,7 +77,7 @@ public struct HeaderField: Sendable, Hashable {
     public var rawValue: [UInt8]
     /// The value, decoded while parsing only when it holds encoded words, whose decoding may report defects.
     /// Any other value decodes the same way whenever it is read: most fields of a message (Received, DKIM-Signature,
-    /// ARC-…) are never read, and building a string for each cost a twentieth of parsing.
+    /// ARC-…) are never read, and building a string for each cost about a tenth of parsing.
     private var decoded: String?
     private var fallbackCharset: String?
 

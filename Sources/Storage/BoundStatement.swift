@@ -7,8 +7,8 @@ import SQLiteNIO
 /// A statement of filing's hot path: SQL written with `?` placeholders, and the values bound to them.
 ///
 /// On SQLite's own connection the values go to the driver as they are. Through SQLKit each value is encoded
-/// generically (dynamic casts and protocol look-ups per value), which cost a twentieth of filing's work on SQLite
-/// for the look-ups and ticket rows of every group; PostgreSQL still goes that way, each `?` becoming a bind.
+/// generically (dynamic casts and protocol look-ups per value): for the look-ups and ticket rows of every group that
+/// was a quarter of the store's own work on SQLite. PostgreSQL still goes that way, each `?` becoming a bind.
 struct BoundStatement {
     /// Our own SQL: its only `?` characters are the placeholders.
     var sql: String

@@ -97,7 +97,7 @@ public final class Database: Service, Sendable {
         try await sql.raw("PRAGMA busy_timeout = 30000").run()
         // Pages of 16 KB for a new database (an existing one keeps its own; a database in WAL mode cannot change it):
         // a message row with its bodies mostly fits one page instead of spilling into overflow pages, and every page
-        // costs the log and the checkpoint a write of its own, which at 4 KB took half of the writer's time.
+        // costs the log and the checkpoint a write of its own: at 4 KB those writes were about half the writer's time.
         try await sql.raw("PRAGMA page_size = \(unsafeRaw: String(Self.pageSize))").run()
         var attempt = 0
         while true {
