@@ -73,9 +73,7 @@ extension IMAPClient {
                     if first == nil { first = message } else { stream.addPending(message) }
                 }
             } catch let error as IMAPError where first != nil {
-                // The message in hand goes out first; the failure ends the stream at the next call, as it would have.
-                self.finishFetch(stream, error: error)
-                return first
+                return await self.deferFailure(error, of: stream, after: first)
             }
             switch delivery {
             case .fetched:
@@ -86,11 +84,21 @@ extension IMAPClient {
                 return first
             case let other:
                 let error = IMAPError(.protocolViolation, command: "UID FETCH", detail: "unexpected \(other.name) during a fetch")
-                guard let first else { throw error }
-                self.finishFetch(stream, error: error)
-                return first
+                guard first != nil else { throw error }
+                return await self.deferFailure(error, of: stream, after: first)
             }
         }
+    }
+
+    /// The messages in hand go out first; the failure ends the stream at its next call. A fatal one closes the
+    /// connection now, as it would have when thrown: a consumer that stops taking messages must not leave a
+    /// broken session for the next command.
+    private func deferFailure(_ error: IMAPError, of stream: FetchStream, after first: FetchedMessage?) async -> FetchedMessage? {
+        var error = error
+        if error.command == nil { error.command = "UID FETCH" }
+        self.finishFetch(stream, error: error)
+        await self.closeIfFatal(error)
+        return first
     }
 
     private func finishFetch(_ stream: FetchStream, error: (any Error)?) {

@@ -89,14 +89,18 @@ public actor IMAPClient {
                 return try await body()
             } catch var error as IMAPError {
                 if error.command == nil { error.command = command }
-                if IMAPSessionStateMachine.isFatal(error.kind) {
-                    self.logger.debug("IMAP connection failed", metadata: ["error": "\(error)"])
-                    _ = self.session.connectionFailed(error)
-                    await self.connection.close()
-                }
+                await self.closeIfFatal(error)
                 throw error
             }
         }
+    }
+
+    /// A fatal error ends the session and closes the connection, whenever it surfaces to the caller.
+    func closeIfFatal(_ error: IMAPError) async {
+        guard IMAPSessionStateMachine.isFatal(error.kind) else { return }
+        self.logger.debug("IMAP connection failed", metadata: ["error": "\(error)"])
+        _ = self.session.connectionFailed(error)
+        await self.connection.close()
     }
 
     // MARK: - Carrying out the session's actions

@@ -212,6 +212,27 @@ struct IMAPClientTests {
         fake.stop()
     }
 
+    /// A consumer that stops taking messages before a failure found among those taken ahead surfaces: the broken
+    /// session is closed at once, so the next command is told the session ended.
+    @Test func aFailureTakenAheadClosesTheSessionEvenIfNobodyAsksAgain() async throws {
+        let fake = try ScriptedLineServer.imap(script: { line in
+            let (tag, rest) = splitTag(line)
+            if rest.hasPrefix("UID FETCH") {
+                let noUIDs = (2...20).map { "* \($0) FETCH (BODY[] {2}\r\nzz)\r\n" }.joined()
+                return [.send("* 1 FETCH (UID 1 BODY[] {2}\r\nm1)\r\n" + noUIDs), .silence]
+            }
+            return [.send("\(tag) OK\r\n")]
+        })
+        let client = try await IMAPClient.connect(to: Self.server(fake), logger: Self.logger)
+        for try await message in client.uidFetch(.all) {
+            #expect(message.uid == 1)
+            break
+        }
+        // Left open, the session would still count the fetch as running and refuse every command after it.
+        await #expect { try await client.noop() } throws: { ($0 as? IMAPError)?.kind == .connectionClosed }
+        fake.stop()
+    }
+
     /// Another command while the stream holds messages it took ahead: they, and the rest of the fetch, still come out,
     /// in order, once each.
     @Test func anotherCommandBetweenMessagesTakenTogether() async throws {
