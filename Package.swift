@@ -4,6 +4,8 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
+    // Fuzz builds are optimized; checks meant for tests and fuzzers test `DEBUG || MAILROOM_FUZZ`.
+    + (Context.environment["MAILROOM_FUZZ"] == "1" ? [.define("MAILROOM_FUZZ")] : [])
 
 let package = Package(
     name: "Mailroom",
@@ -35,7 +37,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "MIME", swiftSettings: swiftSettings),
+        // The MIME parser's byte-scanning kernels in AVX2, chosen at run time (no other C in the product).
+        .target(name: "CByteScan"),
+        .target(name: "MIME", dependencies: ["CByteScan"], swiftSettings: swiftSettings),
         .target(name: "SASL", swiftSettings: swiftSettings),
         .target(
             name: "MailTransport",

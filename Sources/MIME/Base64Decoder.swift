@@ -1,3 +1,5 @@
+import CByteScan
+
 /// Lenient base64 decoder: skips whitespace and invalid characters, tolerates missing or
 /// premature padding (concatenated chunks), and reports a defect instead of failing,
 /// because real-world attachments are frequently slightly broken.
@@ -103,16 +105,32 @@ enum Base64Decoder {
     /// encoding is plain: alphabet characters and whitespace, then at most two `=` that complete the last
     /// quantum. Nil for anything else (stray characters, missing or early padding), which only decoding can
     /// describe. Counts without decoding or allocating.
-    static func cleanDecodedCount(_ bytes: [UInt8], range: Range<Int>) -> Int? {
+    /// - Parameter wide: whether the AVX2 kernel (`CByteScan`) may take whole 32-byte blocks first; tests turn it off
+    ///   to check the sixteen-byte loop alone, which is all a CPU without AVX2 runs.
+    static func cleanDecodedCount(_ bytes: [UInt8], range: Range<Int>, wide: Bool = true) -> Int? {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
         var alphabet = 0, padding = 0, other = 0
         bytes.withUnsafeBytes { buffer in
+            var start = range.lowerBound
+            // Thirty-two bytes at a time with AVX2 (a nibble-table lookup classifies each byte in a few instructions),
+            // when the CPU has it: about four times the speed of the sixteen-byte loop below, which then does the rest.
+            if wide, let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+                var pads = 0, spaces = 0
+                var stray: Int32 = 0
+                let done = mailroom_base64_classify(base + start, range.count, &pads, &spaces, &stray)
+                guard stray == 0 else {
+                    other = 1
+                    return
+                }
+                alphabet += done - pads - spaces
+                padding += pads
+                start += done
+            }
             // Sixteen bytes at a time (SSE2 on every x86-64, NEON on ARM): about twice the speed of a table lookup per byte.
             // SIMD16 is the widest type whose comparisons compile to vector instructions here; the masks are read
             // through their storage, whose lanes are 0 or -1, because the generic mask operations are not.
             typealias Bytes = SIMD16<UInt8>
             typealias Lanes = SIMD16<Int8>
-            var start = range.lowerBound
             while range.upperBound - start >= 16 {
                 // At most 127 blocks per pass, so no lane of the counters overflows.
                 let stop = start + min((range.upperBound - start) / 16, 127) * 16

@@ -64,6 +64,28 @@ func isAllASCII<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
     return true
 }
 
+/// A string of bytes that are valid UTF-8 by construction: pieces of valid strings cut only at ASCII bytes, ASCII, and
+/// scalars encoded here. Copied without validating again, which was a tenth of sanitizing; debug builds (the tests)
+/// and fuzz builds still validate, and stop on a violation.
+func stringFromValidUTF8(_ bytes: [UInt8]) -> String {
+    bytes.withUnsafeBufferPointer { buffer in
+        let span = Span(_unsafeElements: buffer)
+        #if DEBUG || MAILROOM_FUZZ
+        precondition(isValidUTF8(span), "bytes that must be valid UTF-8 are not")
+        #endif
+        return String(copying: unsafe UTF8Span(unchecked: span))
+    }
+}
+
+func isValidUTF8(_ span: Span<UInt8>) -> Bool {
+    do {
+        _ = try UTF8Span(validating: span)
+        return true
+    } catch {
+        return false
+    }
+}
+
 func lowercasedASCIIString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     // Written into the string's own storage (inline when short, as most names are): no array in between.
     String(unsafeUninitializedCapacity: bytes.count) { buffer in

@@ -134,7 +134,9 @@ public enum HTMLSanitizer {
             }
         }
         closeAll(upTo: 0, &out, &stack, &openCount)
-        return String(decoding: out, as: UTF8.self)
+        // Valid by construction: the input's bytes are cut only at markup (ASCII), and everything else written is
+        // ASCII, a string, or a scalar the entity decoder encoded (never a surrogate: those become U+FFFD).
+        return stringFromValidUTF8(out)
     }
 
     /// Returns the URL if it is an absolute http/https/mailto URL. Control characters and

@@ -23,10 +23,58 @@ struct HTMLTokenizer {
     /// decoding their values: the sanitizer keeps five, and decoding every `style` and `class` it then dropped took a
     /// twentieth of preparing an email.
     let keptAttributes: [String]?
+    /// ``keptAttributes`` as ``NameKey``s, when every one has a key: an attribute is then checked without a string.
+    private let keptKeys: [UInt64]?
 
     init(_ bytes: [UInt8], keepingAttributes kept: [String]? = nil) {
         s = bytes
         keptAttributes = kept
+        let keys = kept?.compactMap { Self.key(Array($0.utf8)[...]) }
+        keptKeys = keys?.count == kept?.count ? keys : nil
+    }
+
+    /// Tag and attribute names handed out as the literals below, without building (and validating) a string:
+    /// building one for every tag and attribute was a third of sanitizing. Every name the sanitizer or the text view
+    /// looks for, and the commonest others; at most eight bytes, so each is one word (``key(_:)``), by length.
+    private static let knownNames: [[(key: UInt64, name: String)]] = {
+        var table = Array(repeating: [(key: UInt64, name: String)](), count: 9)
+        for name in [
+            "a", "b", "i", "p", "s", "u", "br", "dd", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "td", "th", "tr",
+            "ul", "col", "del", "dir", "div", "img", "ins", "nav", "o:p", "pre", "sub", "sup", "svg", "wbr", "xmp", "alt", "rel", "src",
+            "area", "base", "body", "code", "font", "form", "head", "html", "link", "main", "mark", "math", "meta", "size", "span", "href",
+            "lang", "name", "type", "face", "align", "aside", "small", "style", "table", "tbody", "tfoot", "thead", "title", "class", "color",
+            "label", "width", "input", "valign", "height", "border", "target", "center", "applet", "button", "figure", "footer", "header",
+            "iframe", "object", "script", "select", "strike", "strong", "address", "article", "caption", "colspan", "noembed", "rowspan",
+            "section", "bgcolor", "colgroup", "fieldset", "frameset", "noframes", "noscript", "template", "textarea",
+        ] {
+            guard let key = key(Array(name.utf8)[...]) else { continue }
+            table[name.utf8.count].append((key, name))
+        }
+        return table
+    }()
+
+    /// A name of at most eight bytes, lowercased and packed into a word (first byte lowest); nil when longer. Two
+    /// names of the same length have the same key exactly when their lowercase bytes are the same; across lengths a
+    /// NUL byte can collide ("alt" and "alt\0"), so a key only narrows the search, and the name decides.
+    @inline(__always)
+    static func key(_ bytes: ArraySlice<UInt8>) -> UInt64? {
+        guard bytes.count <= 8 else { return nil }
+        var key: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in bytes {
+            key |= UInt64(asciiLower(byte)) << shift
+            shift += 8
+        }
+        return key
+    }
+
+    /// The lowercase name, a literal when it is one of ``knownNames``.
+    @inline(__always)
+    private static func lowercaseName(_ bytes: ArraySlice<UInt8>) -> String {
+        if let key = key(bytes) {
+            for entry in knownNames[bytes.count] where entry.key == key { return entry.name }
+        }
+        return lowercasedASCIIString(bytes)
     }
 
     @inline(__always)
@@ -62,7 +110,7 @@ struct HTMLTokenizer {
                 var j = i + 2
                 let nameStart = j
                 while j < n && !Self.isHTMLSpace(s[j]) && s[j] != 0x2F && s[j] != 0x3E { j += 1 }
-                let name = lowercasedASCIIString(s[nameStart..<j])
+                let name = Self.lowercaseName(s[nameStart..<j])
                 // Skip anything up to '>' (attributes on end tags are ignored, quotes respected).
                 guard let close = endOfTag(from: j) else { i = n; return .comment }
                 i = close
@@ -76,7 +124,7 @@ struct HTMLTokenizer {
             var j = i + 1
             let nameStart = j
             while j < n && !Self.isHTMLSpace(s[j]) && s[j] != 0x2F && s[j] != 0x3E { j += 1 }
-            let name = lowercasedASCIIString(s[nameStart..<j])
+            let name = Self.lowercaseName(s[nameStart..<j])
             var attrs: [(name: String, value: String)] = []
             var selfClosing = false
             while true {
@@ -111,7 +159,11 @@ struct HTMLTokenizer {
                         valueRange = vs..<j
                     }
                 }
-                let attrName = lowercasedASCIIString(s[nameRange])
+                if let keptKeys {
+                    // Not kept: stepped over without a name at all.
+                    guard let key = Self.key(s[nameRange]), keptKeys.contains(key) else { continue }
+                }
+                let attrName = Self.lowercaseName(s[nameRange])
                 guard keptAttributes?.contains(attrName) != false else { continue }
                 if attrs.count < 64 && !attrs.contains(where: { $0.name == attrName }) {
                     attrs.append((attrName, valueRange.isEmpty ? "" : HTMLEntities.decode(s[valueRange], inAttribute: true)))

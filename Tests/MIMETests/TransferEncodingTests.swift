@@ -59,8 +59,9 @@ import Testing
         }
     }
 
-    /// The count reads sixteen bytes at a time: it must classify every byte value as the byte-at-a-time rule does,
-    /// in any position of a block and of the range.
+    /// The count reads thirty-two bytes at a time with AVX2, then sixteen, then one: it must classify every byte value
+    /// as the byte-at-a-time rule does, in any position of a block and of the range, with and without the AVX2 kernel
+    /// (a CPU without AVX2 runs only the sixteen-byte loop), and across the kernel's 8,160-byte counting chunks.
     @Test func cleanBase64CountMatchesTheRuleForEveryByte() {
         func reference(_ input: ArraySlice<UInt8>) -> Int? {
             var alphabet = 0, padding = 0, afterPadding = false
@@ -76,15 +77,53 @@ import Testing
         var rng = XorShift(seed: 31)
         let clean = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_".utf8)
         for round in 0..<20_000 {
-            let length = Int(rng.byte()) + (round % 3 == 0 ? 256 : 0)
+            // Mostly up to 511 bytes; every fiftieth round longer than two of the kernel's counting chunks.
+            let length = round % 50 == 7 ? 16_000 + rng.int(4_000) : Int(rng.byte()) + (round % 3 == 0 ? 256 : 0)
             var input = (0..<length).map { _ in clean[Int(rng.byte()) % clean.count] }
+            if round % 10 == 1 {
+                // Lines, as encoders write them: whitespace counted in every lane, many times over.
+                for end in stride(from: 76, to: input.count - 1, by: 78) { input[end] = 0x0D; input[end + 1] = 0x0A }
+            }
             if !input.isEmpty, round % 4 != 0 {
                 // One byte of any value, anywhere: a stray, whitespace, `=` or another alphabet character.
-                input[Int(rng.byte()) * 7 % input.count] = UInt8(truncatingIfNeeded: round)
+                input[rng.int(input.count)] = UInt8(truncatingIfNeeded: round)
             }
             if round % 5 == 0 { input += Array("=\r\n".utf8) }
             let from = input.isEmpty ? 0 : Int(rng.byte()) % (input.count / 2 + 1)
-            #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count) == reference(input[from...]), "round \(round)")
+            let expected = reference(input[from...])
+            #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count) == expected, "round \(round)")
+            #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count, wide: false) == expected, "round \(round), narrow")
+        }
+    }
+
+    /// Multipart delimiters are found by a scan for a line feed and two dashes, thirty-two positions at a time with
+    /// AVX2 and sixteen without: both must find the first such line, as a byte-at-a-time search does, wherever it
+    /// falls in a block, near the range's end, or not at all.
+    @Test func dashedLinesAreFoundAsByteByByte() {
+        func reference(_ bytes: [UInt8], from: Int, end: Int) -> Int? {
+            var i = from
+            while end - i >= 3 {
+                if bytes[i] == 0x0A, bytes[i + 1] == 0x2D, bytes[i + 2] == 0x2D { return i + 1 }
+                i += 1
+            }
+            return nil
+        }
+        var rng = XorShift(seed: 37)
+        let pool = Array("ab-\n\r=".utf8)
+        for round in 0..<20_000 {
+            let length = rng.int(round % 20 == 3 ? 5_000 : 300)
+            // Sparse line feeds and dashes, so hits come late or not at all as often as early.
+            var input = (0..<length).map { _ in rng.int(8) == 0 ? pool[rng.int(pool.count)] : UInt8(ascii: "x") }
+            if length > 3, round % 3 == 0 {
+                let at = rng.int(length - 2)
+                input[at] = 0x0A; input[at + 1] = 0x2D; input[at + 2] = 0x2D
+            }
+            let from = rng.int(length / 2 + 1), end = from + rng.int(length - from + 1)
+            let expected = reference(input, from: from, end: end)
+            input.withUnsafeBytes { buffer in
+                #expect(MultipartParser.nextDashedLine(buffer, from: from, end: end) == expected, "round \(round)")
+                #expect(MultipartParser.nextDashedLine(buffer, from: from, end: end, wide: false) == expected, "round \(round), narrow")
+            }
         }
     }
 
