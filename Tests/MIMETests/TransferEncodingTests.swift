@@ -185,14 +185,17 @@ import Testing
         #expect(QuotedPrintable.decodeQ(bytes("a_b=3F=")[...]) == bytes("a b?="))
     }
 
-    @Test("Quoted-printable over seeded soups of escapes, soft breaks, blanks and line ends, whole and in sub-ranges: blanks before a line end go, and nothing grows")
+    @Test("Quoted-printable over seeded soups of escapes, soft breaks, blanks, line ends and plain runs, whole and in sub-ranges: blanks before a line end go, nothing grows, and runs copied whole decode as byte by byte")
     func quotedPrintableSoups() {
         var random = SeededGenerator(seed: 2045)
-        let pieces = ["=3D", "=20", "=\r\n", "=\n", "= \t\r\n", "=", "=Z1", "=4", " ", "\t", "\r\n", "\n", "\r", "a", "b", "=c3=a9", "==41"]
+        let pieces = ["=3D", "=20", "=\r\n", "=\n", "= \t\r\n", "=", "=Z1", "=4", " ", "\t", "\r\n", "\n", "\r", "a", "b", "=c3=a9", "==41",
+                      "plain words, longer than a block ", "0123456789abcdef", "trailing blanks   \t ", "caf\u{E9} \u{1F600} "]
         for _ in 0..<3_000 {
             let text = (0..<Int.random(in: 0...24, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
             let input = Array(text.utf8)
             let whole = QuotedPrintable.decode(input)
+            let narrow = QuotedPrintable.decode(input, wide: false)
+            #expect(whole.data == narrow.data && whole.defect == narrow.defect, "\(text.debugDescription)")
             #expect(whole.data.count <= input.count)
             // Before each hard line end, no blank survives but an encoded one.
             var previous: UInt8 = 0
