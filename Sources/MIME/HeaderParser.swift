@@ -12,11 +12,18 @@ struct HeaderBlock {
     var defects: [String] = []
 
     func first(_ lowerName: String) -> RawHeader? {
-        fields.first { $0.lowerName == lowerName }
+        fields.first { Self.same($0.lowerName, lowerName) }
     }
 
     func all(_ lowerName: String) -> [RawHeader] {
-        fields.filter { $0.lowerName == lowerName }
+        fields.filter { Self.same($0.lowerName, lowerName) }
+    }
+
+    /// Names of other lengths (most of those present) are told apart without the out-of-line string comparison,
+    /// which a look-up otherwise called for every field: 3% of parsing.
+    @inline(__always)
+    private static func same(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 }
 
