@@ -25,11 +25,11 @@ struct BoundStatement {
     }
 
     /// Runs it on `sqlite` when filing has SQLite's connection, else through `sql`; returns the rows.
-    func rows(sql database: any SQLDatabase, sqlite: SQLiteConnection?) async throws -> [any SQLRow] {
+    func rows(sql database: any SQLDatabase, sqlite: SQLiteConnection?) async throws -> [FilingRow] {
         if let sqlite {
-            return try await sqlite.query(sql, values.map(\.sqliteData)).map { $0.sql() }
+            return try await sqlite.query(sql, values.map(\.sqliteData)).map(FilingRow.init)
         }
-        return try await database.raw(try query()).all()
+        return try await database.raw(try query()).all().map(FilingRow.init)
     }
 
     /// Runs it for its effect.
@@ -59,6 +59,63 @@ struct BoundStatement {
             query.appendLiteral(String(piece))
         }
         return query
+    }
+}
+
+/// A row of one of filing's statements. SQLite's own rows are read directly: SQLKit decodes each column through
+/// `Decodable`, which was most of reading the look-ups' rows on the task threads. Other rows go through SQLKit.
+struct FilingRow {
+    private enum Backing {
+        case sqlite(SQLiteRow)
+        case sqlKit(any SQLRow)
+    }
+
+    private let backing: Backing
+
+    init(_ row: SQLiteRow) { backing = .sqlite(row) }
+    init(_ row: any SQLRow) { backing = .sqlKit(row) }
+
+    /// As SQLiteKit reads them: text from text (or a number), an integer from an integer (or numeric text).
+    func string(_ column: String) throws -> String {
+        switch backing {
+        case .sqlite(let row): return try Self.required(try Self.data(row, column).string, column, "text")
+        case .sqlKit(let row): return try row.string(column)
+        }
+    }
+
+    func optionalString(_ column: String) throws -> String? {
+        switch backing {
+        case .sqlite(let row):
+            let data = try Self.data(row, column)
+            return data == .null ? nil : try Self.required(data.string, column, "text")
+        case .sqlKit(let row): return try row.optionalString(column)
+        }
+    }
+
+    func int64(_ column: String) throws -> Int64 {
+        switch backing {
+        case .sqlite(let row): return Int64(try Self.required(try Self.data(row, column).integer, column, "an integer"))
+        case .sqlKit(let row): return try row.int64(column)
+        }
+    }
+
+    func optionalInt64(_ column: String) throws -> Int64? {
+        switch backing {
+        case .sqlite(let row):
+            let data = try Self.data(row, column)
+            return data == .null ? nil : Int64(try Self.required(data.integer, column, "an integer"))
+        case .sqlKit(let row): return try row.optionalInt64(column)
+        }
+    }
+
+    private static func data(_ row: SQLiteRow, _ column: String) throws -> SQLiteData {
+        guard let data = row.column(column) else { throw StoreError.corrupt("A row has no column «\(column)».") }
+        return data
+    }
+
+    private static func required<T>(_ value: T?, _ column: String, _ kind: String) throws -> T {
+        guard let value else { throw StoreError.corrupt("The column «\(column)» does not hold \(kind).") }
+        return value
     }
 }
 
