@@ -1,10 +1,8 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-]
-    // Fuzz builds are optimized; checks meant for tests and fuzzers test `DEBUG || MAILROOM_FUZZ`.
+// Fuzz builds are optimized; checks meant for tests and fuzzers test `DEBUG || MAILROOM_FUZZ`.
+let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
     + (Context.environment["MAILROOM_FUZZ"] == "1" ? [.define("MAILROOM_FUZZ")] : [])
 
 let package = Package(

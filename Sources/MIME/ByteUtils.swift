@@ -68,15 +68,15 @@ func isAllASCII<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
 /// scalars encoded here. Copied without validating again, which was a tenth of sanitizing; debug builds (the tests)
 /// and fuzz builds still validate, and stop on a violation.
 func stringFromValidUTF8(_ bytes: [UInt8]) -> String {
-    bytes.withUnsafeBufferPointer { buffer in
-        let span = Span(_unsafeElements: buffer)
-        #if DEBUG || MAILROOM_FUZZ
-        precondition(isValidUTF8(span), "bytes that must be valid UTF-8 are not")
-        #endif
-        return String(copying: unsafe UTF8Span(unchecked: span))
-    }
+    // `UTF8Span` is in the standard library of every Linux toolchain this builds with, but only from macOS 26 on.
+    guard #available(macOS 26, *) else { return String(decoding: bytes, as: UTF8.self) }
+    #if DEBUG || MAILROOM_FUZZ
+    precondition(isValidUTF8(bytes.span), "bytes that must be valid UTF-8 are not")
+    #endif
+    return String(copying: unsafe UTF8Span(unchecked: bytes.span))
 }
 
+@available(macOS 26, *)
 func isValidUTF8(_ span: Span<UInt8>) -> Bool {
     do {
         _ = try UTF8Span(validating: span)

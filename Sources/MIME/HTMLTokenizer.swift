@@ -23,7 +23,7 @@ struct HTMLTokenizer {
     /// decoding their values: the sanitizer keeps five, and decoding every `style` and `class` it then dropped took a
     /// twentieth of preparing an email.
     let keptAttributes: [String]?
-    /// ``keptAttributes`` as ``NameKey``s, when every one has a key: an attribute is then checked without a string.
+    /// ``keptAttributes`` as keys (``key(_:)``), when every one has one: an attribute is then checked without a string.
     private let keptKeys: [UInt64]?
 
     init(_ bytes: [UInt8], keepingAttributes kept: [String]? = nil) {

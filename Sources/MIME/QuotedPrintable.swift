@@ -22,7 +22,7 @@ enum QuotedPrintable {
                         // A run of plain bytes up to the next `=` or line ending, found sixteen at a time and
                         // copied at once: most of a body, even in a language that needs escapes.
                         let stop = nextSpecial(source, from: i + 1, end: end)
-                        (into + o).update(from: from + i, count: stop - i)
+                        (into + o).initialize(from: from + i, count: stop - i)
                         o += stop - i
                         i = stop
                         continue

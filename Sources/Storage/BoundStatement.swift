@@ -75,7 +75,7 @@ struct FilingRow {
     init(_ row: SQLiteRow) { backing = .sqlite(row) }
     init(_ row: any SQLRow) { backing = .sqlKit(row) }
 
-    /// As SQLiteKit reads them: text from text (or a number), an integer from an integer (or numeric text).
+    /// As SQLKit reads them: text from text (or a number, as SQLiteKit converts it), an integer only from an integer.
     func string(_ column: String) throws -> String {
         switch backing {
         case .sqlite(let row): return try Self.required(try Self.data(row, column).string, column, "text")
@@ -94,7 +94,7 @@ struct FilingRow {
 
     func int64(_ column: String) throws -> Int64 {
         switch backing {
-        case .sqlite(let row): return Int64(try Self.required(try Self.data(row, column).integer, column, "an integer"))
+        case .sqlite(let row): return try Self.integer(try Self.data(row, column), column)
         case .sqlKit(let row): return try row.int64(column)
         }
     }
@@ -103,7 +103,7 @@ struct FilingRow {
         switch backing {
         case .sqlite(let row):
             let data = try Self.data(row, column)
-            return data == .null ? nil : Int64(try Self.required(data.integer, column, "an integer"))
+            return data == .null ? nil : try Self.integer(data, column)
         case .sqlKit(let row): return try row.optionalInt64(column)
         }
     }
@@ -111,6 +111,12 @@ struct FilingRow {
     private static func data(_ row: SQLiteRow, _ column: String) throws -> SQLiteData {
         guard let data = row.column(column) else { throw StoreError.corrupt("A row has no column «\(column)».") }
         return data
+    }
+
+    /// Never converted from text or a real, which SQLKit refuses too (and a real out of range would trap).
+    private static func integer(_ data: SQLiteData, _ column: String) throws -> Int64 {
+        guard case .integer(let value) = data else { throw StoreError.corrupt("The column «\(column)» does not hold an integer.") }
+        return Int64(value)
     }
 
     private static func required<T>(_ value: T?, _ column: String, _ kind: String) throws -> T {

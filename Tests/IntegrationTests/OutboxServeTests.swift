@@ -52,6 +52,8 @@ struct OutboxServeTests {
             let page = try await second.get("/tickets/1", as: session)
             #expect(page.body.contains("Not sent yet; retrying automatically"))
             try await Task.sleep(until: outageStarted + .seconds(45))
+            // The restarted process must itself have failed with Postfix down, not only the first one.
+            #expect(second.log.contains("Reply not sent yet"))
             try await postfix.start()
             let maildir = dovecot.maildir(customer, folder: nil).appendingPathComponent("new")
             var delivered: [URL] = []

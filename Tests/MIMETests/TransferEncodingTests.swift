@@ -94,6 +94,19 @@ import Testing
             #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count) == expected, "round \(round)")
             #expect(Base64Decoder.cleanDecodedCount(input, range: from..<input.count, wide: false) == expected, "round \(round), narrow")
         }
+        // Whitespace and padding counted across many of the kernel's 8,160-byte chunks: a wrong cap shows here.
+        let blanks = Array(repeating: UInt8(ascii: " "), count: 9_001) + Array("QUJD".utf8)
+        let payload = (0..<15_001).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let wrapped = Array(Data(payload).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed]).utf8)
+        #expect(Array(wrapped.suffix(2)) == Array("==".utf8), "the payload's length leaves two padding characters")
+        for wide in [true, false] {
+            #expect(Base64Decoder.cleanDecodedCount(blanks, range: 0..<blanks.count, wide: wide) == 3)
+            #expect(Base64Decoder.cleanDecodedCount(wrapped, range: 0..<wrapped.count, wide: wide) == payload.count)
+            let stray = wrapped.count - 7_000
+            var broken = wrapped
+            broken[stray] = UInt8(ascii: "*")
+            #expect(Base64Decoder.cleanDecodedCount(broken, range: 0..<broken.count, wide: wide) == nil)
+        }
     }
 
     /// Multipart delimiters are found by a scan for a line feed and two dashes, thirty-two positions at a time with
