@@ -64,6 +64,25 @@ func isAllASCII<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
     return true
 }
 
+/// The first index in `from ..< end` whose byte `matches`, or `end`: sixteen bytes per step (`lanes` gives 0 or -1
+/// per lane), then one at a time. For scans of bodies where hits are rare: the sanitizer's escapes, quoted-printable's
+/// runs.
+@inline(__always)
+func firstMatch(
+    in buffer: UnsafeRawBufferPointer, from: Int, end: Int, lanes: (SIMD16<UInt8>) -> SIMD16<Int8>, matches: (UInt8) -> Bool
+) -> Int {
+    var i = from
+    while end - i >= 16 {
+        // Read as two words, the lowest set byte is the first hit.
+        let (low, high) = unsafeBitCast(lanes(buffer.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)), to: (UInt64, UInt64).self)
+        if low != 0 { return i + low.trailingZeroBitCount / 8 }
+        if high != 0 { return i + 8 + high.trailingZeroBitCount / 8 }
+        i += 16
+    }
+    while i < end, !matches(buffer[i]) { i += 1 }
+    return i
+}
+
 /// A string of bytes that are valid UTF-8 by construction: pieces of valid strings cut only at ASCII bytes, ASCII, and
 /// scalars encoded here. Copied without validating again, which was a tenth of sanitizing; debug builds (the tests)
 /// and fuzz builds still validate, and stop on a violation.

@@ -179,26 +179,13 @@ public enum HTMLSanitizer {
     static func nextSpecial(_ bytes: ArraySlice<UInt8>, from: Int) -> Int? {
         bytes.withUnsafeBytes { buffer -> Int? in
             typealias Bytes = SIMD16<UInt8>
-            var i = from - bytes.startIndex
-            let end = buffer.count
-            while end - i >= 16 {
-                let v = buffer.loadUnaligned(fromByteOffset: i, as: Bytes.self)
-                let special = (v .== Bytes(repeating: 0x26))._storage | (v .== Bytes(repeating: 0x3C))._storage
-                    | (v .== Bytes(repeating: 0x3E))._storage | (v .== Bytes(repeating: 0x22))._storage
-                    | (v .== Bytes(repeating: 0x27))._storage | (v .== Bytes(repeating: 0x00))._storage
-                // Lanes are 0 or -1; read as two words, the lowest set byte is the first hit.
-                let (low, high) = unsafeBitCast(special, to: (UInt64, UInt64).self)
-                if low != 0 { return bytes.startIndex + i + low.trailingZeroBitCount / 8 }
-                if high != 0 { return bytes.startIndex + i + 8 + high.trailingZeroBitCount / 8 }
-                i += 16
+            let hit = firstMatch(in: buffer, from: from - bytes.startIndex, end: buffer.count) { v in
+                (v .== Bytes(repeating: 0x26))._storage | (v .== Bytes(repeating: 0x3C))._storage | (v .== Bytes(repeating: 0x3E))._storage
+                    | (v .== Bytes(repeating: 0x22))._storage | (v .== Bytes(repeating: 0x27))._storage | (v .== Bytes(repeating: 0x00))._storage
+            } matches: { byte in
+                byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 || byte == 0x00
             }
-            while i < end {
-                switch buffer[i] {
-                case 0x26, 0x3C, 0x3E, 0x22, 0x27, 0x00: return bytes.startIndex + i
-                default: i += 1
-                }
-            }
-            return nil
+            return hit < buffer.count ? bytes.startIndex + hit : nil
         }
     }
 }

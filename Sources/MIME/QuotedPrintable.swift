@@ -81,22 +81,14 @@ enum QuotedPrintable {
         return (data, bad > 0 ? "bad quoted-printable: \(bad) malformed escape(s)" : nil)
     }
 
-    /// The first `=`, CR or LF in `from ..< end`, or `end`: sixteen bytes per step.
+    /// The first `=`, CR or LF in `from ..< end`, or `end`.
     private static func nextSpecial(_ source: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
         typealias Bytes = SIMD16<UInt8>
-        let raw = UnsafeRawBufferPointer(source)
-        var i = from
-        while end - i >= 16 {
-            let v = raw.loadUnaligned(fromByteOffset: i, as: Bytes.self)
-            let special = (v .== Bytes(repeating: 0x3D))._storage | (v .== Bytes(repeating: 0x0A))._storage | (v .== Bytes(repeating: 0x0D))._storage
-            // Lanes are 0 or -1; read as two words, the lowest set byte is the first hit.
-            let (low, high) = unsafeBitCast(special, to: (UInt64, UInt64).self)
-            if low != 0 { return i + low.trailingZeroBitCount / 8 }
-            if high != 0 { return i + 8 + high.trailingZeroBitCount / 8 }
-            i += 16
+        return firstMatch(in: UnsafeRawBufferPointer(source), from: from, end: end) { v in
+            (v .== Bytes(repeating: 0x3D))._storage | (v .== Bytes(repeating: 0x0A))._storage | (v .== Bytes(repeating: 0x0D))._storage
+        } matches: { byte in
+            byte == 0x3D || byte == 0x0A || byte == 0x0D
         }
-        while i < end, source[i] != 0x3D, source[i] != 0x0A, source[i] != 0x0D { i += 1 }
-        return i
     }
 
     /// RFC 2047 Q decoding: like quoted-printable, plus `_` means space.
