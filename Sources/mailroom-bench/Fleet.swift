@@ -43,6 +43,7 @@ struct Fleet: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try Prerequisite.install(nodes > 1 ? [.dovecot, .openssl, .postgresql] : [.dovecot, .openssl])
         let logger = Latency.logger
         let files = FileLimit.raise()
         if files < UInt64(mailboxes + 256) {

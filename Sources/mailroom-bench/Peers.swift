@@ -10,18 +10,10 @@ struct Peers {
 
     var python: String { "\(benchDir)/venv/bin/python" }
 
-    /// Installs what is missing: `isync` (and PostgreSQL's server, for Mailroom's PostgreSQL row) through apt-get
-    /// (as root or with sudo), fast-mail-parser through pip.
+    /// Installs what is missing: Dovecot, mbsync and PostgreSQL's server through apt-get (``Prerequisite``),
+    /// fast-mail-parser through pip.
     func install() throws {
-        var packages: [String] = []
-        if (try? CleanSpawn.run(["sh", "-c", "command -v mbsync"]).status) != 0 { packages.append("isync") }
-        if (try? CleanSpawn.run(["sh", "-c", "ls /usr/lib/postgresql/*/bin/initdb"]).status) != 0 { packages.append("postgresql") }
-        if !packages.isEmpty {
-            let sudo = getuid() == 0 ? [] : ["sudo"]
-            print("Installing \(packages.joined(separator: ", ")) with apt-get")
-            try must(sudo + ["apt-get", "update", "-q"], environment: [:])
-            try must(sudo + ["apt-get", "install", "-y", "-q"] + packages, environment: ["DEBIAN_FRONTEND": "noninteractive"])
-        }
+        try Prerequisite.install(Prerequisite.allCases)
         if (try? CleanSpawn.run([python, "-c", "import fast_mail_parser"]).status) != 0 {
             print("Installing fast-mail-parser into \(benchDir)/venv")
             try must(["python3", "-m", "venv", "\(benchDir)/venv"], environment: [:])
@@ -82,11 +74,6 @@ struct Peers {
         let files = ["cur", "new"].reduce(0) { $0 + ((try? FileManager.default.contentsOfDirectory(atPath: "\(local)/INBOX/\($1)").count) ?? 0) }
         guard files == expect else { throw BenchFailure("mbsync pulled \(files) of \(expect) messages") }
         return seconds
-    }
-
-    private func must(_ arguments: [String], environment: [String: String]) throws {
-        let result = try CleanSpawn.run(arguments, environment: environment)
-        guard result.status == 0 else { throw BenchFailure("`\(arguments.joined(separator: " "))` failed: \(result.output)") }
     }
 }
 
