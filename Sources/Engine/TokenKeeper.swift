@@ -36,7 +36,8 @@ public actor TokenKeeper {
     /// How often a node waiting for another's renewal looks at the grant.
     static let claimPoll: Duration = .milliseconds(100)
 
-    /// - Parameter now: the clock that `Retry-After` is measured on (injected by tests).
+    /// - Parameter now: the clock that access-token expiry and `Retry-After` are measured on (injected by tests, which
+    ///   move it with the identity emulator's, so token lifetimes pass without waiting).
     public init(store: any MailroomStore, vault: any SecretVault, providers: OAuthProviders, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.vault = vault
@@ -67,7 +68,7 @@ public actor TokenKeeper {
     /// The stored grant if its access token is good to use, else a renewed one.
     private func obtain(_ id: MailboxID, replacing rejected: String?) async throws -> TokenGrant {
         let (grant, version, email) = try await load(id)
-        let mustRenew = rejected.map { $0 == grant.accessToken } ?? grant.needsRefresh(now: Date())
+        let mustRenew = rejected.map { $0 == grant.accessToken } ?? grant.needsRefresh(now: now())
         // Not renewing: still valid, or renewed by someone else since the token was refused.
         guard mustRenew else { return grant }
         return try await renew(id, grant: grant, version: version, mailbox: email)
@@ -132,7 +133,7 @@ public actor TokenKeeper {
     private func renewClaimed(_ id: MailboxID, grant: TokenGrant, version: Int64, mailbox email: String, client: OAuthClient) async throws -> TokenGrant {
         let renewed: TokenGrant
         do {
-            renewed = try await client.refresh(grant)
+            renewed = try await client.refresh(grant, now: now())
             EngineMetrics.tokenRenewal(provider: grant.providerKey.rawValue, outcome: "renewed")
         } catch let failure as OAuthFailure where failure.kind == .transient {
             EngineMetrics.tokenRenewal(provider: grant.providerKey.rawValue, outcome: failure.kind.rawValue)

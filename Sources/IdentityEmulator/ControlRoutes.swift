@@ -21,6 +21,7 @@ import Hummingbird
 /// | `setProtocolEnabled`     | `mailbox`, `protocol` (`imap`/`smtp`), `enabled` | introspection inactive for that service |
 /// | `setAccessTokenLifetime` | `seconds`                                        | `expires_in` of new access tokens       |
 /// | `advanceClock`           | `seconds`                                        | emulator time jumps forward             |
+/// | `resetClock`             | –                                                | emulator time is real time again        |
 /// | `clearFaults`            | –                                                | all faults off                          |
 /// | `changeMailPassword`     | `mailbox`                                        | the attached mail server's password only |
 /// | `addAccount`             | `address`, `displayName`, `kind` (`work`/`personal`/`google`), `tenantID`, `tenantDomain`, `delegatedMailbox` | new account |
@@ -114,6 +115,7 @@ extension IdentityEmulator {
             setProtocolEnabled(try argument("mailbox"), mailProtocol, try bool("enabled"))
         case "setAccessTokenLifetime": setAccessTokenLifetime(try int("seconds"))
         case "advanceClock": advanceClock(by: TimeInterval(try int("seconds")))
+        case "resetClock": resetClock()
         case "clearFaults": clearFaults()
         case "changeMailPassword":
             guard mailServer != nil else { throw .invalidArgument("no mail server is attached to this emulator") }

@@ -138,6 +138,13 @@ extension IdentityEmulator {
         logger.info("control advanceClock", metadata: ["seconds": "\(seconds)"])
     }
 
+    /// Puts the emulator's clock back on real time, so a test that moved it does not leave a shared emulator
+    /// issuing ID tokens from the future.
+    public func resetClock() {
+        clockOffset = 0
+        logger.info("control resetClock")
+    }
+
     /// Lists every fault currently in force.
     public func activeFaults() -> [EmulatorFault] {
         var faults: [EmulatorFault] = accountOrder.compactMap { accountFaults[$0] }

@@ -13,13 +13,6 @@ import FoundationNetworking
 
 @Suite("Control API, dashboard, server and logging")
 struct ControlAndServerTests {
-    func control(_ client: some TestClientProtocol, _ action: String, _ json: String) async throws -> JSONResponse {
-        try parseJSON(
-            try await client.execute(
-                uri: "/emulator/control/\(action)", method: .post, headers: [.contentType: "application/json"],
-                body: ByteBuffer(string: json)))
-    }
-
     @Test("JSON control endpoints drive the faults")
     func jsonControls() async throws {
         let emulator = Fixture.emulator()

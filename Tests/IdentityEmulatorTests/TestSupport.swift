@@ -187,6 +187,14 @@ func expectMicrosoftError(
     #expect(response.string("trace_id")?.count == 36, sourceLocation: sourceLocation)
 }
 
+/// `POST /emulator/control/<action>` with a JSON body, as a test driving a separately running emulator sends it.
+func control(_ client: some TestClientProtocol, _ action: String, _ json: String) async throws -> JSONResponse {
+    try parseJSON(
+        try await client.execute(
+            uri: "/emulator/control/\(action)", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: json)))
+}
+
 func introspect(
     _ client: some TestClientProtocol, token: String, service: String? = nil,
     credentials: (String, String)? = (EmulatorDemoData.introspectionCredentials.clientID, EmulatorDemoData.introspectionCredentials.secret)

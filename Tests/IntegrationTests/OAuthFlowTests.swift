@@ -20,13 +20,14 @@ struct OAuthWorld: Sendable {
     let syncer: MailboxSyncer
     let logs: LogCapture
 
-    static func make(_ backend: Backend = .sqlite, name: String = "oauth") async throws -> OAuthWorld {
+    /// - Parameter now: the token keeper's clock (a test moving time moves the emulator's with it).
+    static func make(_ backend: Backend = .sqlite, name: String = "oauth", now: @escaping @Sendable () -> Date = { Date() }) async throws -> OAuthWorld {
         let emulator = try await TestServers.shared.emulator()
         let dovecot = try await TestServers.shared.dovecot()
         let fixture = try await StoreFixture.make(backend, name: name)
         let logs = LogCapture()
         let providers = emulator.providers(logger: logs.logger("oauth"))
-        let tokens = TokenKeeper(store: fixture.store, vault: fixture.vault, providers: providers, logger: logs.logger("tokens"))
+        let tokens = TokenKeeper(store: fixture.store, vault: fixture.vault, providers: providers, logger: logs.logger("tokens"), now: now)
         let syncer = MailboxSyncer(
             store: fixture.store, vault: fixture.vault, tokens: tokens,
             settings: SyncSettings(trustedCertificatesPEMFile: dovecot.caFile), logger: logs.logger("sync"))
