@@ -94,6 +94,6 @@ extension SMTPServer {
 extension SMTPClient {
     /// The OAuth SASL mechanism for this server's EHLO (the choice itself is ``SASLOAuthChoice``'s).
     func oauthMechanism(user: String, token: String) async -> any SASLMechanism {
-        SASLOAuthChoice.mechanism(offered: await extensions.authMechanisms, user: user, accessToken: token)
+        SASLOAuthChoice.mechanism(offered: extensions.authMechanisms, user: user, accessToken: token)
     }
 }

@@ -17,7 +17,7 @@ public protocol UnconsumedInputReporting: ChannelHandler {
 /// ``withHandler(_:)``, which hops there. Errors come out raw (or as ``TransportFailure`` from
 /// ``connect(host:port:connectTimeout:implicitTLS:configure:makeHandler:)``) so that each protocol
 /// can wrap them in its own error type.
-public struct TransportChannel<Handler: ChannelHandler>: Sendable {
+public struct TransportChannel<Handler: ChannelHandler & SendableMetatype>: Sendable {
     public let channel: any Channel
     private let handler: NIOLoopBound<Handler>
 

@@ -306,7 +306,7 @@ public final class RawArchive: Sendable {
             }
             return (Array(state.segments.values), state.pool)
         }
-        let closeAll = { fds.forEach { _ = Foundation.close($0) } }
+        let closeAll: @Sendable () -> Void = { fds.forEach { _ = Foundation.close($0) } }
         // Work queued on the thread still runs (its appends fail: closed), and only then are the files closed, so no
         // write can land in a file that reused a closed descriptor.
         if let pool { pool.shutdownGracefully { _ in closeAll() } } else { closeAll() }

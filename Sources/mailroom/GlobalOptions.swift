@@ -9,7 +9,7 @@ struct GlobalOptions: ParsableArguments {
     var database: String = ProcessInfo.processInfo.environment["MAILROOM_DATABASE"] ?? "mailroom.sqlite"
 
     @Option(name: .long, help: ArgumentHelp("Where the secret key lives when MAILROOM_SECRET_KEY is not set (env MAILROOM_KEY_FILE; default: mailroom.key beside the SQLite file).", valueName: "path"))
-    var keyFile: String? = ProcessInfo.processInfo.environment["MAILROOM_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    var keyFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
@@ -39,9 +39,11 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// The key file in force: the option, else beside the SQLite file.
+    /// The key file in force: the option, else `MAILROOM_KEY_FILE`, else beside the SQLite file.
     func resolvedKeyFile() throws -> String {
-        try keyFile ?? KeyCheck.defaultKeyFile(for: databaseURL())
+        if let keyFile { return keyFile }
+        if let path = ProcessInfo.processInfo.environment["MAILROOM_KEY_FILE"], !path.isEmpty { return path }
+        return try KeyCheck.defaultKeyFile(for: databaseURL())
     }
 
     /// The secret key, checked against the database (which is migrated first): a missing or wrong key stops the

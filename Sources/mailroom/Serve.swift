@@ -28,16 +28,28 @@ struct Serve: AsyncParsableCommand {
     var caFile: String?
 
     @Option(name: .customLong("smtp-receiver-port"), help: ArgumentHelp("Port of the SMTP receiver for «Outgoing only» mailboxes; off when not given (env MAILROOM_SMTP_RECEIVER_PORT).", valueName: "port"))
-    var smtpReceiverPort: Int? = ProcessInfo.processInfo.environment["MAILROOM_SMTP_RECEIVER_PORT"].flatMap { Int($0) }
+    var smtpReceiverPort: Int?
+
+    /// `--smtp-receiver-port`, else `MAILROOM_SMTP_RECEIVER_PORT`; nil when neither is set. A value that is not a
+    /// port stops serve with what was wrong, rather than leaving the receiver silently off.
+    func receiverPort() throws -> Int? {
+        if let smtpReceiverPort {
+            guard (1...65535).contains(smtpReceiverPort) else { throw ValidationError("--smtp-receiver-port must be between 1 and 65535.") }
+            return smtpReceiverPort
+        }
+        guard let text = ProcessInfo.processInfo.environment["MAILROOM_SMTP_RECEIVER_PORT"], !text.isEmpty else { return nil }
+        guard let port = Int(text), (1...65535).contains(port) else {
+            throw ValidationError("MAILROOM_SMTP_RECEIVER_PORT must be a port between 1 and 65535, not «\(text)».")
+        }
+        return port
+    }
 
     /// `--ca-file`, else `MAILROOM_CA_FILE`.
     var trustedCAFile: String? { caFile ?? ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"] }
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
-        if let smtpReceiverPort, !(1...65535).contains(smtpReceiverPort) {
-            throw ValidationError("--smtp-receiver-port must be between 1 and 65535.")
-        }
+        _ = try receiverPort()
         guard pollInterval >= 1, pollInterval <= 86_400 else { throw ValidationError("--poll-interval must be between 1 and 86400 seconds.") }
         if let caFile = trustedCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("The CA file «\(caFile)» cannot be read.")
@@ -49,7 +61,7 @@ struct Serve: AsyncParsableCommand {
         // MAILROOM_SMTP_RECEIVER_*: checked before anything opens or listens; a bad value stops serve and says which.
         let receiverConfiguration: SMTPReceiverConfiguration?
         do {
-            receiverConfiguration = try smtpReceiverPort.map {
+            receiverConfiguration = try receiverPort().map {
                 try SMTPReceiverConfiguration(environment: ProcessInfo.processInfo.environment, host: host, port: $0)
             }
         } catch {

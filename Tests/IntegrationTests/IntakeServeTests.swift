@@ -90,13 +90,14 @@ struct IntakeServeTests {
         (["MAILROOM_SMTP_RECEIVER_CERT": "/nonexistent/receiver.pem", "MAILROOM_SMTP_RECEIVER_KEY": "/nonexistent/receiver.key"],
          "certificate file «/nonexistent/receiver.pem» cannot be read"),
         (["MAILROOM_SMTP_RECEIVER_DATA_TIMEOUT": "soon"], "MAILROOM_SMTP_RECEIVER_DATA_TIMEOUT must be a number of seconds"),
+        (["MAILROOM_SMTP_RECEIVER_PORT": "25a"], "MAILROOM_SMTP_RECEIVER_PORT must be a port between 1 and 65535, not «25a»"),
     ])
     func malformedSettingsStopServe(environment: [String: String], message: String) async throws {
         let workdir = try TestPaths.temporaryDirectory("intake-bad")
         let certificates = try LoopbackCertificates.make(in: workdir.path, caName: "Unused CA")
         let server = try MailroomProcess(
             database: workdir.appendingPathComponent("mailroom.sqlite").path, workdir: workdir, caFile: certificates.caFile,
-            extraEnvironment: environment.merging(["MAILROOM_SMTP_RECEIVER_PORT": String(try ProcessRunner.freePort())]) { $1 })
+            extraEnvironment: environment.merging(["MAILROOM_SMTP_RECEIVER_PORT": String(try ProcessRunner.freePort())]) { given, _ in given })
         var status: Int32?
         for _ in 0..<600 where status == nil {
             var raw: Int32 = 0

@@ -238,7 +238,7 @@ struct NodeFleetTests {
         for node in nodes { #expect(node.terminate() == 0) }
         #expect(try await fleet.holdings().isEmpty, "a graceful stop hands every lease back")
         for node in nodes { #expect(!node.log.contains("pw-\(fleet.users[0])")) }
-        try? await fleet.store.database.close()
+        await fleet.store.database.close()
     }
 
     func ticketNumbers(_ fleet: Fleet) throws -> [String: Int] {

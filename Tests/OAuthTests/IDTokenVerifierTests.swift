@@ -45,7 +45,7 @@ actor FakeIssuer {
         port = await iterator.next() ?? 0
         task = running
         box.issuer = self
-        try await publish(kid: "key-1")
+        try publish(kid: "key-1")
     }
 
     final class Box: @unchecked Sendable { weak var issuer: FakeIssuer? }

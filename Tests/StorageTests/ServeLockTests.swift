@@ -9,7 +9,7 @@ struct ServeLockTests {
     func heldOnce() throws {
         let folder = try TestPaths.temporaryDirectory("servelock")
         let database = folder.appendingPathComponent("mailroom.sqlite").path
-        FileManager.default.createFile(atPath: database, contents: Data())
+        #expect(FileManager.default.createFile(atPath: database, contents: Data()))
         let link = folder.appendingPathComponent("link.sqlite").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: database)
 

@@ -289,6 +289,7 @@ actor WebDriver {
     }
 
     /// Runs an element command, turning failures into errors that name the selector and the page.
+    @discardableResult
     private func onElement<T>(_ css: String, _ action: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
