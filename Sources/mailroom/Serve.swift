@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     var port: Int = 8080
 
     @Option(help: ArgumentHelp("Seconds between fetches of a mailbox (env MAILROOM_POLL_INTERVAL).", valueName: "seconds"))
-    var pollInterval: Double = ProcessInfo.processInfo.environment["MAILROOM_POLL_INTERVAL"].flatMap(Double.init) ?? 60
+    var pollInterval: Double?
 
     @Option(help: ArgumentHelp("Extra CA certificates (PEM) to trust for mail servers, beside the system's (env MAILROOM_CA_FILE).", valueName: "path"))
     var caFile: String?
@@ -50,7 +50,9 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         _ = try receiverPort()
-        guard pollInterval >= 1, pollInterval <= 86_400 else { throw ValidationError("--poll-interval must be between 1 and 86400 seconds.") }
+        if let pollInterval, !(1...86_400).contains(pollInterval) {
+            throw ValidationError("--poll-interval must be between 1 and 86400 seconds.")
+        }
         if let caFile = trustedCAFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("The CA file «\(caFile)» cannot be read.")
         }
@@ -94,6 +96,9 @@ struct Serve: AsyncParsableCommand {
         }
         var outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
         outboundSettings.node = node
+        let settings = try Self.syncSettings(environment, pollInterval: pollInterval, caFile: trustedCAFile)
+        let healthCheckInterval = try Self.positiveSeconds(environment, "MAILROOM_HEALTH_CHECK_INTERVAL", default: 30)
+        let alertAfter = try Self.positiveSeconds(environment, "MAILROOM_ALERT_AFTER", default: 3600)
         let vault = try await global.loadVault(logger: logger)
         let serveLock: ServeLock?
         do {
@@ -103,7 +108,6 @@ struct Serve: AsyncParsableCommand {
         }
         let database = try await Database.open(url, logger: logger)
         let store = SQLStore(database: database)
-        let settings = try Self.syncSettings(environment, pollInterval: pollInterval, caFile: trustedCAFile)
         // Pending sign-ins live in the database, so the provider's callback may reach any node.
         let providers = OAuthProviders(entries: entries, states: SignInStates(store: StoredSignIns(records: store, vault: vault)))
         if !providers.configured.isEmpty {
@@ -118,8 +122,7 @@ struct Serve: AsyncParsableCommand {
         let notifier = AdminNotifier(
             store: store, relay: relay,
             settings: AdminNotifier.Settings(
-                interval: .seconds(Self.seconds(environment["MAILROOM_HEALTH_CHECK_INTERVAL"]) ?? 30),
-                transientAlertAfter: Self.seconds(environment["MAILROOM_ALERT_AFTER"]) ?? 3600,
+                interval: .seconds(healthCheckInterval), transientAlertAfter: alertAfter,
                 publicURL: publicURL, from: environment["MAILROOM_NOTIFY_FROM"].flatMap { $0.isEmpty ? nil : $0 }),
             trustedCertificatesPEMFile: trustedCAFile, logger: logger)
         let router: Router<AppRequestContext>
@@ -186,13 +189,18 @@ struct Serve: AsyncParsableCommand {
 
 extension Serve {
     /// A positive number of seconds from the environment, or nil when unset or unusable.
-    static func seconds(_ text: String?) -> Double? {
-        text.flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+    /// A positive number from the environment, else `fallback`; a malformed one stops serve and names the variable,
+    /// rather than being replaced by the default.
+    static func positiveSeconds(_ environment: [String: String], _ name: String, default fallback: Double) throws -> Double {
+        guard let text = environment[name], !text.isEmpty else { return fallback }
+        guard let value = Double(text), value > 0, value.isFinite else { throw ValidationError("\(name) must be a positive number; got «\(text)».") }
+        return value
     }
 
-    /// How mail is fetched: `MAILROOM_PUSH` (`on`: a session per mailbox in IDLE; `off`: polling),
-    /// `MAILROOM_RECONCILE_INTERVAL` (900 s: a full pass however quiet the server), `MAILROOM_IDLE_RENEWAL` (1500 s).
-    static func syncSettings(_ environment: [String: String], pollInterval: Double, caFile: String?) throws -> SyncSettings {
+    /// How mail is fetched: `--poll-interval`, else `MAILROOM_POLL_INTERVAL` (60 s), `MAILROOM_PUSH` (`on`: a session
+    /// per mailbox in IDLE; `off`: polling), `MAILROOM_RECONCILE_INTERVAL` (900 s: a full pass however quiet the
+    /// server), `MAILROOM_IDLE_RENEWAL` (1500 s).
+    static func syncSettings(_ environment: [String: String], pollInterval: Double?, caFile: String?) throws -> SyncSettings {
         let push: Bool
         switch environment["MAILROOM_PUSH"]?.lowercased() ?? "" {
         case "", "on", "true", "1", "yes": push = true
@@ -207,18 +215,15 @@ extension Serve {
             return .milliseconds(Int64(value * 1000))
         }
         return SyncSettings(
-            pollInterval: .milliseconds(Int64(pollInterval * 1000)), trustedCertificatesPEMFile: caFile, push: push,
+            pollInterval: try pollInterval.map { .milliseconds(Int64($0 * 1000)) } ?? seconds("MAILROOM_POLL_INTERVAL", default: 60, within: 1...86_400),
+            trustedCertificatesPEMFile: caFile, push: push,
             idleRenewal: try seconds("MAILROOM_IDLE_RENEWAL", default: 1500, within: 1...1500),
             reconcileInterval: try seconds("MAILROOM_RECONCILE_INTERVAL", default: 900, within: 1...86_400))
     }
 
     /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
     static func outboundSettings(_ environment: [String: String], caFile: String?) throws -> OutboundSettings {
-        func number(_ name: String, default fallback: Double) throws -> Double {
-            guard let text = environment[name], !text.isEmpty else { return fallback }
-            guard let value = Double(text), value > 0, value.isFinite else { throw ValidationError("\(name) must be a positive number; got «\(text)».") }
-            return value
-        }
+        func number(_ name: String, default fallback: Double) throws -> Double { try positiveSeconds(environment, name, default: fallback) }
         return OutboundSettings(
             firstRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", default: 60) * 1000)),
             maxRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_MAX_RETRY_DELAY", default: 900) * 1000)),

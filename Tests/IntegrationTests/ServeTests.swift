@@ -231,6 +231,23 @@ struct ServeTests {
         let empty = try CLI.run(["mailbox", "add", "--database", workdir.appendingPathComponent("e.sqlite").path, "--email", "a@example.com",
                                  "--name", "X", "--imap-host", "imap.example.com", "--password-stdin"], input: "", workdir: workdir, allowFailure: true)
         #expect(empty.contains("standard input was empty"))
+        // A setting serve reads from the environment is refused when malformed, never replaced by its default, and
+        // before the database opens (a debug build trapped on the connection left open). `timeout` only guards the
+        // test: serve must stop long before.
+        for (variable, value, message) in [
+            ("MAILROOM_POLL_INTERVAL", "1m", "MAILROOM_POLL_INTERVAL must be a number of seconds from 1 to 86400; got «1m»"),
+            ("MAILROOM_SMTP_RECEIVER_PORT", "25a", "MAILROOM_SMTP_RECEIVER_PORT must be a port between 1 and 65535, not «25a»"),
+            ("MAILROOM_PUSH", "maybe", "MAILROOM_PUSH must be on or off; got «maybe»"),
+            ("MAILROOM_HEALTH_CHECK_INTERVAL", "-1", "MAILROOM_HEALTH_CHECK_INTERVAL must be a positive number; got «-1»"),
+            ("MAILROOM_ALERT_AFTER", "an hour", "MAILROOM_ALERT_AFTER must be a positive number; got «an hour»"),
+        ] {
+            let refused = try ProcessRunner.run(
+                ["env", "\(variable)=\(value)", "timeout", "60", try TestPaths.mailroomBinary, "serve", "--port", String(try ProcessRunner.freePort()),
+                 "--database", workdir.appendingPathComponent("s.sqlite").path], allowFailure: true)
+            #expect(refused.contains(message), "\(refused.suffix(800))")
+            #expect(!refused.contains("Mailroom is running"))
+            #expect(!refused.contains("Assertion failed") && !refused.contains("Backtrace"), "\(refused.suffix(800))")
+        }
     }
 
     @Test("`mailroom migrate` creates the schema once and then reports it up to date", arguments: Backend.allCases)
