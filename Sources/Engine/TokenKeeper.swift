@@ -32,7 +32,7 @@ public actor TokenKeeper {
     /// This keeper's name in renewal claims (one keeper per process).
     private let node = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
     /// How long a claim holds if its node stops before releasing it; longer than one token request's deadline.
-    static let claimLifetime: TimeInterval = 30
+    static let claimLifetime: Duration = .seconds(30)
     /// How often a node waiting for another's renewal looks at the grant.
     static let claimPoll: Duration = .milliseconds(100)
 
@@ -108,16 +108,17 @@ public actor TokenKeeper {
         }
     }
 
+    /// Judged by the database's clock, not `now` (this node's, or a test's moved one): claims are compared across nodes.
     private func claimRenewal(_ id: MailboxID, version: Int64) async throws -> Bool {
-        let now = Date()
-        return try await store.claimGrantRenewal(id, expectedVersion: version, by: node, until: now.addingTimeInterval(Self.claimLifetime), now: now)
+        try await store.claimGrantRenewal(id, expectedVersion: version, by: node, lasting: Self.claimLifetime)
     }
 
     /// Waits for the node holding the claim to save its grant, bounded by the claim's lifetime. Nil once this node
     /// holds the claim itself (the other gave up, or stopped and its claim expired): then it renews.
     private func waitForRenewal(_ id: MailboxID, version: Int64) async throws -> TokenGrant? {
-        let deadline = Date().addingTimeInterval(Self.claimLifetime + 5)
-        while Date() < deadline {
+        // Real time, not `now`: the wait is real, and the claim runs out by the database's clock.
+        let deadline = ContinuousClock.now + Self.claimLifetime + .seconds(5)
+        while ContinuousClock.now < deadline {
             try await Task.sleep(for: Self.claimPoll)
             guard let stored = try await store.grant(id) else { break }
             if stored.version != version {

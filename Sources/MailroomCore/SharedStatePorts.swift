@@ -3,9 +3,10 @@ import Foundation
 /// One node's claim on renewing a grant: several `mailroom serve` processes may share one database, and a provider
 /// that rotates refresh tokens accepts the old one only once, so only the node holding the claim asks it.
 public protocol GrantRenewalClaims: Sendable {
-    /// Claims the renewal of the mailbox's grant for `node` until `until`, if the grant still has `expectedVersion`
+    /// Claims the renewal of the mailbox's grant for `node`, `lasting` from now by the store's clock (as leases are:
+    /// nodes whose clocks disagree still agree on when a claim ran out), if the grant still has `expectedVersion`
     /// and no other node holds an unexpired claim. Exactly one of several concurrent callers wins (true).
-    func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, until: Date, now: Date) async throws -> Bool
+    func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, lasting: Duration) async throws -> Bool
     /// Gives up a claim `node` holds (its renewal failed), so others need not wait for it to expire.
     /// Saving a grant (``MailroomStore/replaceGrant(_:with:expectedVersion:)``) ends any claim by itself.
     func releaseGrantRenewal(_ id: MailboxID, by node: String) async throws

@@ -86,13 +86,14 @@ extension SQLStore: SignInThrottleStore {
 }
 
 extension SQLStore {
-    public func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, until: Date, now: Date) async throws -> Bool {
+    public func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, lasting: Duration) async throws -> Bool {
+        let now = DatabaseClock.now(database.dialect)
         // One conditional UPDATE: PostgreSQL re-checks the condition after a concurrent claim commits, so one wins.
-        try await database.withSQL { sql in
+        return try await database.withSQL { sql in
             try await sql.raw("""
-                UPDATE oauth_grants SET renewing_by = \(bind: node), renewing_until = \(bind: Millis.from(until))
+                UPDATE oauth_grants SET renewing_by = \(bind: node), renewing_until = \(unsafeRaw: now) + \(bind: DatabaseClock.millis(lasting))
                 WHERE mailbox_id = \(bind: id.rawValue) AND version = \(bind: expectedVersion)
-                    AND (renewing_until IS NULL OR renewing_until <= \(bind: Millis.from(now)) OR renewing_by = \(bind: node))
+                    AND (renewing_until IS NULL OR renewing_until <= \(unsafeRaw: now) OR renewing_by = \(bind: node))
                 RETURNING mailbox_id
                 """).first() != nil
         }

@@ -91,7 +91,7 @@ struct MultiNodeTests {
         }
         try await world.expireStoredAccessToken(mailbox)
         let stored = try #require(try await world.fixture.store.grant(mailbox.id))
-        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: stored.version, by: "the other node", until: Date().addingTimeInterval(30), now: Date()))
+        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: stored.version, by: "the other node", lasting: .seconds(30)))
         let before = await refreshes()
         let waiting = Task { try await world.tokens.accessToken(for: mailbox.id).token }
         try await Task.sleep(for: .milliseconds(400))
@@ -106,7 +106,7 @@ struct MultiNodeTests {
 
         // The other node claims again and gives up (its request failed): the waiting node takes over and renews.
         let current = try #require(try await world.fixture.store.grant(mailbox.id))
-        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: current.version, by: "the other node", until: Date().addingTimeInterval(30), now: Date()))
+        #expect(try await other.store.claimGrantRenewal(mailbox.id, expectedVersion: current.version, by: "the other node", lasting: .seconds(30)))
         let takeOver = Task { try await world.tokens.accessToken(for: mailbox.id, replacing: "renewed-by-the-other-node").token }
         try await Task.sleep(for: .milliseconds(400))
         try await other.store.releaseGrantRenewal(mailbox.id, by: "the other node")

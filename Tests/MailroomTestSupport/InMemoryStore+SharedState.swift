@@ -3,8 +3,9 @@ import MailroomCore
 
 /// What nodes share through the SQL store, here for one process: renewal claims, the throttle, pending sign-ins.
 extension InMemoryStore: PendingSignInRecords, SignInThrottleStore {
-    public func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, until: Date, now: Date) async throws -> Bool {
-        transaction { state in
+    public func claimGrantRenewal(_ id: MailboxID, expectedVersion: Int64, by node: String, lasting: Duration) async throws -> Bool {
+        let now = clock(), until = now.addingTimeInterval(Self.seconds(lasting))
+        return transaction { state in
             guard state.grants[id]?.version == expectedVersion else { return false }
             if let claim = state.renewalClaims[id], claim.version == expectedVersion, claim.until > now, claim.node != node { return false }
             state.renewalClaims[id] = (node, until, expectedVersion)
