@@ -14,10 +14,26 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
+    /// The level named by `--log-level` or `LOG_LEVEL` (also `warn` and `fatal`, as other programs sharing the
+    /// variable spell them); nil for anything else, which ``validate()`` refuses.
+    var level: Logger.Level? {
+        switch logLevel.lowercased() {
+        case "warn": .warning
+        case "fatal": .critical
+        case let name: Logger.Level(rawValue: name)
+        }
+    }
+
+    func validate() throws {
+        guard level != nil else {
+            throw ValidationError("--log-level (or LOG_LEVEL) must be trace, debug, info, notice, warning, error or critical; got «\(logLevel)».")
+        }
+    }
+
     func makeLogger(label: String = "mailroom") -> Logger {
         LoggingBootstrap.once()
         var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        logger.logLevel = level ?? .info
         return logger
     }
 

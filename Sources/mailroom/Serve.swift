@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// `--ca-file`, else `MAILROOM_CA_FILE`.
-    var trustedCAFile: String? { caFile ?? ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"] }
+    var trustedCAFile: String? { caFile ?? ProcessInfo.processInfo.environment["MAILROOM_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } }
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
@@ -97,8 +97,9 @@ struct Serve: AsyncParsableCommand {
         var outboundSettings = try Self.outboundSettings(environment, caFile: trustedCAFile)
         outboundSettings.node = node
         let settings = try Self.syncSettings(environment, pollInterval: pollInterval, caFile: trustedCAFile)
-        let healthCheckInterval = try Self.positiveSeconds(environment, "MAILROOM_HEALTH_CHECK_INTERVAL", default: 30)
-        let alertAfter = try Self.positiveSeconds(environment, "MAILROOM_ALERT_AFTER", default: 3600)
+        let healthCheckInterval = try Self.number(environment, "MAILROOM_HEALTH_CHECK_INTERVAL", default: 30, within: 1...3600)
+        let alertAfter = try Self.number(environment, "MAILROOM_ALERT_AFTER", default: 3600, within: 1...604_800)
+        let publicURL = try Self.publicURL(environment, host: host, port: port)
         let vault = try await global.loadVault(logger: logger)
         let serveLock: ServeLock?
         do {
@@ -118,7 +119,6 @@ struct Serve: AsyncParsableCommand {
         let leases = LeaseKeeper(store: store, settings: leaseSettings, logger: logger)
         let inbound = InboundSync(store: store, vault: vault, tokens: tokens, settings: settings, leases: leases, logger: logger)
         let outbound = OutboundQueue(store: store, relay: relay, vault: vault, tokens: tokens, settings: outboundSettings, leases: leases, logger: logger)
-        let publicURL = environment["MAILROOM_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         let notifier = AdminNotifier(
             store: store, relay: relay,
             settings: AdminNotifier.Settings(
@@ -188,13 +188,33 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
-    /// A positive number of seconds from the environment, or nil when unset or unusable.
-    /// A positive number from the environment, else `fallback`; a malformed one stops serve and names the variable,
-    /// rather than being replaced by the default.
-    static func positiveSeconds(_ environment: [String: String], _ name: String, default fallback: Double) throws -> Double {
+    /// A number from the environment within `range`, else `fallback`. A malformed or out-of-range one stops serve
+    /// and names the variable, rather than falling back to the default, spinning (a delay of nothing) or
+    /// overflowing a duration.
+    static func number(
+        _ environment: [String: String], _ name: String, default fallback: Double, within range: ClosedRange<Double>, unit: String = "seconds"
+    ) throws -> Double {
         guard let text = environment[name], !text.isEmpty else { return fallback }
-        guard let value = Double(text), value > 0, value.isFinite else { throw ValidationError("\(name) must be a positive number; got «\(text)».") }
+        guard let value = Double(text), range.contains(value) else {
+            func plain(_ bound: Double) -> String { bound == bound.rounded() ? String(Int(bound)) : String(bound) }
+            throw ValidationError("\(name) must be a number of \(unit) from \(plain(range.lowerBound)) to \(plain(range.upperBound)); got «\(text)».")
+        }
         return value
+    }
+
+    /// `MAILROOM_PUBLIC_URL`, the address browsers and providers reach Mailroom at (OAuth redirect URIs, links in
+    /// admin emails, `Secure` cookies), else this server's own. Only `http://` or `https://` with a host, and no
+    /// query or fragment, since paths are appended to it.
+    static func publicURL(_ environment: [String: String], host: String, port: Int) throws -> String {
+        guard let text = environment["MAILROOM_PUBLIC_URL"], !text.isEmpty else {
+            return "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
+        }
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), let url = URLComponents(string: text), let name = url.host, !name.isEmpty,
+              url.query == nil, url.fragment == nil, url.user == nil
+        else {
+            throw ValidationError("MAILROOM_PUBLIC_URL must be an http:// or https:// address such as https://help.example.com; got «\(text)».")
+        }
+        return text
     }
 
     /// How mail is fetched: `--poll-interval`, else `MAILROOM_POLL_INTERVAL` (60 s), `MAILROOM_PUSH` (`on`: a session
@@ -208,11 +228,7 @@ extension Serve {
         case let other: throw ValidationError("MAILROOM_PUSH must be on or off; got «\(other)».")
         }
         func seconds(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Duration {
-            guard let text = environment[name], !text.isEmpty else { return .milliseconds(Int64(fallback * 1000)) }
-            guard let value = Double(text), range.contains(value) else {
-                throw ValidationError("\(name) must be a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound)); got «\(text)».")
-            }
-            return .milliseconds(Int64(value * 1000))
+            .milliseconds(Int64(try number(environment, name, default: fallback, within: range) * 1000))
         }
         return SyncSettings(
             pollInterval: try pollInterval.map { .milliseconds(Int64($0 * 1000)) } ?? seconds("MAILROOM_POLL_INTERVAL", default: 60, within: 1...86_400),
@@ -223,11 +239,13 @@ extension Serve {
 
     /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
     static func outboundSettings(_ environment: [String: String], caFile: String?) throws -> OutboundSettings {
-        func number(_ name: String, default fallback: Double) throws -> Double { try positiveSeconds(environment, name, default: fallback) }
+        func delay(_ name: String, default fallback: Double) throws -> Duration {
+            .milliseconds(Int64(try number(environment, name, default: fallback, within: 0.1...86_400) * 1000))
+        }
         return OutboundSettings(
-            firstRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", default: 60) * 1000)),
-            maxRetryDelay: .milliseconds(Int64(try number("MAILROOM_OUTBOX_MAX_RETRY_DELAY", default: 900) * 1000)),
-            retryWindow: try number("MAILROOM_OUTBOX_RETRY_HOURS", default: 24) * 3600,
+            firstRetryDelay: try delay("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", default: 60),
+            maxRetryDelay: try delay("MAILROOM_OUTBOX_MAX_RETRY_DELAY", default: 900),
+            retryWindow: try number(environment, "MAILROOM_OUTBOX_RETRY_HOURS", default: 24, within: 0.01...720, unit: "hours") * 3600,
             trustedCertificatesPEMFile: caFile)
     }
 }

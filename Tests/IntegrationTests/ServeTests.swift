@@ -238,16 +238,28 @@ struct ServeTests {
             ("MAILROOM_POLL_INTERVAL", "1m", "MAILROOM_POLL_INTERVAL must be a number of seconds from 1 to 86400; got «1m»"),
             ("MAILROOM_SMTP_RECEIVER_PORT", "25a", "MAILROOM_SMTP_RECEIVER_PORT must be a port between 1 and 65535, not «25a»"),
             ("MAILROOM_PUSH", "maybe", "MAILROOM_PUSH must be on or off; got «maybe»"),
-            ("MAILROOM_HEALTH_CHECK_INTERVAL", "-1", "MAILROOM_HEALTH_CHECK_INTERVAL must be a positive number; got «-1»"),
-            ("MAILROOM_ALERT_AFTER", "an hour", "MAILROOM_ALERT_AFTER must be a positive number; got «an hour»"),
+            ("MAILROOM_HEALTH_CHECK_INTERVAL", "-1", "MAILROOM_HEALTH_CHECK_INTERVAL must be a number of seconds from 1 to 3600; got «-1»"),
+            ("MAILROOM_ALERT_AFTER", "an hour", "MAILROOM_ALERT_AFTER must be a number of seconds from 1 to 604800; got «an hour»"),
+            // Out of range: a delay of nothing spins the outbox; 1e16 seconds overflowed a duration and trapped.
+            ("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", "0.001", "MAILROOM_OUTBOX_FIRST_RETRY_DELAY must be a number of seconds from 0.1 to 86400; got «0.001»"),
+            ("MAILROOM_OUTBOX_MAX_RETRY_DELAY", "1e16", "MAILROOM_OUTBOX_MAX_RETRY_DELAY must be a number of seconds from 0.1 to 86400; got «1e16»"),
+            ("MAILROOM_OUTBOX_RETRY_HOURS", "0", "MAILROOM_OUTBOX_RETRY_HOURS must be a number of hours from 0.01 to 720; got «0»"),
+            ("MAILROOM_PUBLIC_URL", "help.example.com", "MAILROOM_PUBLIC_URL must be an http:// or https:// address such as https://help.example.com; got «help.example.com»"),
+            ("LOG_LEVEL", "loud", "--log-level (or LOG_LEVEL) must be trace, debug, info, notice, warning, error or critical; got «loud»"),
         ] {
+            let database = workdir.appendingPathComponent("s-\(variable).sqlite").path
             let refused = try ProcessRunner.run(
                 ["env", "\(variable)=\(value)", "timeout", "60", try TestPaths.mailroomBinary, "serve", "--port", String(try ProcessRunner.freePort()),
-                 "--database", workdir.appendingPathComponent("s.sqlite").path], allowFailure: true)
+                 "--database", database], allowFailure: true)
             #expect(refused.contains(message), "\(refused.suffix(800))")
             #expect(!refused.contains("Mailroom is running"))
             #expect(!refused.contains("Assertion failed") && !refused.contains("Backtrace"), "\(refused.suffix(800))")
+            #expect(!FileManager.default.fileExists(atPath: database), "\(variable): stopped before the database was made")
         }
+        // `warn` (as other programs sharing LOG_LEVEL spell it) is a level.
+        let warn = try ProcessRunner.run(["env", "LOG_LEVEL=warn", try TestPaths.mailroomBinary, "mailbox", "list",
+                                          "--database", workdir.appendingPathComponent("w.sqlite").path])
+        #expect(!warn.contains("LOG_LEVEL"), "\(warn)")
     }
 
     @Test("`mailroom migrate` creates the schema once and then reports it up to date", arguments: Backend.allCases)
