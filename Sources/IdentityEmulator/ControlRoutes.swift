@@ -22,7 +22,7 @@ import Hummingbird
 /// | `setAccessTokenLifetime` | `seconds`                                        | `expires_in` of new access tokens       |
 /// | `advanceClock`           | `seconds`                                        | emulator time jumps forward             |
 /// | `resetClock`             | –                                                | emulator time is real time again        |
-/// | `clearFaults`            | –                                                | all faults off                          |
+/// | `clearFaults`            | –                                                | all faults off, clock on real time      |
 /// | `changeMailPassword`     | `mailbox`                                        | the attached mail server's password only |
 /// | `addAccount`             | `address`, `displayName`, `kind` (`work`/`personal`/`google`), `tenantID`, `tenantDomain`, `delegatedMailbox` | new account |
 /// | `addClient`              | `id`, `secret`, `redirectURIs` (array or space separated), `provider` (`microsoft`/`google`) | new client |
@@ -103,7 +103,7 @@ extension IdentityEmulator {
         case "tokenEndpointOutage":
             switch arguments["mode"]?.lowercased() ?? "none" {
             case "unavailable": tokenEndpointOutage(.unavailable)
-            case "throttled": tokenEndpointOutage(.throttled(retryAfter: arguments["retryAfter"].flatMap { Int($0) } ?? 30))
+            case "throttled": tokenEndpointOutage(.throttled(retryAfter: arguments["retryAfter"] == nil ? 30 : try int("retryAfter")))
             case "none", "off", "": tokenEndpointOutage(nil)
             default: throw .invalidArgument("'mode' must be unavailable, throttled or none")
             }
@@ -184,6 +184,8 @@ extension IdentityEmulator {
             })),
             ("faults", .array(activeFaults().map { .string(Self.describe($0)) })),
             ("accessTokenLifetime", .int(accessTokenLifetimeSeconds)),
+            // Seconds the emulator's clock runs ahead of real time (advanceClock); 0 once reset.
+            ("clockOffset", .int(Int(clockOffset))),
             ("tokenRequests", .array(audit.map { record in
                 jsonObject([
                     ("date", .string(ErrorBodies.microsoftTimestamp(record.date))),

@@ -172,6 +172,7 @@ extension IdentityEmulator {
         tokenOutage = nil
         introspectionDown = false
         disabledProtocols = []
+        clockOffset = 0
         if networkDown != nil, let gate {
             networkDown = nil
             Task { try? await gate.set(nil) }

@@ -30,8 +30,12 @@ struct ControlAndServerTests {
             #expect(try await control(client, "setAccessTokenLifetime", "{\"seconds\":99}").status == .ok)
             #expect(await emulator.accessTokenLifetime() == 99)
             #expect(await emulator.activeFaults().contains(.protocolDisabled(mailbox: "agent@contoso.example", protocol: .smtp)))
+            #expect(try await control(client, "advanceClock", "{\"seconds\":90}").status == .ok)
+            #expect(try await state(client).object["clockOffset"] as? Int == 90)
+            #expect(try await control(client, "tokenEndpointOutage", "{\"mode\":\"throttled\",\"retryAfter\":\"soon\"}").status == .badRequest)
             #expect(try await control(client, "clearFaults", "{}").status == .ok)
             #expect(await emulator.activeFaults().isEmpty)
+            #expect(try await state(client).object["clockOffset"] as? Int == 0, "«everything back to normal» includes the clock")
 
             #expect(try await control(client, "addAccount", "{\"address\":\"new@contoso.example\",\"kind\":\"work\",\"tenantID\":\"\(EmulatorDemoData.contosoTenantID)\",\"tenantDomain\":\"contoso.example\"}").status == .ok)
             #expect(await emulator.account("new@contoso.example") != nil)

@@ -187,6 +187,11 @@ func expectMicrosoftError(
     #expect(response.string("trace_id")?.count == 36, sourceLocation: sourceLocation)
 }
 
+/// `GET /emulator/state`: accounts, faults, the clock's offset and the audit list.
+func state(_ client: some TestClientProtocol) async throws -> JSONResponse {
+    try parseJSON(try await client.execute(uri: "/emulator/state", method: .get))
+}
+
 /// `POST /emulator/control/<action>` with a JSON body, as a test driving a separately running emulator sends it.
 func control(_ client: some TestClientProtocol, _ action: String, _ json: String) async throws -> JSONResponse {
     try parseJSON(
