@@ -30,7 +30,7 @@ struct Latency: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try Prerequisite.install([.dovecot, .openssl])
+        try Prerequisite.install([.dovecot, .openssl, .python])
         let logger = Self.logger
         let users = ["mailroom1", "peer1"]
         say("Starting Dovecot in \(benchDir)/latency")

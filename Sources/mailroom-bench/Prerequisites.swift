@@ -15,6 +15,8 @@ enum Prerequisite: CaseIterable {
     case postgresql
     /// A virtual environment for fast-mail-parser.
     case pythonVenv
+    /// The raw IDLE client the latency benchmark measures beside Mailroom.
+    case python
 
     /// The shell test that says it is present, and the packages that provide it.
     var check: (test: String, packages: [String]) {
@@ -26,17 +28,35 @@ enum Prerequisite: CaseIterable {
         case .isync: ("command -v mbsync", ["isync"])
         case .postgresql: ("ls /usr/lib/postgresql/*/bin/initdb", ["postgresql"])
         case .pythonVenv: ("python3 -c 'import ensurepip, venv'", ["python3", "python3-venv"])
+        case .python: ("command -v python3", ["python3"])
+        }
+    }
+
+    /// The system services a package starts on install, which the benchmarks never use (they run their own).
+    var service: String? {
+        switch self {
+        case .dovecot: "dovecot"
+        case .postgresql: "postgresql"
+        default: nil
         }
     }
 
     static func install(_ wanted: [Prerequisite]) throws {
-        let packages = wanted.filter { (try? CleanSpawn.run(["sh", "-c", $0.check.test]).status) != 0 }.flatMap(\.check.packages)
+        let missing = wanted.filter { (try? CleanSpawn.run(["sh", "-c", $0.check.test]).status) != 0 }
+        let packages = missing.flatMap(\.check.packages)
         guard !packages.isEmpty else { return }
-        let sudo = getuid() == 0 ? [] : ["sudo"]
+        // Through `env`: sudo's env_reset would drop DEBIAN_FRONTEND.
+        let root = (getuid() == 0 ? [] : ["sudo"]) + ["env", "DEBIAN_FRONTEND=noninteractive"]
         print("Installing \(packages.joined(separator: ", ")) with apt-get")
-        try must(sudo + ["apt-get", "update", "-q"], environment: [:])
-        // Debian's packages try to start their system services; the benchmarks start their own instances.
-        try must(sudo + ["apt-get", "install", "-y", "-q"] + packages, environment: ["DEBIAN_FRONTEND": "noninteractive"])
+        try must(root + ["apt-get", "update", "-q"], environment: [:])
+        try must(root + ["apt-get", "install", "-y", "-q"] + packages, environment: [:])
+        // Debian starts a package's system service where systemd runs: a system Dovecot would then sign in local
+        // accounts on ports 143 and 993. The benchmarks run their own instances, so what was just installed is
+        // stopped and left disabled.
+        let services = missing.compactMap(\.service)
+        if !services.isEmpty, FileManager.default.fileExists(atPath: "/run/systemd/system") {
+            _ = try? CleanSpawn.run(root + ["systemctl", "disable", "--now"] + services)
+        }
     }
 }
 
