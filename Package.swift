@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "OAuth",
             dependencies: [
+                "MIME",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -302,5 +303,6 @@ if Context.environment["MAILROOM_FUZZ"] == "1" {
         .executableTarget(name: "FuzzIMAP", dependencies: ["FuzzDriver", "IMAP"], path: "Fuzz/FuzzIMAP", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzSMTPReply", dependencies: ["FuzzDriver", "SMTP"], path: "Fuzz/FuzzSMTPReply", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzSMTPSession", dependencies: ["FuzzDriver", "SMTP"], path: "Fuzz/FuzzSMTPSession", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzOAuth", dependencies: ["FuzzDriver", "OAuth", "SASL"], path: "Fuzz/FuzzOAuth", swiftSettings: swiftSettings),
     ]
 }

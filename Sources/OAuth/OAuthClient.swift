@@ -25,6 +25,10 @@ public struct OAuthClient: Sendable {
             throw OAuthFailure(kind: response.status >= 500 ? .transient : .configuration, httpStatus: response.status,
                                detail: "No usable OpenID Connect discovery document at \(url.absoluteString).")
         }
+        if let problem = document.problem(fetchedFrom: url) {
+            throw OAuthFailure(kind: .configuration, httpStatus: response.status,
+                               detail: "The OpenID Connect discovery document at \(url.absoluteString) is not usable. \(problem)")
+        }
         return document
     }
 

@@ -153,4 +153,24 @@ public struct DiscoveryDocument: Sendable, Codable, Equatable {
         self.tokenEndpoint = tokenEndpoint
         self.jwksURI = jwksURI
     }
+
+    /// What makes the document unusable when fetched from `source`, nil when nothing does. The document is the
+    /// provider's word, fetched over the network: Mailroom posts its client secret and the sign-in's code to the
+    /// token endpoint and trusts the keys it names, so each endpoint must be an http(s) address with a host, and a
+    /// document fetched over https must not move any of them to plain http (OpenID Connect Discovery §3 asks for
+    /// https throughout; an operator who configured a plain-http discovery URL, as for a local test provider, chose
+    /// plain http already).
+    public func problem(fetchedFrom source: URL) -> String? {
+        let secure = source.scheme?.lowercased() == "https"
+        for (name, url) in [("authorization_endpoint", authorizationEndpoint), ("token_endpoint", tokenEndpoint), ("jwks_uri", jwksURI)] {
+            let scheme = url.scheme?.lowercased()
+            guard scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty else {
+                return "Its \(name) «\(url.absoluteString)» is not an http(s) address."
+            }
+            if secure && scheme != "https" {
+                return "Its \(name) «\(url.absoluteString)» is plain http although the document came over https; Mailroom sends secrets there only over https."
+            }
+        }
+        return issuer.isEmpty ? "It names no issuer." : nil
+    }
 }

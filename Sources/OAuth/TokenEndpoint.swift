@@ -1,4 +1,5 @@
 import Foundation
+import MIME
 
 /// A successful token-endpoint answer (RFC 6749 §5.1; Microsoft and Google add `id_token`).
 public struct TokenResponse: Sendable, Decodable {
@@ -86,15 +87,14 @@ struct TokenEndpoint: Sendable {
             traceID: body?.traceID, correlationID: body?.correlationID)
     }
 
-    /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3), capped at an hour.
+    /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3: IMF-fixdate, or the obsolete RFC 850 and asctime
+    /// forms), capped at an hour. The date is read by the mail parser's own date reader: Foundation's
+    /// `DateFormatter` traps on some non-ASCII header bytes (found by the OAuth fuzz target), and a header is the
+    /// provider's to write.
     static func parseRetryAfter(_ value: String) -> Duration? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Int(trimmed), seconds >= 0 { return .seconds(min(seconds, 3600)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
+        guard let date = DateParser.parse(trimmed) else { return nil }
         return .seconds(max(0, min(3600, Int(date.timeIntervalSinceNow.rounded(.up)))))
     }
 }

@@ -61,6 +61,30 @@ import Testing
         #expect(TokenEndpoint.parseRetryAfter("soon") == nil)
     }
 
+    @Test("Retry-After as an HTTP date in its three forms; hostile bytes in it are no date, never a crash")
+    func retryAfterDates() {
+        func format(_ pattern: String, _ date: Date) -> String {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = pattern
+            return formatter.string(from: date)
+        }
+        let inTwoMinutes = Date().addingTimeInterval(120)
+        for pattern in ["EEE, dd MMM yyyy HH:mm:ss 'GMT'", "EEEE, dd-MMM-yy HH:mm:ss 'GMT'", "EEE MMM d HH:mm:ss yyyy"] {
+            let value = format(pattern, inTwoMinutes)
+            let wait = TokenEndpoint.parseRetryAfter(value)
+            #expect(wait.map { $0 >= .seconds(110) && $0 <= .seconds(121) } == true, "\(value) → \(String(describing: wait))")
+        }
+        #expect(TokenEndpoint.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == .zero, "a date gone by: at once")
+        // The bytes the OAuth fuzz target found trapping Foundation's DateFormatter.
+        let hostile = String(decoding: [0x57, 0x65, 0x64, 0x2C, 0x20, 0x32, 0x31, 0xDF, 0xB0, 0x9C, 0x8B, 0xDF, 0xCD, 0xCF, 0xCE, 0x35, 0x20, 0x30, 0x7A,
+                                        0x3A, 0x32, 0xFF, 0xFF, 0x7B, 0x25, 0x96, 0xC3, 0x3F, 0x10, 0x4D, 0x54] as [UInt8], as: UTF8.self)
+        let failure = TokenEndpoint.failure(.init(status: 503, headers: [("Retry-After", hostile)], body: Data()))
+        #expect(failure.kind == .transient)
+        #expect(failure.retryAfter.map { $0 <= .seconds(3600) } ?? true)
+    }
+
     @Test func anHTMLErrorPageIsTransientNotReauthorization() {
         let failure = TokenEndpoint.failure(.init(status: 502, headers: [], body: Data("<html>Bad gateway</html>".utf8)))
         #expect(failure.kind == .transient)
@@ -144,6 +168,26 @@ import Testing
         let other = ProviderProfile.fromDiscovery(document, kind: .openIDConnect, clientID: "id", clientSecret: "secret", scopes: ["openid", "mail"])
         #expect(other.scopes == ["openid", "mail"])
         #expect(other.extraAuthorizationParameters.isEmpty)
+    }
+
+    @Test("A discovery document may not send secrets to plain http or to a non-web address")
+    func discoveryEndpointsAreChecked() throws {
+        func document(token: String, jwks: String = "https://id.example.com/keys", issuer: String = "https://id.example.com") throws -> DiscoveryDocument {
+            DiscoveryDocument(issuer: issuer, authorizationEndpoint: try #require(URL(string: "https://id.example.com/authorize")),
+                              tokenEndpoint: try #require(URL(string: token)), jwksURI: try #require(URL(string: jwks)))
+        }
+        let https = try #require(URL(string: "https://id.example.com/.well-known/openid-configuration"))
+        let local = try #require(URL(string: "http://127.0.0.1:9400/.well-known/openid-configuration"))
+        #expect(try document(token: "https://id.example.com/token").problem(fetchedFrom: https) == nil)
+        // Fetched over https, a token endpoint (client secret, codes) or key set over plain http is a downgrade.
+        #expect(try document(token: "http://id.example.com/token").problem(fetchedFrom: https)?.contains("token_endpoint «http://id.example.com/token» is plain http") == true)
+        #expect(try document(token: "https://id.example.com/token", jwks: "http://evil.example/keys").problem(fetchedFrom: https)?.contains("jwks_uri") == true)
+        // An operator who configured plain http (a local test provider) gets plain http.
+        #expect(try document(token: "http://127.0.0.1:9400/token").problem(fetchedFrom: local) == nil)
+        for bad in ["file:///etc/passwd", "ftp://id.example.com/token", "https:///token", "javascript:alert(1)"] {
+            #expect(try document(token: bad).problem(fetchedFrom: local)?.contains("is not an http(s) address") == true, "\(bad)")
+        }
+        #expect(try document(token: "https://id.example.com/token", issuer: "").problem(fetchedFrom: https) == "It names no issuer.")
     }
 
     @Test func nationalCloudsAreConfiguration() {
