@@ -12,7 +12,7 @@ struct GlobalOptions: ParsableArguments {
     var keyFile: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+    var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "info"
 
     /// The level named by `--log-level` or `LOG_LEVEL` (also `warn` and `fatal`, as other programs sharing the
     /// variable spell them); nil for anything else, which ``validate()`` refuses.

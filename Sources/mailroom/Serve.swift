@@ -203,18 +203,20 @@ extension Serve {
     }
 
     /// `MAILROOM_PUBLIC_URL`, the address browsers and providers reach Mailroom at (OAuth redirect URIs, links in
-    /// admin emails, `Secure` cookies), else this server's own. Only `http://` or `https://` with a host, and no
-    /// query or fragment, since paths are appended to it.
+    /// admin emails, `Secure` cookies), else this server's own. The root of a site: `http://` or `https://`, a host
+    /// and perhaps a port, nothing after (pages, links and cookies are on `/`, so Mailroom cannot live under a path).
+    /// Returned with its scheme in lower case and without a trailing slash, as every user appends paths to it.
     static func publicURL(_ environment: [String: String], host: String, port: Int) throws -> String {
         guard let text = environment["MAILROOM_PUBLIC_URL"], !text.isEmpty else {
             return "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         }
-        guard text.hasPrefix("http://") || text.hasPrefix("https://"), let url = URLComponents(string: text), let name = url.host, !name.isEmpty,
-              url.query == nil, url.fragment == nil, url.user == nil
-        else {
-            throw ValidationError("MAILROOM_PUBLIC_URL must be an http:// or https:// address such as https://help.example.com; got «\(text)».")
-        }
-        return text
+        let refusal = ValidationError(
+            "MAILROOM_PUBLIC_URL must be the root of an http:// or https:// site, such as https://help.example.com; got «\(text)».")
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let name = url.host, !name.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil, url.user == nil,
+              let rest = text.range(of: "://").map({ text[$0.upperBound...] })
+        else { throw refusal }
+        return "\(scheme)://\(rest.hasSuffix("/") ? rest.dropLast() : rest)"
     }
 
     /// How mail is fetched: `--poll-interval`, else `MAILROOM_POLL_INTERVAL` (60 s), `MAILROOM_PUSH` (`on`: a session

@@ -244,7 +244,9 @@ struct ServeTests {
             ("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", "0.001", "MAILROOM_OUTBOX_FIRST_RETRY_DELAY must be a number of seconds from 0.1 to 86400; got «0.001»"),
             ("MAILROOM_OUTBOX_MAX_RETRY_DELAY", "1e16", "MAILROOM_OUTBOX_MAX_RETRY_DELAY must be a number of seconds from 0.1 to 86400; got «1e16»"),
             ("MAILROOM_OUTBOX_RETRY_HOURS", "0", "MAILROOM_OUTBOX_RETRY_HOURS must be a number of hours from 0.01 to 720; got «0»"),
-            ("MAILROOM_PUBLIC_URL", "help.example.com", "MAILROOM_PUBLIC_URL must be an http:// or https:// address such as https://help.example.com; got «help.example.com»"),
+            ("MAILROOM_PUBLIC_URL", "help.example.com", "MAILROOM_PUBLIC_URL must be the root of an http:// or https:// site, such as https://help.example.com; got «help.example.com»"),
+            // Under a path, the sign-in's cookie (Path=/oauth) would never come back with the provider's answer.
+            ("MAILROOM_PUBLIC_URL", "https://example.com/mailroom", "MAILROOM_PUBLIC_URL must be the root of an http:// or https:// site, such as https://help.example.com; got «https://example.com/mailroom»"),
             ("LOG_LEVEL", "loud", "--log-level (or LOG_LEVEL) must be trace, debug, info, notice, warning, error or critical; got «loud»"),
         ] {
             let database = workdir.appendingPathComponent("s-\(variable).sqlite").path
