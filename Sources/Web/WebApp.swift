@@ -15,7 +15,8 @@ public struct WebDependencies: Sendable {
     public var inbound: InboundSync?
     /// The OAuth apps for «Sign in with Microsoft/Google»; nil when none is configured.
     public var oauth: OAuthProviders?
-    /// Where browsers reach Mailroom (`MAILROOM_PUBLIC_URL`), for the OAuth redirect URI.
+    /// Where browsers reach Mailroom (`MAILROOM_PUBLIC_URL`), for the OAuth redirect URI: as ``PublicURL/normalized(_:)``
+    /// returns it (no trailing slash), so paths are appended as they are.
     public var publicURL: String?
     public var connectionTest: ConnectionTest
     /// Accepts agents' replies into the outbox.
@@ -50,7 +51,7 @@ public struct WebDependencies: Sendable {
         self.mailboxes = mailboxes
         self.inbound = inbound
         self.oauth = oauth
-        self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.publicURL = publicURL
         self.connectionTest = connectionTest
         // Given here, it wins over the one `mailboxes` was built with; either way there is one value.
         if let servers { self.mailboxes.servers = servers }

@@ -16,8 +16,8 @@ struct Peers {
         try Prerequisite.install(Prerequisite.allCases)
         if (try? CleanSpawn.run([python, "-c", "import fast_mail_parser"]).status) != 0 {
             print("Installing fast-mail-parser into \(benchDir)/venv")
-            try must(["python3", "-m", "venv", "\(benchDir)/venv"], environment: [:])
-            try must([python, "-m", "pip", "install", "-q", "fast-mail-parser"], environment: [:])
+            try must(["python3", "-m", "venv", "\(benchDir)/venv"])
+            try must([python, "-m", "pip", "install", "-q", "fast-mail-parser"])
         }
     }
 

@@ -48,8 +48,8 @@ enum Prerequisite: CaseIterable {
         // Through `env`: sudo's env_reset would drop DEBIAN_FRONTEND.
         let root = (getuid() == 0 ? [] : ["sudo"]) + ["env", "DEBIAN_FRONTEND=noninteractive"]
         print("Installing \(packages.joined(separator: ", ")) with apt-get")
-        try must(root + ["apt-get", "update", "-q"], environment: [:])
-        try must(root + ["apt-get", "install", "-y", "-q"] + packages, environment: [:])
+        try must(root + ["apt-get", "update", "-q"])
+        try must(root + ["apt-get", "install", "-y", "-q"] + packages)
         // Debian starts a package's system service where systemd runs: a system Dovecot would then sign in local
         // accounts on ports 143 and 993. The benchmarks run their own instances, so what was just installed is
         // stopped and left disabled.
@@ -61,7 +61,7 @@ enum Prerequisite: CaseIterable {
 }
 
 /// Runs a setup step whose failure ends the benchmark, with what the program printed.
-func must(_ arguments: [String], environment: [String: String]) throws {
-    let result = try CleanSpawn.run(arguments, environment: environment)
+func must(_ arguments: [String]) throws {
+    let result = try CleanSpawn.run(arguments)
     guard result.status == 0 else { throw BenchFailure("`\(arguments.joined(separator: " "))` failed: \(result.output)") }
 }

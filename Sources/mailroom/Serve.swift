@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Hummingbird
 import Logging
+import MailroomCore
 import OAuth
 import ServiceLifecycle
 import SMTP
@@ -202,21 +203,16 @@ extension Serve {
         return value
     }
 
-    /// `MAILROOM_PUBLIC_URL`, the address browsers and providers reach Mailroom at (OAuth redirect URIs, links in
-    /// admin emails, `Secure` cookies), else this server's own. The root of a site: `http://` or `https://`, a host
-    /// and perhaps a port, nothing after (pages, links and cookies are on `/`, so Mailroom cannot live under a path).
-    /// Returned with its scheme in lower case and without a trailing slash, as every user appends paths to it.
+    /// `MAILROOM_PUBLIC_URL` (``PublicURL``), else this server's own address.
     static func publicURL(_ environment: [String: String], host: String, port: Int) throws -> String {
         guard let text = environment["MAILROOM_PUBLIC_URL"], !text.isEmpty else {
             return "http://\(host == "0.0.0.0" ? "localhost" : host):\(port)"
         }
-        let refusal = ValidationError(
-            "MAILROOM_PUBLIC_URL must be the root of an http:// or https:// site, such as https://help.example.com; got «\(text)».")
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let name = url.host, !name.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil, url.user == nil,
-              let rest = text.range(of: "://").map({ text[$0.upperBound...] })
-        else { throw refusal }
-        return "\(scheme)://\(rest.hasSuffix("/") ? rest.dropLast() : rest)"
+        do {
+            return try PublicURL.normalized(text)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     /// How mail is fetched: `--poll-interval`, else `MAILROOM_POLL_INTERVAL` (60 s), `MAILROOM_PUSH` (`on`: a session
@@ -230,10 +226,10 @@ extension Serve {
         case let other: throw ValidationError("MAILROOM_PUSH must be on or off; got «\(other)».")
         }
         func seconds(_ name: String, default fallback: Double, within range: ClosedRange<Double>) throws -> Duration {
-            .milliseconds(Int64(try number(environment, name, default: fallback, within: range) * 1000))
+            .seconds(try number(environment, name, default: fallback, within: range))
         }
         return SyncSettings(
-            pollInterval: try pollInterval.map { .milliseconds(Int64($0 * 1000)) } ?? seconds("MAILROOM_POLL_INTERVAL", default: 60, within: 1...86_400),
+            pollInterval: try pollInterval.map { .seconds($0) } ?? seconds("MAILROOM_POLL_INTERVAL", default: 60, within: 1...86_400),
             trustedCertificatesPEMFile: caFile, push: push,
             idleRenewal: try seconds("MAILROOM_IDLE_RENEWAL", default: 1500, within: 1...1500),
             reconcileInterval: try seconds("MAILROOM_RECONCILE_INTERVAL", default: 900, within: 1...86_400))
@@ -242,7 +238,7 @@ extension Serve {
     /// `MAILROOM_OUTBOX_RETRY_HOURS` (24), `MAILROOM_OUTBOX_FIRST_RETRY_DELAY` (60 s), `MAILROOM_OUTBOX_MAX_RETRY_DELAY` (900 s).
     static func outboundSettings(_ environment: [String: String], caFile: String?) throws -> OutboundSettings {
         func delay(_ name: String, default fallback: Double) throws -> Duration {
-            .milliseconds(Int64(try number(environment, name, default: fallback, within: 0.1...86_400) * 1000))
+            .seconds(try number(environment, name, default: fallback, within: 0.1...86_400))
         }
         return OutboundSettings(
             firstRetryDelay: try delay("MAILROOM_OUTBOX_FIRST_RETRY_DELAY", default: 60),
