@@ -31,8 +31,10 @@ struct HeaderParameters {
     static func parse(_ bytes: [UInt8], defects: inout [String]) -> HeaderParameters {
         let n = bytes.count
         var i = 0
-        // Main value: up to ';', whitespace and comments removed.
+        // Main value: up to ';', whitespace and comments removed. Byte buffers get their room at once: grown a byte
+        // at a time they were reallocated four or five times each, for every part of every message.
         var main = [UInt8]()
+        main.reserveCapacity(min(n, 64))
         while i < n && bytes[i] != 0x3B {
             let c = bytes[i]
             if c == 0x28 {  // comment
@@ -58,6 +60,7 @@ struct HeaderParameters {
             var value = [UInt8]()
             if i < n && bytes[i] == 0x22 {
                 i += 1
+                value.reserveCapacity(min(n - i, 256))
                 while i < n && bytes[i] != 0x22 {
                     if bytes[i] == 0x5C && i + 1 < n { i += 1 }
                     value.append(bytes[i])

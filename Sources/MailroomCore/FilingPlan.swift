@@ -203,10 +203,12 @@ public struct FilingPlan: Sendable {
                 newTickets.append(NewTicket(
                     subject: email.subject, requester: email.from, mailbox: mailbox, messageCount: 1, createdAt: email.receivedAt,
                     lastMessageAt: email.receivedAt, referredTo: referred.map(Self.ref)))
-                conversations[ticket] = FilingFacts.Conversation(mailbox: mailbox, participants: [email.from.email.lowercased()], sentMessageIDs: [])
+                conversations[ticket] = FilingFacts.Conversation(mailbox: mailbox, participants: [], sentMessageIDs: [])
             }
-            // What later emails of the group see of this one.
-            conversations[ticket]?.participants.formUnion(([email.from] + email.to + email.cc).map { $0.email.lowercased() })
+            // What later emails of the group see of this one, inserted in place: no list of the people first.
+            conversations[ticket]?.participants.insert(Self.folded(email.from.email))
+            for person in email.to { conversations[ticket]?.participants.insert(Self.folded(person.email)) }
+            for person in email.cc { conversations[ticket]?.participants.insert(Self.folded(person.email)) }
             filed[email.dedupeKey] = (Self.ref(ticket), email.contentHash.isEmpty ? nil : email.contentHash)
             if let id = email.messageID, holders[id]?.contains(ticket) != true { holders[id, default: []].append(ticket) }
             filings.append(Filing(email: email, ticket: Self.ref(ticket)))
@@ -252,6 +254,12 @@ public struct FilingPlan: Sendable {
     private static func provisional(_ index: Int) -> TicketNumber { TicketNumber(-1 - Int64(index)) }
     private static func ref(_ number: TicketNumber) -> TicketRef {
         number.rawValue < 0 ? .new(Int(-1 - number.rawValue)) : .existing(number)
+    }
+
+    /// An address as conversations compare it, lowercased; the address itself when it has no capital, as nearly
+    /// all have (`lowercased()` builds a new string every time, an allocation for every address over 15 bytes).
+    static func folded(_ address: String) -> String {
+        address.utf8.contains { $0 >= 0x80 || ($0 &- 0x41) < 26 } ? address.lowercased() : address
     }
 
     private static func rehashed(_ email: IncomingEmail) -> String { email.dedupeKey + "#sha256:" + email.contentHash }

@@ -112,6 +112,11 @@ public final class Database: Service, Sendable {
         // FULL: a committed ticket survives power loss, which delete-after-fetch relies on.
         try await sql.raw("PRAGMA synchronous = FULL").run()
         try await sql.raw("PRAGMA foreign_keys = ON").run()
+        // Statement journals (every multi-row INSERT into a table with a unique index keeps one) in memory: on file
+        // they spilled past 64 KB into a temporary file, created, written and closed again for each group filed. They
+        // hold only pages that existed before the statement, and every sort Mailroom asks for is indexed, bounded by a
+        // LIMIT or small, so this holds no large temporary data in memory.
+        try await sql.raw("PRAGMA temp_store = MEMORY").run()
         // Checkpoints run beside the writer (WALCheckpointer); this is only its backstop.
         let pageSize = try await sql.raw("PRAGMA page_size").first().map { try $0.decode(column: "page_size", as: Int.self) } ?? Self.pageSize
         try await sql.raw("PRAGMA wal_autocheckpoint = \(unsafeRaw: String(WALCheckpointer.backstopBytes / max(512, pageSize)))").run()

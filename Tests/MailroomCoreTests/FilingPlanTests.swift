@@ -62,6 +62,19 @@ struct FilingPlanTests {
         #expect(try plan.outcomes(numbering: [TicketNumber(41)]) == [.openedTicket(TicketNumber(41)), .joinedTicket(TicketNumber(41))])
     }
 
+    @Test("Who takes part is judged without regard to case, within a group as in the store: capitals in From or Cc, ASCII or not")
+    func participantsIgnoreCase() {
+        // The ticket's requester wrote in capitals; the reply comes from the same address in lower case.
+        let capitals = Self.plan([Self.email("a@x", from: "Ann@Customer.EXAMPLE"), Self.email("b@x", from: Self.ann, answering: "a@x")])
+        #expect(capitals.outcomes == [.opened(.new(0)), .joined(.new(0))])
+        // A non-ASCII capital (Å) is folded as `lowercased()` folds it, and a lower-case address is taken as it is.
+        let nordic = Self.plan([Self.email("c@x", from: "ÅSA@nordic.example"), Self.email("d@x", from: "åsa@nordic.example", answering: "c@x")])
+        #expect(nordic.outcomes == [.opened(.new(0)), .joined(.new(0))])
+        // Someone else, in any case, still opens a ticket of their own.
+        let other = Self.plan([Self.email("e@x"), Self.email("f@x", from: "BOB@customer.example", answering: "e@x")])
+        #expect(other.outcomes == [.opened(.new(0)), .opened(.new(1))])
+    }
+
     @Test("A stranger answering within the group opens a ticket of their own that refers to the one they named")
     func strangerInTheSameGroup() {
         let plan = Self.plan([Self.email("a@x"), Self.email("b@x", from: "mallory@evil.example", answering: "a@x")])
