@@ -206,9 +206,10 @@ public struct FilingPlan: Sendable {
                 conversations[ticket] = FilingFacts.Conversation(mailbox: mailbox, participants: [], sentMessageIDs: [])
             }
             // What later emails of the group see of this one, inserted in place: no list of the people first.
-            conversations[ticket]?.participants.insert(Self.folded(email.from.email))
-            for person in email.to { conversations[ticket]?.participants.insert(Self.folded(person.email)) }
-            for person in email.cc { conversations[ticket]?.participants.insert(Self.folded(person.email)) }
+            conversations[ticket]?.participants.insert(ConversationMembership.participant(email.from.email))
+            // Two loops, not `to + cc`: that would build a list for every email.
+            for person in email.to { conversations[ticket]?.participants.insert(ConversationMembership.participant(person.email)) }
+            for person in email.cc { conversations[ticket]?.participants.insert(ConversationMembership.participant(person.email)) }
             filed[email.dedupeKey] = (Self.ref(ticket), email.contentHash.isEmpty ? nil : email.contentHash)
             if let id = email.messageID, holders[id]?.contains(ticket) != true { holders[id, default: []].append(ticket) }
             filings.append(Filing(email: email, ticket: Self.ref(ticket)))
@@ -254,12 +255,6 @@ public struct FilingPlan: Sendable {
     private static func provisional(_ index: Int) -> TicketNumber { TicketNumber(-1 - Int64(index)) }
     private static func ref(_ number: TicketNumber) -> TicketRef {
         number.rawValue < 0 ? .new(Int(-1 - number.rawValue)) : .existing(number)
-    }
-
-    /// An address as conversations compare it, lowercased; the address itself when it has no capital, as nearly
-    /// all have (`lowercased()` builds a new string every time, an allocation for every address over 15 bytes).
-    static func folded(_ address: String) -> String {
-        address.utf8.contains { $0 >= 0x80 || ($0 &- 0x41) < 26 } ? address.lowercased() : address
     }
 
     private static func rehashed(_ email: IncomingEmail) -> String { email.dedupeKey + "#sha256:" + email.contentHash }

@@ -68,12 +68,19 @@ public enum ConversationMembership {
     public static func decide(
         sender: String, mailbox: MailboxID, supportAddress: String, references: [String], candidates: [Candidate]
     ) -> Decision {
-        let sender = sender.lowercased()
-        let support = supportAddress.lowercased()
+        let sender = participant(sender)
+        let support = participant(supportAddress)
         for candidate in candidates where candidate.mailbox == mailbox {
             if sender != support, candidate.participants.contains(sender) { return .join(candidate.ticket) }
             if references.contains(where: candidate.sentMessageIDs.contains) { return .join(candidate.ticket) }
         }
         return .newTicket(referredTo: candidates.first?.ticket)
+    }
+
+    /// An address as conversations compare it: lower-cased, the one form ``Candidate/participants`` holds. An address
+    /// without a capital (nearly every one) is returned as it is: `lowercased()` builds a new string each time, an
+    /// allocation for every address over 15 bytes of every email filed.
+    public static func participant(_ address: String) -> String {
+        address.utf8.contains { $0 >= 0x80 || ($0 &- 0x41) < 26 } ? address.lowercased() : address
     }
 }

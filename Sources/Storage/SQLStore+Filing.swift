@@ -146,16 +146,16 @@ extension SQLStore {
             for row in try await BoundStatement("SELECT id, mailbox_id, requester_email FROM tickets WHERE id IN (\(list))", ids).rows(sql: sql, sqlite: sqlite) {
                 facts.conversations[TicketNumber(try row.int64("id"))] = FilingFacts.Conversation(
                     mailbox: try row.optionalInt64("mailbox_id").map { MailboxID(rawValue: $0) },
-                    participants: [try row.string("requester_email").lowercased()], sentMessageIDs: [])
+                    participants: [ConversationMembership.participant(try row.string("requester_email"))], sentMessageIDs: [])
             }
             for message in try await BoundStatement("""
                 SELECT ticket_id, direction, message_id, from_email, to_json, cc_json FROM messages WHERE ticket_id IN (\(list))
                 """, ids).rows(sql: sql, sqlite: sqlite) {
                 let ticket = TicketNumber(try message.int64("ticket_id"))
                 guard var conversation = facts.conversations[ticket] else { continue }
-                conversation.participants.insert(try message.string("from_email").lowercased())
+                conversation.participants.insert(ConversationMembership.participant(try message.string("from_email")))
                 for address in addresses(inPeopleJSON: try message.string("to_json")) + addresses(inPeopleJSON: try message.string("cc_json")) {
-                    conversation.participants.insert(address.lowercased())
+                    conversation.participants.insert(ConversationMembership.participant(address))
                 }
                 if try message.string("direction") == MessageDirection.outgoing.rawValue, let id = try message.optionalString("message_id") {
                     conversation.sentMessageIDs.insert(id)

@@ -34,6 +34,21 @@ struct ConversationMembershipTests {
         #expect(Self.decide("jane@customer.example", [Self.candidate(1, mailbox: nil)]) == .newTicket(referredTo: TicketNumber(1)))
     }
 
+    @Test("Addresses are compared in one form: lower case, ASCII or not, with any other character left as it is")
+    func participantForm() {
+        #expect(ConversationMembership.participant("Jane@Customer.EXAMPLE") == "jane@customer.example")
+        #expect(ConversationMembership.participant("jane@customer.example") == "jane@customer.example")
+        #expect(ConversationMembership.participant("ÅSA@nordic.example") == "åsa@nordic.example")
+        // A capital outside ASCII alone still counts.
+        #expect(ConversationMembership.participant("Åsa@nordic.example") == "åsa@nordic.example")
+        #expect(ConversationMembership.participant("jan@ÉCOLE.example") == "jan@école.example")
+        #expect(ConversationMembership.participant("åsa@nordic.example") == "åsa@nordic.example")
+        // The bytes just outside A–Z are no capitals: `@` (0x40) and `[` (0x5B).
+        #expect(ConversationMembership.participant("@[z]") == "@[z]")
+        #expect(ConversationMembership.participant("AZ") == "az")
+        #expect(ConversationMembership.participant("") == "")
+    }
+
     @Test("Among several named tickets the first the sender belongs to wins")
     func firstMembershipWins() {
         let candidates = [Self.candidate(7, people: ["someone@else.example"], sent: []), Self.candidate(3)]

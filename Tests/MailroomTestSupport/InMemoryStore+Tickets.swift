@@ -86,10 +86,10 @@ extension InMemoryStore {
         }
         for ticket in FilingPlan.named(by: emails, holders: facts.holders) {
             guard let summary = state.tickets[ticket] else { continue }
-            var conversation = FilingFacts.Conversation(mailbox: summary.mailboxID, participants: [summary.requester.email.lowercased()], sentMessageIDs: [])
+            var conversation = FilingFacts.Conversation(mailbox: summary.mailboxID, participants: [ConversationMembership.participant(summary.requester.email)], sentMessageIDs: [])
             for message in state.messages where message.ticket == ticket {
-                conversation.participants.insert(message.from.email.lowercased())
-                for person in message.to + message.cc { conversation.participants.insert(person.email.lowercased()) }
+                conversation.participants.insert(ConversationMembership.participant(message.from.email))
+                for person in message.to + message.cc { conversation.participants.insert(ConversationMembership.participant(person.email)) }
                 if message.direction == .outgoing, let id = message.messageID { conversation.sentMessageIDs.insert(id) }
             }
             facts.conversations[ticket] = conversation

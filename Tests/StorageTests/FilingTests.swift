@@ -54,6 +54,32 @@ struct FilingTests {
         #expect(try await fixture.store.ticketCount() == 4)
     }
 
+    @Test("Stored people are compared in one form: a requester who wrote in capitals is recognised in a later group, a stranger is not",
+          arguments: Backend.allCases)
+    func storedParticipantsIgnoreCase(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "participantcase")
+        let box = try await mailbox(fixture)
+        let opened = try await fixture.store.ingest(
+            [email(simpleMessage(id: "q@example.com", subject: "Refund", from: "Åsa Berg <Åsa.berg@customer.example>"))], mailbox: box.id,
+            folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 1))
+        guard case .openedTicket(let ticket) = opened.first else {
+            Issue.record("expected a new ticket, got \(opened)")
+            return
+        }
+        // Later groups read the conversation back from the store's rows, in the case it was stored (a capital
+        // outside ASCII only, which a check of ASCII capitals alone would miss).
+        let reply = simpleMessage(id: "r@example.com", subject: "Re: Refund", from: "åsa.berg@customer.example", inReplyTo: "q@example.com")
+        let other = simpleMessage(id: "s@example.com", subject: "Re: Refund", from: "ASA.BERG@customer.example", inReplyTo: "q@example.com")
+        let later = try await fixture.store.ingest([email(reply)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 2))
+        #expect(later == [.joinedTicket(ticket)])
+        let stranger = try await fixture.store.ingest([email(other)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
+        guard case .openedTicket(let own) = stranger.first else {
+            Issue.record("«asa» is not «åsa»: expected a ticket of its own, got \(stranger)")
+            return
+        }
+        #expect(own != ticket)
+    }
+
     @Test("A large message is kept in pieces and comes back byte for byte, in the group's order, with small ones around it", arguments: Backend.allCases)
     func largeMessage(backend: Backend) async throws {
         let fixture = try await StoreFixture.make(backend, name: "large")
