@@ -21,6 +21,7 @@ public struct HealthRecorder: Sendable {
     public func succeeded(_ mailbox: Mailbox, _ direction: Direction, works: String, startedAt: Date? = nil, at now: Date = Date()) async -> ConnectionHealth {
         let previous = await current(mailbox.id, direction)
         if isStale(startedAt, previous) { return previous }
+        let mailbox = await configured(mailbox)
         let next = Diagnosis.effective(previous.succeeded(at: now), mailbox: mailbox, direction: direction)
         await save(mailbox, direction, previous: previous, next: next, text: works, at: now)
         return next
@@ -33,6 +34,7 @@ public struct HealthRecorder: Sendable {
             logger.debug("Dropped a result older than the mailbox's last change", metadata: ["mailbox": "\(mailbox.id)"])
             return previous
         }
+        let mailbox = await configured(mailbox)
         let next = Diagnosis.effective(previous.failed(verdict, at: now), mailbox: mailbox, direction: direction)
         let text = [next.cause, verdict.detail.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
         await save(mailbox, direction, previous: previous, next: next, text: text, at: now)
@@ -66,6 +68,13 @@ public struct HealthRecorder: Sendable {
         var next = Diagnosis.effective(previous.succeeded(at: now), mailbox: mailbox, direction: direction)
         next.lastSuccessAt = previous.lastSuccessAt
         await save(mailbox, direction, previous: previous, next: next, text: text, at: now)
+    }
+
+    /// The mailbox as configured now, read after its health: a session's copy may predate a sign-in replaced since
+    /// (a pass that began after the reset, on a session opened with the password), and judged by that copy a
+    /// mailbox already on OAuth was marked «Migration to OAuth required» again. The copy only when it cannot be read.
+    private func configured(_ mailbox: Mailbox) async -> Mailbox {
+        (try? await store.mailbox(mailbox.id)) ?? mailbox
     }
 
     private func isStale(_ startedAt: Date?, _ previous: ConnectionHealth) -> Bool {

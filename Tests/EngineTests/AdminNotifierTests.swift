@@ -74,5 +74,13 @@ struct AdminNotifierTests {
         let notifier = AdminNotifier(store: store, relay: nil, settings: .init(), logger: Logger(label: "notifier"))
         await notifier.pass()
         #expect(try await store.health(before.id)[.incoming]?.state == .connected)
+        // A pass that began after the reset on a session opened with the password: its result is judged by the
+        // mailbox as it is now, not by the session's copy (seen once in the browser test of Case 1).
+        let later = Date().addingTimeInterval(1)
+        await recorder.succeeded(before, .incoming, works: "Fetching works.", startedAt: later, at: later)
+        #expect(try await store.health(before.id)[.incoming]?.state == .connected)
+        await recorder.failed(before, .incoming, Diagnosis.incoming(ConnectionFailure(kind: .timeout), server: incoming, provider: .microsoft),
+                              startedAt: later.addingTimeInterval(1), at: later.addingTimeInterval(1))
+        #expect(try await store.health(before.id)[.incoming]?.state == .temporarilyFailing, "not «Migration to OAuth required»")
     }
 }

@@ -166,11 +166,13 @@ struct FilingTests {
         }
     }
 
-    @Test("A new SQLite database has 16 KB pages; one made with 4 KB pages keeps them and files mail, and both checkpoint by 64 MB at the latest")
+    @Test("A new SQLite database has 16 KB pages; one made with 4 KB pages keeps them and files mail, and both checkpoint by 64 MB at the latest and keep statement journals in memory")
     func pageSizes() async throws {
         let fresh = try await StoreFixture.make(.sqlite, name: "pages")
         #expect(try await Self.pragma(fresh.store, "page_size") == 16_384)
         #expect(try await Self.pragma(fresh.store, "wal_autocheckpoint") == 4_096)
+        // 2 is MEMORY: on file, every group filed created, wrote and closed a temporary file for its journal.
+        #expect(try await Self.pragma(fresh.store, "temp_store") == 2)
 
         // A database from before: its pages stay as they are (a database in WAL mode cannot change them).
         let path = try TestPaths.temporaryDirectory("sqlite-4k").appendingPathComponent("mailroom.sqlite").path
@@ -191,6 +193,7 @@ struct FilingTests {
         try await store.migrate()
         #expect(try await Self.pragma(store, "page_size") == 4_096)
         #expect(try await Self.pragma(store, "wal_autocheckpoint") == 16_384)
+        #expect(try await Self.pragma(store, "temp_store") == 2)
         let box = try await store.createMailbox(
             try MailboxDraft(email: "s@example.com", name: "S", imapHost: "imap.example.com").validated(),
             incomingSecret: try Vault(key: SymmetricKey(size: .bits256)).seal("pw", for: .password(of: "s@example.com")), at: Date())
