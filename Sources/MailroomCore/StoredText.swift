@@ -80,7 +80,8 @@ extension IncomingEmail {
         email.messageID = messageID.map(StoredText.line)
         email.threadReferences = threadReferences.map(StoredText.line)
         email.textBody = StoredText.body(textBody)
-        email.sanitizedHTML = sanitizedHTML.map(StoredText.body)
+        // HTML rendered from the raw bytes is made fit when it is rendered (``IncomingEmail/renderedHTML(raw:)``).
+        if let html = keptHTML { email.sanitizedHTML = StoredText.body(html) }
         email.defects = defects.map(StoredText.line)
         email.dedupeKey = StoredText.line(dedupeKey)
         email.attachments = attachments.map { attachment in
@@ -99,7 +100,7 @@ extension IncomingEmail {
         func person(_ person: Person) -> Bool { line(person.email) && person.name.map(line) != false }
         return person(from) && to.allSatisfy(person) && cc.allSatisfy(person) && line(subject) && messageID.map(line) != false
             && threadReferences.allSatisfy(line) && !StoredText.hasControl(textBody, allowingBreaks: true)
-            && sanitizedHTML.map { !StoredText.hasControl($0, allowingBreaks: true) } != false && defects.allSatisfy(line) && line(dedupeKey)
+            && keptHTML.map { !StoredText.hasControl($0, allowingBreaks: true) } != false && defects.allSatisfy(line) && line(dedupeKey)
             && attachments.allSatisfy { line($0.filename) && line($0.contentType) && $0.contentID.map(line) != false }
     }
 }

@@ -329,6 +329,11 @@ enum Migrations {
                 """,
             ]
         },
+        Step(version: 17, name: "fetched mail's HTML is rendered from its raw bytes when read") { _ in
+            // 1: html_body is NULL and the HTML is rendered from the message's raw bytes when the message is read
+            // (SQLStore.ticket); 0: html_body holds it, as for every row written before this step.
+            ["ALTER TABLE messages ADD COLUMN html_from_raw BIGINT NOT NULL DEFAULT 0"]
+        },
     ]
 
     /// Applies the steps not yet applied, each in its own transaction. Safe to run from several processes.

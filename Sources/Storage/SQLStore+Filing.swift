@@ -255,7 +255,7 @@ extension SQLStore {
             let row = try messageRow(filing, numbers: numbers, mailbox: mailbox, watermark: watermark)
             guard case .pieces = RawPlacement(filing.email) else {
                 small.append(row)
-                // 24 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
+                // 25 parameters a row: far below either database's cap; a group's bytes are bounded by its caller.
                 if small.count == 200 { try await flush() }
                 continue
             }
@@ -287,7 +287,7 @@ extension SQLStore {
     private static let messageColumns = """
         ticket_id, mailbox_id, direction, dedupe_key, message_id, from_email, from_name, to_json, cc_json, subject, text_body, html_body,
             attachments_json, defects_json, sent_at, received_at, uid_validity, uid, raw_size, raw, content_hash, automatic, source, raw_segment,
-            raw_offset
+            raw_offset, html_from_raw
         """
 
     /// One filing's row; raw bytes placed in pieces or in the archive are left out of it.
@@ -301,15 +301,25 @@ extension SQLStore {
             throw StoreError.corrupt("The archived copy of a message has \(location.length) bytes, not \(email.raw.count).")
         }
         let inRow: [UInt8] = if case .row = placement { email.raw } else { [] }
+        let htmlFromRaw = Self.rendersHTMLFromRaw(email, placement: placement)
         return [
             .integer(ticket.rawValue), .integer(mailbox.rawValue), .text(email.dedupeKey), RowValue(email.messageID),
             .text(email.from.email), RowValue(email.from.name), .text(json(email.to)), .text(json(email.cc)), .text(email.subject),
-            .text(email.textBody), RowValue(email.sanitizedHTML), .text(json(email.attachments)), .text(json(email.defects)),
+            .text(email.textBody), htmlFromRaw ? .null : RowValue(email.sanitizedHTML), .text(json(email.attachments)), .text(json(email.defects)),
             RowValue(email.sentAt.map(Millis.from)), .integer(Millis.from(email.receivedAt)), RowValue(watermark.map { Int64($0.uidValidity) }),
             RowValue(email.sourceUID.map { Int64($0) }), .integer(Int64(email.raw.count)), .blob(inRow),
             RowValue(email.contentHash.isEmpty ? nil : email.contentHash), RowValue(email.automatic?.rawValue), RowValue(watermark?.source),
-            RowValue(email.archived?.segment), RowValue(email.archived?.offset),
+            RowValue(email.archived?.segment), RowValue(email.archived?.offset), .integer(htmlFromRaw ? 1 : 0),
         ]
+    }
+
+    /// Whether a message's HTML is left out of its row and rendered from its raw bytes when read (see
+    /// ``IncomingEmail/renderedHTML(raw:)``): when it came from those bytes, they are kept, and they are small
+    /// enough (one piece, ``rawPieceSize``) that reading and parsing them again costs a reader little.
+    static func rendersHTMLFromRaw(_ email: IncomingEmail, placement: RawPlacement) -> Bool {
+        guard email.rendersHTMLFromRaw, !email.raw.isEmpty, email.raw.count <= rawPieceSize else { return false }
+        if case .pieces = placement { return false }
+        return true
     }
 
     /// One INSERT for `rows`, each row's values in the order of ``messageColumns``.

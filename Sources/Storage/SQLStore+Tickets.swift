@@ -24,15 +24,17 @@ extension SQLStore {
     }
 
     public func ticket(_ number: TicketNumber) async throws -> TicketDetail? {
-        try await database.withSQL { sql in
+        let read: (detail: TicketDetail, rendered: [Int])? = try await database.withSQL { sql in
             guard let row = try await sql.raw("SELECT * FROM tickets WHERE id = \(bind: number.rawValue)").first() else { return nil }
             let summary = try Self.summary(from: row)
+            var rendered: [Int] = []
             let messages = try await sql.raw("""
-                SELECT id, from_email, from_name, to_json, cc_json, subject, message_id, text_body, html_body, attachments_json,
+                SELECT id, from_email, from_name, to_json, cc_json, subject, message_id, text_body, html_body, html_from_raw, attachments_json,
                     defects_json, received_at, sent_at, raw_size, direction, automatic
                 FROM messages WHERE ticket_id = \(bind: number.rawValue) ORDER BY received_at, id
-                """).all().map { row in
-                TicketMessage(
+                """).all().enumerated().map { index, row in
+                if try row.int64("html_from_raw") != 0 { rendered.append(index) }
+                return TicketMessage(
                     id: try row.int64("id"),
                     from: Person(name: try row.optionalString("from_name"), email: try row.string("from_email")),
                     to: Self.decodeJSON([Person].self, try row.string("to_json")) ?? [],
@@ -46,7 +48,26 @@ extension SQLStore {
                     direction: MessageDirection(rawValue: try row.string("direction")) ?? .incoming,
                     automatic: try row.optionalString("automatic").flatMap(AutomaticMailKind.init(rawValue:)))
             }
-            return TicketDetail(summary: summary, messages: messages)
+            return (TicketDetail(summary: summary, messages: messages), rendered)
+        }
+        guard let read else { return nil }
+        var detail = read.detail
+        // Outside the database's lock: each reads its raw bytes, as a download does.
+        for index in read.rendered { detail.messages[index].htmlBody = await renderedHTML(detail.messages[index].id) }
+        return detail
+    }
+
+    /// A fetched message's HTML, rendered from its raw bytes (see ``IncomingEmail/renderedHTML(raw:)``). When those
+    /// cannot be read, the message is shown with its text alone, and the operator is told why in the log.
+    private func renderedHTML(_ messageID: Int64) async -> String? {
+        do {
+            guard let raw = try await rawMessage(messageID) else { return nil }
+            return IncomingEmail.renderedHTML(raw: raw)
+        } catch {
+            database.logger.error("A message's HTML could not be rendered from its stored raw bytes; it is shown as text", metadata: [
+                "message": "\(messageID)", "error": "\(error)",
+            ])
+            return nil
         }
     }
 

@@ -93,4 +93,48 @@ import Testing
             #expect(read(email) == before, "\(field): storable changed the email it was asked of")
         }
     }
+
+    /// A fetched email's HTML is sanitized when it is read, never kept unsanitized where a page could show it, and a
+    /// store that keeps only the raw bytes renders exactly what filing would have stored.
+    @Test func htmlRenderedFromRaw() throws {
+        let raw = Array("""
+            From: Ann <ann@example.com>\r
+            Subject: Styled\r
+            Message-ID: <h1@example.com>\r
+            Content-Type: multipart/alternative; boundary="b"\r
+            \r
+            --b\r
+            Content-Type: text/plain\r
+            \r
+            Plain words\r
+            --b\r
+            Content-Type: text/html\r
+            \r
+            <p onclick="steal()">Bold <b>move</b>\u{1}</p><script>alert(1)</script><a href="javascript:steal()">here</a>\r
+            --b--\r
+
+            """.utf8)
+        let email = IncomingEmail(parsed: MessageParser.parse(raw), raw: raw, receivedAt: Date(), contentHash: "")
+        #expect(email.rendersHTMLFromRaw)
+        let html = try #require(email.sanitizedHTML)
+        #expect(html.contains("<b>move</b>"))
+        for unsafe in ["<script", "onclick", "javascript:", "alert(1)"] { #expect(!html.contains(unsafe), "\(unsafe) got through") }
+
+        // Made fit to store, it still renders from its raw bytes; the rendering is what `storable` would have kept.
+        let stored = email.storable
+        #expect(stored.rendersHTMLFromRaw)
+        let rendered = try #require(IncomingEmail.renderedHTML(raw: raw))
+        #expect(rendered == html.replacingOccurrences(of: "\u{1}", with: ""))
+        #expect(!rendered.unicodeScalars.contains { $0.value < 0x20 && !["\t", "\r", "\n"].contains($0) })
+        #expect(IncomingEmail.renderedHTML(raw: Array("Subject: plain\r\n\r\nno HTML here\r\n".utf8)) == nil)
+
+        // Other bytes, or HTML set by hand, end the link to the raw message: the HTML is then kept, sanitized.
+        var replaced = email
+        replaced.raw = []
+        #expect(!replaced.rendersHTMLFromRaw && replaced.sanitizedHTML == html)
+        #expect(email.rendersHTMLFromRaw)
+        var set = email
+        set.sanitizedHTML = "<p>Kept</p>"
+        #expect(!set.rendersHTMLFromRaw && set.storable.sanitizedHTML == "<p>Kept</p>")
+    }
 }

@@ -109,6 +109,74 @@ struct FilingTests {
         #expect(try await fixture.store.ingest(email(large), mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3)) == .duplicate(numbers[1]))
     }
 
+    /// A message with a text and an HTML part, the HTML hostile.
+    static func htmlMessage(id: String, subject: String, padding: Int = 0) -> [UInt8] {
+        Array("""
+            From: Customer <customer@example.com>\r
+            To: support@helpdesk.example\r
+            Subject: \(subject)\r
+            Message-ID: <\(id)>\r
+            Content-Type: multipart/alternative; boundary="b"\r
+            \r
+            --b\r
+            Content-Type: text/plain\r
+            \r
+            The words of \(subject)\r
+            --b\r
+            Content-Type: text/html\r
+            \r
+            <p onclick="steal()">The <b>words</b> of \(subject)</p><script>alert(1)</script>\(String(repeating: "<i>x</i>", count: padding))\r
+            --b--\r
+
+            """.utf8)
+    }
+
+    @Test("A fetched message's HTML is not kept in its row but rendered from its raw bytes when read, sanitized as filing would have stored it; a message too large for that keeps it, and one whose raw bytes are lost shows its text",
+          arguments: Backend.allCases)
+    func htmlRenderedWhenRead(backend: Backend) async throws {
+        let fixture = try await StoreFixture.make(backend, name: "htmlread")
+        let box = try await mailbox(fixture)
+        let archived = Self.htmlMessage(id: "archived@example.com", subject: "Archived")
+        let inRow = Self.htmlMessage(id: "inrow@example.com", subject: "In its row")
+        // Over 1 MiB: kept in pieces, so its HTML is kept in its row rather than parsed again on every read.
+        let large = Self.htmlMessage(id: "large@example.com", subject: "Large", padding: 140_000)
+        var first = email(archived)
+        // As the syncer does: the raw bytes go to the archive (SQLite) or `raw_blobs` (PostgreSQL) before the commit.
+        if let location = try await fixture.store.archive([archived])?.first { first.archived = location }
+        let outcomes = try await fixture.store.ingest(
+            [first, email(inRow), email(large)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
+        var messages: [TicketMessage] = []
+        for outcome in outcomes {
+            guard case .openedTicket(let number) = outcome, let message = try await fixture.store.ticket(number)?.messages.first else {
+                Issue.record("expected three new tickets, got \(outcomes)")
+                return
+            }
+            messages.append(message)
+        }
+        for (message, raw) in zip(messages, [archived, inRow, large]) {
+            let html = try #require(message.htmlBody, "\(message.subject) lost its HTML")
+            #expect(html == IncomingEmail.renderedHTML(raw: raw))
+            #expect(html.contains("<b>words</b> of \(message.subject)") && !html.contains("<script") && !html.contains("onclick"))
+            #expect(message.textBody == "The words of \(message.subject)")
+        }
+        let rows = try await fixture.store.database.withSQL { sql in
+            try await sql.raw("SELECT subject, CASE WHEN html_body IS NULL THEN 1 ELSE 0 END AS absent, html_from_raw FROM messages ORDER BY id").all().map {
+                (try $0.decode(column: "subject", as: String.self), try $0.decode(column: "absent", as: Int.self), try $0.decode(column: "html_from_raw", as: Int.self))
+            }
+        }
+        #expect(rows.map(\.0) == ["Archived", "In its row", "Large"])
+        #expect(rows.map(\.1) == [1, 1, 0] && rows.map(\.2) == [1, 1, 0])
+
+        // Raw bytes that cannot be read (an archive file removed by hand): the message still opens, with its text.
+        guard backend == .sqlite, let folder = fixture.store.database.rawArchive?.folder else { return }
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) { try FileManager.default.removeItem(atPath: "\(folder)/\(file)") }
+        guard case .openedTicket(let number) = outcomes[0], let lost = try await fixture.store.ticket(number)?.messages.first else {
+            Issue.record("the ticket whose raw bytes are gone no longer opens")
+            return
+        }
+        #expect(lost.htmlBody == nil && lost.textBody == "The words of Archived")
+    }
+
     @Test("Threading finds a Message-ID through the mailbox's own index, not by reading every message of the mailbox (SQLite's plan)")
     func threadingIndex() async throws {
         let fixture = try await StoreFixture.make(.sqlite, name: "plan")
