@@ -96,8 +96,8 @@ public struct IncomingEmail: Sendable {
         case sanitized(String)
         /// As the raw message's HTML part decodes: a store keeps the raw message and renders this from it when
         /// someone reads the message (``renderedHTML(raw:)``). Sanitizing every fetched email's HTML, and storing
-        /// the result beside the raw bytes, was a tenth of the CPU a mailbox's first sync spent; most of that mail
-        /// is never opened.
+        /// the result beside the raw bytes, was a twentieth to a tenth of the CPU a mailbox's first sync spent; most
+        /// of that mail is never opened.
         case fromRaw(String)
     }
 

@@ -301,7 +301,7 @@ extension SQLStore {
             throw StoreError.corrupt("The archived copy of a message has \(location.length) bytes, not \(email.raw.count).")
         }
         let inRow: [UInt8] = if case .row = placement { email.raw } else { [] }
-        let htmlFromRaw = Self.rendersHTMLFromRaw(email, placement: placement)
+        let htmlFromRaw = Self.rendersHTMLFromRaw(email)
         return [
             .integer(ticket.rawValue), .integer(mailbox.rawValue), .text(email.dedupeKey), RowValue(email.messageID),
             .text(email.from.email), RowValue(email.from.name), .text(json(email.to)), .text(json(email.cc)), .text(email.subject),
@@ -314,12 +314,10 @@ extension SQLStore {
     }
 
     /// Whether a message's HTML is left out of its row and rendered from its raw bytes when read (see
-    /// ``IncomingEmail/renderedHTML(raw:)``): when it came from those bytes, they are kept, and they are small
+    /// ``IncomingEmail/renderedHTML(raw:)``): when it came from those bytes, which are kept, and they are small
     /// enough (one piece, ``rawPieceSize``) that reading and parsing them again costs a reader little.
-    static func rendersHTMLFromRaw(_ email: IncomingEmail, placement: RawPlacement) -> Bool {
-        guard email.rendersHTMLFromRaw, !email.raw.isEmpty, email.raw.count <= rawPieceSize else { return false }
-        if case .pieces = placement { return false }
-        return true
+    static func rendersHTMLFromRaw(_ email: IncomingEmail) -> Bool {
+        email.rendersHTMLFromRaw && !email.raw.isEmpty && email.raw.count <= rawPieceSize
     }
 
     /// One INSERT for `rows`, each row's values in the order of ``messageColumns``.

@@ -14,6 +14,20 @@ struct FilingTests {
 
     func mailbox(_ fixture: StoreFixture) async throws -> Mailbox { try await fixture.passwordMailbox() }
 
+    /// The ticket each email of a group opened, with its first message; nil, with the issue recorded, unless every
+    /// email opened one.
+    func opened(_ outcomes: [IngestOutcome], in store: SQLStore) async throws -> [(number: TicketNumber, message: TicketMessage)]? {
+        var opened: [(number: TicketNumber, message: TicketMessage)] = []
+        for outcome in outcomes {
+            guard case .openedTicket(let number) = outcome, let message = try await store.ticket(number)?.messages.first else {
+                Issue.record("expected a new ticket for each email, got \(outcomes)")
+                return nil
+            }
+            opened.append((number, message))
+        }
+        return opened
+    }
+
     @Test("One group threads within itself and against stored mail, numbers its new tickets after every earlier one, and counts each ticket's messages",
           arguments: Backend.allCases)
     func groups(backend: Backend) async throws {
@@ -90,16 +104,8 @@ struct FilingTests {
             email(simpleMessage(id: "before@example.com", subject: "Before")), email(large), email(simpleMessage(id: "after@example.com", subject: "After")),
         ]
         let outcomes = try await fixture.store.ingest(emails, mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
-        var filed: [TicketMessage] = []
-        var numbers: [TicketNumber] = []
-        for outcome in outcomes {
-            guard case .openedTicket(let number) = outcome, let message = try await fixture.store.ticket(number)?.messages.first else {
-                Issue.record("expected three new tickets, got \(outcomes)")
-                return
-            }
-            filed.append(message)
-            numbers.append(number)
-        }
+        guard let opened = try await opened(outcomes, in: fixture.store) else { return }
+        let filed = opened.map(\.message), numbers = opened.map(\.number)
         #expect(filed.map(\.subject) == ["Before", "Scans", "After"])
         #expect(filed[0].id < filed[1].id && filed[1].id < filed[2].id)
         #expect(filed[1].rawSize == large.count)
@@ -145,15 +151,8 @@ struct FilingTests {
         if let location = try await fixture.store.archive([archived])?.first { first.archived = location }
         let outcomes = try await fixture.store.ingest(
             [first, email(inRow), email(large)], mailbox: box.id, folder: "INBOX", watermark: .init(uidValidity: 1, lastUID: 3))
-        var messages: [TicketMessage] = []
-        for outcome in outcomes {
-            guard case .openedTicket(let number) = outcome, let message = try await fixture.store.ticket(number)?.messages.first else {
-                Issue.record("expected three new tickets, got \(outcomes)")
-                return
-            }
-            messages.append(message)
-        }
-        for (message, raw) in zip(messages, [archived, inRow, large]) {
+        guard let opened = try await opened(outcomes, in: fixture.store) else { return }
+        for (message, raw) in zip(opened.map(\.message), [archived, inRow, large]) {
             let html = try #require(message.htmlBody, "\(message.subject) lost its HTML")
             #expect(html == IncomingEmail.renderedHTML(raw: raw))
             #expect(html.contains("<b>words</b> of \(message.subject)") && !html.contains("<script") && !html.contains("onclick"))
@@ -170,7 +169,7 @@ struct FilingTests {
         // Raw bytes that cannot be read (an archive file removed by hand): the message still opens, with its text.
         guard backend == .sqlite, let folder = fixture.store.database.rawArchive?.folder else { return }
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) { try FileManager.default.removeItem(atPath: "\(folder)/\(file)") }
-        guard case .openedTicket(let number) = outcomes[0], let lost = try await fixture.store.ticket(number)?.messages.first else {
+        guard let lost = try await fixture.store.ticket(opened[0].number)?.messages.first else {
             Issue.record("the ticket whose raw bytes are gone no longer opens")
             return
         }
