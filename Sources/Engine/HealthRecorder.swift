@@ -46,9 +46,8 @@ public struct HealthRecorder: Sendable {
     @discardableResult
     public func applyConfiguration(_ mailbox: Mailbox, _ direction: Direction, at now: Date = Date()) async -> Bool {
         let previous = await current(mailbox.id, direction)
-        // The configuration as it is now, read after the health: the caller's copy may predate a sign-in replaced
-        // meanwhile. A replacement after this read changes the health judged from, and the write is refused.
-        guard let mailbox = try? await store.mailbox(mailbox.id) else { return false }
+        // A replacement after this read (see ``fresh(_:)``) changes the health judged from, and the write is refused.
+        guard let mailbox = await fresh(mailbox.id) else { return false }
         let next = Diagnosis.effective(previous, mailbox: mailbox, direction: direction)
         guard next.state != previous.state else { return false }
         var marked = next
@@ -70,11 +69,16 @@ public struct HealthRecorder: Sendable {
         await save(mailbox, direction, previous: previous, next: next, text: text, at: now)
     }
 
-    /// The mailbox as configured now, read after its health: a session's copy may predate a sign-in replaced since
+    /// The mailbox as configured now, read after its health: a caller's copy may predate a sign-in replaced since
     /// (a pass that began after the reset, on a session opened with the password), and judged by that copy a
-    /// mailbox already on OAuth was marked «Migration to OAuth required» again. The copy only when it cannot be read.
+    /// mailbox already on OAuth was marked «Migration to OAuth required» again. Nil when it cannot be read.
+    private func fresh(_ id: MailboxID) async -> Mailbox? {
+        try? await store.mailbox(id)
+    }
+
+    /// ``fresh(_:)``, or the caller's copy when the mailbox cannot be read.
     private func configured(_ mailbox: Mailbox) async -> Mailbox {
-        (try? await store.mailbox(mailbox.id)) ?? mailbox
+        await fresh(mailbox.id) ?? mailbox
     }
 
     private func isStale(_ startedAt: Date?, _ previous: ConnectionHealth) -> Bool {

@@ -101,13 +101,13 @@ public struct IncomingEmail: Sendable {
         case fromRaw(String)
     }
 
-    /// HTML passed through the sanitizer: safe to place in a page. An email parsed from its raw bytes sanitizes
-    /// its HTML here, each time it is read.
+    /// HTML passed through the sanitizer: safe to place in a page. An email parsed from its raw bytes renders its
+    /// HTML here, each time it is read, as a store renders it from the raw bytes (``rendered(_:)``).
     public var sanitizedHTML: String? {
         get {
             switch box.fields.html {
             case .sanitized(let html): html
-            case .fromRaw(let html): HTMLSanitizer.sanitize(html)
+            case .fromRaw(let html): Self.rendered(html)
             case nil: nil
             }
         }
@@ -128,7 +128,12 @@ public struct IncomingEmail: Sendable {
     /// The HTML of a message whose store kept only its raw bytes, exactly as filing would have stored it: the raw
     /// message's HTML part, sanitized and made fit to store. Nil when it has none.
     public static func renderedHTML(raw: [UInt8]) -> String? {
-        MessageParser.parse(raw).htmlBody.map { StoredText.body(HTMLSanitizer.sanitize($0)) }
+        MessageParser.parse(raw).htmlBody.map(rendered)
+    }
+
+    /// The one rule for HTML decoded from a message: sanitized, then made fit to store.
+    static func rendered(_ html: String) -> String {
+        StoredText.body(HTMLSanitizer.sanitize(html))
     }
 
     public var attachments: [AttachmentInfo] {
@@ -162,7 +167,7 @@ public struct IncomingEmail: Sendable {
         set {
             let box = unique()
             // HTML rendered from the raw bytes must come from these bytes: replacing them keeps it sanitized instead.
-            if case .fromRaw(let html) = box.fields.html { box.fields.html = .sanitized(HTMLSanitizer.sanitize(html)) }
+            if case .fromRaw(let html) = box.fields.html { box.fields.html = .sanitized(Self.rendered(html)) }
             box.fields.raw = newValue
         }
     }

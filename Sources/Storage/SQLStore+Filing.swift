@@ -229,7 +229,7 @@ extension SQLStore {
     /// Raw messages larger than this are written as pieces of this size (`message_raw_pieces`), each its own statement,
     /// so that filing a large message holds about one copy of it, not the several a single bound value costs in
     /// the drivers and in the database's row assembly.
-    static let rawPieceSize = 1 << 20
+    public static let rawPieceSize = 1 << 20
 
     /// Where a message's raw bytes go: already in the archive (the row says where), in the row, or after it in pieces.
     enum RawPlacement {

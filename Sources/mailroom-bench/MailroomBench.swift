@@ -138,10 +138,10 @@ struct Ingest: AsyncParsableCommand {
     }
 
     /// What filing leaves to a reader: parsing a message again and sanitizing its HTML, in microseconds, for each
-    /// message of the corpus that has HTML and is rendered that way (up to 1 MiB; a larger one keeps its HTML).
+    /// message of the corpus that has HTML and is rendered that way (up to one raw piece; a larger one keeps its HTML).
     static func renderTimes(_ messages: [[UInt8]]) -> (count: Int, percentile: (Double) -> Double) {
         var times: [Double] = []
-        for message in messages where message.count <= 1 << 20 {
+        for message in messages where message.count <= SQLStore.rawPieceSize {
             let start = ContinuousClock.now
             guard IncomingEmail.renderedHTML(raw: message) != nil else { continue }
             times.append((ContinuousClock.now - start).seconds * 1e6)
